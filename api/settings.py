@@ -1,0 +1,34 @@
+"""Server settings, read from AGRIMAP_* environment variables (and DATABASE_URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGRIMAP_", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    environment: str = "development"  # "production" refuses default secrets
+    secret_key: str = DEFAULT_SECRET
+    lang: str = "vi"
+    data_dir: Path = Path(__file__).resolve().parent.parent / ".cache" / "data"
+    pool_min: int = 2
+    pool_max: int = 10
+    default_limit: int = 100
+    max_limit: int = 10_000
+    public_url: str | None = None  # e.g. https://agrimap.example.vn when behind a proxy
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "AGRIMAP_SECRET_KEY is the default value; set a long random secret before "
+                "running with AGRIMAP_ENVIRONMENT=production"
+            )
+        return self

@@ -1,0 +1,59 @@
+"""Domain errors: one small hierarchy, each with a Vietnamese and an English message and a fix."""
+
+from __future__ import annotations
+
+
+class AgriMapError(Exception):
+    """Base of every error we raise on purpose.
+
+    ``vi`` and ``en`` say what is wrong, ``hint_vi``/``hint_en`` say how to fix it.
+    ``api/errors.py`` maps each subclass to one HTTP status; the CLI prints them.
+    """
+
+    def __init__(
+        self,
+        vi: str,
+        en: str,
+        *,
+        hint_vi: str = "",
+        hint_en: str = "",
+        details: list[str] | None = None,
+    ) -> None:
+        super().__init__(en)
+        self.vi = vi
+        self.en = en
+        self.hint_vi = hint_vi
+        self.hint_en = hint_en
+        self.details = details or []
+
+    def message(self, lang: str = "vi") -> str:
+        text, hint = (self.vi, self.hint_vi) if lang == "vi" else (self.en, self.hint_en)
+        return f"{text} {hint}".strip()
+
+
+class InvalidInput(AgriMapError):
+    """A request or a file is malformed (bad parameter, empty file, truncated archive)."""
+
+
+class UnsupportedFormat(InvalidInput):
+    """A file format or layer we do not read."""
+
+
+class EncodingError(InvalidInput):
+    """Attribute text in an encoding we cannot decode with confidence."""
+
+
+class CRSError(InvalidInput):
+    """Coordinates whose reference system is missing, deprecated or implausible."""
+
+
+class GeometryError(InvalidInput):
+    """A geometry that is invalid and cannot be repaired without changing it."""
+
+
+class NotFound(AgriMapError):
+    """A collection, feature or resource that does not exist."""
+
+
+class Conflict(AgriMapError):
+    """A write that clashes with stored data (duplicate code, overlap, stale version)."""
