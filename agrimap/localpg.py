@@ -141,7 +141,9 @@ def _initdb(cluster: LocalPostgres, owner: str | None) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-def start(cluster: LocalPostgres | None = None, *, databases: tuple[str, ...] = ("agrimap",)) -> LocalPostgres:
+def start(
+    cluster: LocalPostgres | None = None, *, databases: tuple[str, ...] = ("agrimap",)
+) -> LocalPostgres:
     """Create (first time) and start the local cluster; safe to call when it already runs."""
     cluster = cluster or default_cluster()
     owner = _run_as()
@@ -152,7 +154,17 @@ def start(cluster: LocalPostgres | None = None, *, databases: tuple[str, ...] = 
     if not is_running(cluster):
         logfile = cluster.data_dir / "server.log"
         _check(
-            [str(_bindir() / "pg_ctl"), "-D", str(cluster.data_dir), "-l", str(logfile), "-w", "-t", "60", "start"],
+            [
+                str(_bindir() / "pg_ctl"),
+                "-D",
+                str(cluster.data_dir),
+                "-l",
+                str(logfile),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             owner,
             "pg_ctl start",
         )

@@ -16,9 +16,7 @@ depends_on = None
 
 
 def _geom(kind: str, nullable: bool = False) -> sa.Column:
-    return sa.Column(
-        "geom", Geometry(kind, srid=4326, spatial_index=False), nullable=nullable
-    )
+    return sa.Column("geom", Geometry(kind, srid=4326, spatial_index=False), nullable=nullable)
 
 
 def _valid_geom_check(table: str) -> sa.CheckConstraint:
@@ -33,8 +31,12 @@ def _gist(table: str) -> None:
 
 def _timestamps() -> list[sa.Column]:
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
     ]
 
 
@@ -53,7 +55,9 @@ def upgrade() -> None:
         sa.Column("features_repaired", sa.Integer, nullable=False),
         sa.Column("features_rejected", sa.Integer, nullable=False),
         sa.Column("imported_by", sa.Text, nullable=False),
-        sa.Column("imported_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "imported_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
     )
 
     # Administrative units (đơn vị hành chính). Codes are the statistics office's; since the
@@ -112,7 +116,9 @@ def upgrade() -> None:
         sa.Column("issued_on", sa.Date, nullable=True),
         sa.Column("commune_code", sa.Text, sa.ForeignKey("commune.code"), nullable=True),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True),
+        sa.Column(
+            "import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True
+        ),
         *_timestamps(),
         _geom("MULTIPOLYGON"),
         _valid_geom_check("growing_area"),
@@ -131,7 +137,9 @@ def upgrade() -> None:
         sa.Column("growing_area_id", sa.BigInteger, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("operation", sa.Text, nullable=False),
-        sa.Column("changed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "changed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("changed_by", sa.Text, nullable=False),
         sa.Column("record", sa.dialects.postgresql.JSONB, nullable=False),
         _geom("MULTIPOLYGON"),
@@ -173,7 +181,9 @@ def upgrade() -> None:
     )
 
     # Soil fertility (bản đồ nông hóa thổ nhưỡng): raster catalogue and classified zones.
-    properties = "('ph_kcl', 'om', 'oc', 'n', 'p2o5', 'p2o5_available', 'k2o', 'k2o_available', 'cec')"
+    properties = (
+        "('ph_kcl', 'om', 'oc', 'n', 'p2o5', 'p2o5_available', 'k2o', 'k2o_available', 'cec')"
+    )
     op.create_table(
         "soil_raster",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
@@ -184,7 +194,9 @@ def upgrade() -> None:
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("surveyed_on", sa.Date, nullable=True),
         sa.Column("stats", sa.dialects.postgresql.JSONB, nullable=False, server_default="{}"),
-        sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True),
+        sa.Column(
+            "import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True
+        ),
         _geom("POLYGON"),
         _valid_geom_check("soil_raster"),
         sa.CheckConstraint(f"property IN {properties}", name="soil_raster_property_known"),
@@ -196,7 +208,9 @@ def upgrade() -> None:
         sa.Column("value", sa.Float, nullable=True),
         sa.Column("grade", sa.Text, nullable=False),
         sa.Column("survey", sa.Text, nullable=True),
-        sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True),
+        sa.Column(
+            "import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True
+        ),
         _geom("MULTIPOLYGON"),
         _valid_geom_check("soil_zone"),
         sa.CheckConstraint(f"property IN {properties}", name="soil_zone_property_known"),
@@ -223,11 +237,15 @@ def upgrade() -> None:
             # that COPY of a million rows needs no round trip.
             server_default=sa.text("replace(gen_random_uuid()::text, '-', '')"),
         ),
-        sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True),
+        sa.Column(
+            "import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True
+        ),
         *_timestamps(),
         _geom("POINT"),
         _valid_geom_check("household"),
-        sa.CheckConstraint("phone IS NULL OR phone ~ '^\\+?[0-9]{9,12}$'", name="household_phone_format"),
+        sa.CheckConstraint(
+            "phone IS NULL OR phone ~ '^\\+?[0-9]{9,12}$'", name="household_phone_format"
+        ),
     )
     _gist("household")
     op.create_index("household_village", "household", ["village_code"])
@@ -240,7 +258,9 @@ def upgrade() -> None:
         sa.Column("technology", sa.Text, nullable=False),
         sa.Column("source", sa.Text, nullable=True),
         sa.Column("observed_on", sa.Date, nullable=True),
-        sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True),
+        sa.Column(
+            "import_batch_id", sa.BigInteger, sa.ForeignKey("import_batch.id"), nullable=True
+        ),
         _geom("MULTIPOLYGON"),
         _valid_geom_check("coverage"),
         sa.CheckConstraint(

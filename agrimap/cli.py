@@ -1,0 +1,246 @@
+"""The `agrimap` command: local database, migrations, imports, the demo commune and the server."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from pathlib import Path
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.settings import Settings
+from geo.errors import AgriMapError
+from layers import migrate
+from layers.ingest import ImportRefused, ImportSummary, import_file
+
+from . import localpg
+
+app = typer.Typer(
+    help="AgriMap – bản đồ số nông nghiệp (digital agriculture map).", no_args_is_help=True
+)
+db_app = typer.Typer(help="The local PostGIS used when DATABASE_URL is not set.")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_DIR = localpg.PROJECT_ROOT / "data" / "shapefiles"
+# (file, layer, extra options): the order follows the foreign keys.
+DEMO_FILES: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("ranh_gioi_xa.shp", "communes", {}),
+    ("thon.shp", "villages", {}),
+    ("vung_trong.shp", "growing_areas", {}),
+    ("nong_hoa.gpkg", "soil_zones", {}),
+    ("nong_hoa_om.tif", "soil_rasters", {}),
+    ("ho_gia_dinh.csv", "households", {"crs": "EPSG:9208"}),
+    ("phu_song.geojson", "coverage", {}),
+)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when given, else the project's local PostGIS (started if needed)."""
+    if settings.database_url:
+        return settings.database_url
+    try:
+        cluster = localpg.start()
+    except localpg.LocalPostgresError as exc:
+        err.print(
+            f"[red]Không khởi động được PostGIS cục bộ / cannot start local PostGIS:[/] {exc}"
+        )
+        raise typer.Exit(2) from exc
+    return cluster.url()
+
+
+def _fail(exc: AgriMapError) -> typer.Exit:
+    err.print(f"[bold red]Lỗi:[/] {exc.message('vi')}")
+    err.print(f"[dim]Error: {exc.message('en')}[/]")
+    for line in exc.details:
+        err.print(f"  • {line}")
+    return typer.Exit(1)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Create and start the local PostGIS (data in .pgdata/)."""
+    cluster = localpg.start()
+    console.print(f"PostGIS đang chạy / running: {cluster.url()}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the local PostGIS."""
+    localpg.stop()
+    console.print("Đã dừng PostGIS cục bộ / local PostGIS stopped.")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL in use."""
+    console.print(database_url(_settings()))
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Bring the database schema up to date (alembic)."""
+    url = database_url(_settings())
+    migrate.upgrade(url)
+    console.print("Lược đồ CSDL đã cập nhật / schema up to date.")
+
+
+def print_summary(summary: ImportSummary) -> None:
+    table = Table(title=f"Kết quả nhập / import summary: {summary.source} → {summary.layer}")
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("Đọc / read", str(summary.features_read))
+    table.add_row("Đã nhập / imported", str(summary.imported))
+    table.add_row("Đã sửa / repaired", str(len(summary.repaired)))
+    table.add_row("Từ chối / rejected", str(len(summary.rejected)))
+    table.add_row("Bảng mã / encoding", f"{summary.encoding} {summary.encoding_note}".strip())
+    table.add_row("Hệ tọa độ / CRS", f"{summary.crs_label} {summary.crs_note}".strip())
+    console.print(table)
+    for row, note in summary.repaired[:20]:
+        console.print(f"  [yellow]sửa / repaired[/] dòng/row {row}: {note}")
+    for row, reason in summary.rejected[:50]:
+        console.print(f"  [red]từ chối / rejected[/] dòng/row {row}: {reason}")
+    for warning in summary.warnings:
+        console.print(f"  [yellow]![/] {warning}")
+
+
+def run_import(
+    conn: psycopg.Connection, path: Path, *, layer: str, quiet: bool = False, **options: object
+) -> ImportSummary:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, transient=True, disable=quiet,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, int] = {}
+        names = {
+            "read": "Đọc tệp / reading",
+            "check": "Kiểm tra / checking",
+            "write": "Ghi CSDL / writing",
+        }
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(names.get(stage, stage), total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        return import_file(conn, path, layer=layer, progress=progress, **options)  # type: ignore[arg-type]
+
+
+@app.command("import")
+def import_cmd(
+    path: Path = typer.Argument(
+        ..., help="Shapefile (.shp/.zip/folder), .gpkg, .geojson, .kml/.kmz, .csv or .tif"
+    ),
+    layer: str = typer.Option(
+        ...,
+        "--layer",
+        "-l",
+        help="communes, villages, growing_areas, soil_zones, soil_rasters, households, coverage, provinces",
+    ),
+    crs: str | None = typer.Option(
+        None, "--crs", help="Source CRS, e.g. EPSG:9208 or VN2000:Lào Cai"
+    ),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="utf-8, cp1258, tcvn3 or vni (detected when omitted)"
+    ),
+    source_layer: str | None = typer.Option(
+        None, "--source-layer", help="Layer inside a GeoPackage"
+    ),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Import the valid rows even if some are rejected"
+    ),
+) -> None:
+    """Import a file into a layer: all of it, or nothing."""
+    settings = _settings()
+    url = database_url(settings)
+    with psycopg.connect(url) as conn:
+        try:
+            summary = run_import(
+                conn, path, layer=layer, crs=crs, encoding=encoding, source_layer=source_layer,
+                skip_invalid=skip_invalid, user=f"cli:{getpass.getuser()}", data_dir=settings.data_dir,
+            )  # fmt: skip
+        except ImportRefused as exc:
+            print_summary(exc.summary)
+            raise _fail(exc) from exc
+        except AgriMapError as exc:
+            raise _fail(exc) from exc
+    print_summary(summary)
+
+
+def load_demo(url: str, settings: Settings) -> bool:
+    """Load the demo commune unless it is there already; True when it was loaded now."""
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT count(*) FROM commune").fetchone()[0] > 0:
+            return False
+        for name, layer, options in DEMO_FILES:
+            console.print(f"→ {name} → {layer}")
+            summary = run_import(
+                conn,
+                DEMO_DIR / name,
+                layer=layer,
+                user="demo",
+                data_dir=settings.data_dir,
+                **options,
+            )
+            console.print(
+                f"  {summary.imported} đối tượng / features · {summary.encoding} · {summary.crs_label}"
+            )
+    return True
+
+
+@app.command("demo")
+def demo_cmd(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    serve: bool = typer.Option(True, help="Serve after loading (--no-serve to only load)"),
+) -> None:
+    """Start PostGIS if needed, migrate, load the demo commune and serve it."""
+    settings = _settings()
+    url = database_url(settings)
+    console.print(f"[bold]1/3[/] Cơ sở dữ liệu / database: {url}")
+    migrate.upgrade(url)
+    console.print("[bold]2/3[/] Nạp xã mẫu Gia Phú / loading the demo commune")
+    try:
+        loaded = load_demo(url, settings)
+    except AgriMapError as exc:
+        raise _fail(exc) from exc
+    if not loaded:
+        console.print("  Xã mẫu đã có sẵn, bỏ qua / demo commune already loaded, skipped")
+    if serve:
+        _serve(settings.model_copy(update={"database_url": url}), host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    base = f"http://{host}:{port}"
+    console.print(f"[bold]3/3[/] Máy chủ / server: {base}")
+    console.print(f"  Bản đồ tổng quan / overview map: {base}/maps/overview")
+    console.print(f"  OGC API Features:                {base}/?f=html")
+    console.print(f"  Các lớp / collections:           {base}/collections")
+    console.print(f"  OpenAPI 3.0:                     {base}/api")
+    console.print("  Dừng bằng Ctrl+C / stop with Ctrl+C")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command("serve")
+def serve_cmd(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+    """Serve the API and map pages (the database must be migrated)."""
+    settings = _settings()
+    _serve(settings.model_copy(update={"database_url": database_url(settings)}), host, port)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    logging.basicConfig(level=logging.WARNING)
+    app()

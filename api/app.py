@@ -1,0 +1,72 @@
+"""The FastAPI application: create_app(settings) wires the pool, routes, errors and static files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import AsyncConnectionPool
+
+from . import errors
+from .html import render
+from .openapi import openapi_30
+from .routes import features, maps
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if not settings.database_url:
+        raise ValueError("settings.database_url is required (the CLI starts a local PostGIS)")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = AsyncConnectionPool(
+            settings.database_url,
+            min_size=settings.pool_min,
+            max_size=settings.pool_max,
+            open=False,
+            kwargs={"autocommit": True},
+        )
+        await pool.open(wait=True, timeout=30)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="AgriMap",
+        version="0.1.0",
+        description="Bản đồ số nông nghiệp – OGC API Features. Digital agriculture map.",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(features.router)
+    app.include_router(maps.router)
+    app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
+
+    @app.get("/api", include_in_schema=False)
+    async def openapi_doc() -> JSONResponse:
+        return JSONResponse(
+            openapi_30(app), media_type="application/vnd.oai.openapi+json;version=3.0"
+        )
+
+    @app.get("/api.html", include_in_schema=False)
+    async def openapi_html(request: Request) -> HTMLResponse:
+        # Our own page: Swagger UI would load its scripts from a CDN.
+        return HTMLResponse(
+            render("api.html", lang=errors.request_lang(request), doc=openapi_30(app))
+        )
+
+    return app

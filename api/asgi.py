@@ -1,0 +1,12 @@
+"""ASGI entry for uvicorn/gunicorn: `uvicorn --factory api.asgi:create` (reads AGRIMAP_* / DATABASE_URL)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from .app import create_app
+from .settings import Settings
+
+
+def create() -> FastAPI:
+    return create_app(Settings())

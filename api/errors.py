@@ -1,0 +1,66 @@
+"""Map domain errors to HTTP statuses, with messages in the reader's language."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from geo.errors import AgriMapError, Conflict, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[AgriMapError], int] = {
+    InvalidInput: 400,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+
+def request_lang(request: Request) -> str:
+    """Vietnamese unless the client asks for English first (?lang=en or Accept-Language)."""
+    explicit = request.query_params.get("lang")
+    if explicit in ("vi", "en"):
+        return explicit
+    accept = request.headers.get("accept-language", "").lower()
+    return "en" if accept.startswith("en") else "vi"
+
+
+def status_for(exc: AgriMapError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(exc: AgriMapError, lang: str) -> dict:
+    return {
+        "code": type(exc).__name__,
+        "description": exc.message(lang),
+        "description_en": exc.message("en"),
+        "details": exc.details,
+    }
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AgriMapError)
+    async def _domain_error(request: Request, exc: AgriMapError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            log.exception("unexpected domain error", exc_info=exc)
+        return JSONResponse(error_body(exc, request_lang(request)), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
+        err = InvalidInput(
+            f"Tham số không hợp lệ: {problems}.",
+            f"Invalid parameter: {problems}.",
+            hint_vi="Xem tài liệu API tại /api.html.",
+            hint_en="See the API description at /api.html.",
+        )
+        return JSONResponse(error_body(err, request_lang(request)), status_code=400)

@@ -1,0 +1,198 @@
+"""OGC API - Features routes: landing page, conformance, collections and items."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from geo.errors import NotFound
+from layers import features
+from layers.catalog import BY_ID, COLLECTIONS, Collection
+
+from .. import ogc
+from ..deps import ConnDep, SettingsDep
+from ..errors import request_lang
+from ..html import render
+
+router = APIRouter()
+
+
+def _collection(collection_id: str) -> Collection:
+    coll = BY_ID.get(collection_id)
+    if coll is None:
+        raise NotFound(
+            f"Không có lớp dữ liệu '{collection_id}'.",
+            f"No collection '{collection_id}'.",
+            hint_vi="Xem các lớp tại /collections.",
+            hint_en="See the collections at /collections.",
+        )
+    return coll
+
+
+def _json(doc: dict, media_type: str = ogc.JSON) -> Response:
+    return Response(orjson.dumps(doc), media_type=media_type)
+
+
+@router.get("/", summary="Landing page")
+async def landing(request: Request, settings: SettingsDep) -> Response:
+    ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
+    base = ogc.base_url(request, settings.public_url)
+    lang = request_lang(request)
+    doc = {
+        "title": "AgriMap – Bản đồ số nông nghiệp"
+        if lang == "vi"
+        else "AgriMap – digital agriculture map",
+        "description": "Vùng trồng, nông hóa thổ nhưỡng, hộ gia đình và vùng phủ sóng viễn thông."
+        if lang == "vi"
+        else "Growing areas, soil fertility, households and telecom coverage.",
+        "links": [
+            ogc.link(f"{base}/", "self", ogc.JSON, "Trang chủ"),
+            ogc.link(f"{base}/?f=html", "alternate", ogc.HTML, "Trang chủ (HTML)"),
+            ogc.link(f"{base}/api", "service-desc", ogc.OPENAPI, "OpenAPI 3.0"),
+            ogc.link(f"{base}/api.html", "service-doc", ogc.HTML, "Tài liệu API"),
+            ogc.link(f"{base}/conformance", "conformance", ogc.JSON, "Chuẩn tuân thủ"),
+            ogc.link(f"{base}/collections", "data", ogc.JSON, "Các lớp dữ liệu"),
+            ogc.link(f"{base}/maps/overview", "alternate", ogc.HTML, "Bản đồ tổng quan"),
+        ],
+    }
+    if ogc.wants_html(request):
+        return HTMLResponse(render("landing.html", lang=lang, doc=doc, collections=COLLECTIONS))
+    return _json(doc)
+
+
+@router.get("/conformance", summary="Conformance classes")
+async def conformance(request: Request) -> Response:
+    ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
+    doc = {"conformsTo": ogc.CONFORMANCE}
+    if ogc.wants_html(request):
+        return HTMLResponse(render("conformance.html", lang=request_lang(request), doc=doc))
+    return _json(doc)
+
+
+@router.get("/collections", summary="Feature collections")
+async def collections(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
+    ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
+    base = ogc.base_url(request, settings.public_url)
+    lang = request_lang(request)
+    docs = [ogc.collection_doc(c, base, lang, await features.extent(conn, c)) for c in COLLECTIONS]
+    doc = {
+        "links": [
+            ogc.link(f"{base}/collections", "self", ogc.JSON, "Các lớp dữ liệu"),
+            ogc.link(f"{base}/collections?f=html", "alternate", ogc.HTML, "Các lớp dữ liệu"),
+        ],
+        "collections": docs,
+    }
+    if ogc.wants_html(request):
+        return HTMLResponse(render("collections.html", lang=lang, doc=doc))
+    return _json(doc)
+
+
+@router.get("/collections/{collection_id}", summary="One feature collection")
+async def collection(
+    collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
+) -> Response:
+    ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
+    coll = _collection(collection_id)
+    lang = request_lang(request)
+    base = ogc.base_url(request, settings.public_url)
+    doc = ogc.collection_doc(coll, base, lang, await features.extent(conn, coll))
+    if ogc.wants_html(request):
+        return HTMLResponse(render("collection.html", lang=lang, doc=doc, coll=coll))
+    return _json(doc)
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Queryable properties")
+async def queryables(collection_id: str, request: Request, settings: SettingsDep) -> Response:
+    ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
+    coll = _collection(collection_id)
+    base = ogc.base_url(request, settings.public_url)
+    doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{coll.id}/queryables",
+        "type": "object",
+        "title": coll.title_vi,
+        "properties": {
+            p.name: {
+                "title": p.title_vi,
+                "type": p.type,
+                **({"format": p.format} if p.format else {}),
+            }
+            for p in coll.properties
+        },
+    }
+    return _json(doc, "application/schema+json")
+
+
+@router.get("/collections/{collection_id}/items", summary="Features of a collection")
+async def items(
+    collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
+) -> Response:
+    coll = _collection(collection_id)
+    query = ogc.parse_items_query(
+        request, coll, ogc.Limits(settings.default_limit, settings.max_limit)
+    )
+    html = ogc.wants_html(request)
+    page = await features.feature_page(conn, coll, query=query)
+    base = ogc.base_url(request, settings.public_url)
+    url = f"{base}/collections/{coll.id}/items"
+    links = [
+        ogc.link(ogc.with_params(url, request, f="json"), "self", ogc.GEOJSON, "Trang này"),
+        ogc.link(
+            ogc.with_params(url, request, f="html"), "alternate", ogc.HTML, "Trang này (HTML)"
+        ),
+        ogc.link(f"{base}/collections/{coll.id}", "collection", ogc.JSON, coll.title_vi),
+    ]
+    if page.next_after is not None:
+        fmt = "html" if html else "json"
+        links.append(
+            ogc.link(
+                ogc.with_params(url, request, cursor=page.next_after, f=fmt),
+                "next",
+                ogc.HTML if html else ogc.GEOJSON,
+                "Trang sau",
+            )
+        )
+    if html:
+        parsed = [orjson.loads(f) for f in page.features]
+        return HTMLResponse(
+            render(
+                "items.html",
+                lang=request_lang(request),
+                coll=coll,
+                features=parsed,
+                page=page,
+                links=links,
+            )
+        )
+    head = {
+        "type": "FeatureCollection",
+        "numberReturned": len(page.features),
+        "numberMatched": page.number_matched,
+        "links": links,
+    }
+    if page.matched_is_estimate:
+        head["numberMatchedIsEstimate"] = True
+    # The features are already JSON text from PostGIS: splice them in rather than re-parse.
+    body = orjson.dumps(head)[:-1] + b',"features":[' + ",".join(page.features).encode() + b"]}"
+    return Response(body, media_type=ogc.GEOJSON)
+
+
+@router.get("/collections/{collection_id}/items/{fid}", summary="One feature")
+async def item(
+    collection_id: str, fid: str, request: Request, conn: ConnDep, settings: SettingsDep
+) -> Response:
+    ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
+    coll = _collection(collection_id)
+    text = await features.feature(conn, coll, fid=fid)
+    base = ogc.base_url(request, settings.public_url)
+    url = f"{base}/collections/{coll.id}/items/{fid}"
+    doc = orjson.loads(text)
+    doc["links"] = [
+        ogc.link(url, "self", ogc.GEOJSON, "Đối tượng này"),
+        ogc.link(f"{url}?f=html", "alternate", ogc.HTML, "Đối tượng này (HTML)"),
+        ogc.link(f"{base}/collections/{coll.id}", "collection", ogc.JSON, coll.title_vi),
+    ]
+    if ogc.wants_html(request):
+        return HTMLResponse(render("item.html", lang=request_lang(request), coll=coll, feature=doc))
+    return _json(doc, ogc.GEOJSON)

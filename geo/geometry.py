@@ -1,0 +1,151 @@
+"""Geometry checks for imported features: accept, repair without changing the shape, or reject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+Kind = Literal["polygon", "point"]
+
+# A repair may move nothing: the repaired area must equal the drawn area to this share.
+AREA_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class GeometryCheck:
+    """Outcome of checking one geometry: ``geometry`` is None when rejected."""
+
+    geometry: BaseGeometry | None
+    status: Literal["ok", "repaired", "rejected"]
+    note_vi: str = ""
+    note_en: str = ""
+
+
+def _rejected(vi: str, en: str) -> GeometryCheck:
+    return GeometryCheck(None, "rejected", vi, en)
+
+
+def _drawn_area(geom: BaseGeometry) -> float:
+    """Area enclosed by the rings as drawn (shoelace per ring), without any repair.
+
+    A bow-tie's two lobes cancel here, so it differs from the repaired area: that is how a
+    crossing boundary is told apart from a harmless defect such as a doubled vertex.
+    """
+    polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
+    total = 0.0
+    for p in polys:
+        total += abs(_ring_area(p.exterior.coords))
+        total -= sum(abs(_ring_area(r.coords)) for r in p.interiors)
+    return total
+
+
+def _ring_area(coords: object) -> float:
+    xy = np.asarray(coords, dtype=float)[:, :2]
+    x, y = xy[:, 0], xy[:, 1]
+    return float(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1])) / 2.0
+
+
+def _as_multipolygon(geom: BaseGeometry) -> MultiPolygon | None:
+    if isinstance(geom, MultiPolygon):
+        return geom
+    if isinstance(geom, Polygon):
+        return MultiPolygon([geom])
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon)]
+    polys: list[Polygon] = []
+    for part in parts:
+        polys.extend(part.geoms if isinstance(part, MultiPolygon) else [part])
+    return MultiPolygon(polys) if polys else None
+
+
+def check_polygon(geom: BaseGeometry | None) -> GeometryCheck:
+    """Check a polygon for a polygon layer.
+
+    >>> check_polygon(Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])).status
+    'ok'
+    >>> check_polygon(None).status
+    'rejected'
+    >>> check_polygon(Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])).status  # bow-tie
+    'rejected'
+    """
+    if geom is None or geom.is_empty:
+        return _rejected("Hình học rỗng.", "Empty geometry.")
+    geom = shapely.force_2d(geom)
+    multi = _as_multipolygon(geom) if isinstance(geom, Polygon | MultiPolygon) else None
+    if multi is None:
+        return _rejected(
+            f"Cần vùng (polygon) nhưng gặp {geom.geom_type}.",
+            f"Expected a polygon but found a {geom.geom_type}.",
+        )
+    if not multi.is_valid:
+        return _repair(multi)
+    return GeometryCheck(multi, "ok")
+
+
+def _repair(geom: MultiPolygon) -> GeometryCheck:
+    reason = shapely.is_valid_reason(geom)
+    deduped = shapely.remove_repeated_points(geom, tolerance=0.0)
+    if deduped.is_valid and not deduped.is_empty:
+        return GeometryCheck(
+            _as_multipolygon(deduped),
+            "repaired",
+            "Đã bỏ các đỉnh trùng nhau.",
+            "Removed duplicate vertices.",
+        )
+    fixed = _as_multipolygon(shapely.make_valid(geom))
+    drawn = _drawn_area(geom)
+    if fixed is not None and fixed.is_valid and drawn > 0:
+        if abs(fixed.area - drawn) <= AREA_TOLERANCE * drawn:
+            return GeometryCheck(
+                fixed,
+                "repaired",
+                f"Đã sửa hình học không hợp lệ mà không đổi diện tích ({reason}).",
+                f"Repaired an invalid geometry without changing its area ({reason}).",
+            )
+    at = _location(reason)
+    where_vi = f" tại kinh độ {at[0]:.6f}, vĩ độ {at[1]:.6f}" if at else ""
+    where_en = f" at longitude {at[0]:.6f}, latitude {at[1]:.6f}" if at else ""
+    return _rejected(
+        f"Ranh giới tự cắt nhau{where_vi} ({reason}); sửa lại bản vẽ để các cạnh không cắt nhau rồi nhập lại.",
+        f"The boundary crosses itself{where_en} ({reason}); redraw it so that no edges cross, then import again.",
+    )
+
+
+def _location(reason: str) -> tuple[float, float] | None:
+    """The point GEOS names in a validity reason such as ``Self-intersection[104.1 22.3]``."""
+    if "[" in reason and reason.endswith("]"):
+        x, _, y = reason[reason.index("[") + 1 : -1].partition(" ")
+        try:
+            return float(x), float(y)
+        except ValueError:
+            return None
+    return None
+
+
+def check_point(geom: BaseGeometry | None) -> GeometryCheck:
+    """Check a point for a point layer; a one-point MultiPoint is accepted as its point.
+
+    >>> check_point(Point(104.0, 22.3)).status
+    'ok'
+    >>> check_point(Point()).status
+    'rejected'
+    """
+    if geom is None or geom.is_empty:
+        return _rejected("Thiếu tọa độ.", "Missing coordinates.")
+    geom = shapely.force_2d(geom)
+    if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    if not isinstance(geom, Point):
+        return _rejected(
+            f"Cần điểm (point) nhưng gặp {geom.geom_type}.",
+            f"Expected a point but found a {geom.geom_type}.",
+        )
+    return GeometryCheck(geom, "ok")
+
+
+def check_geometry(geom: BaseGeometry | None, kind: Kind) -> GeometryCheck:
+    return check_point(geom) if kind == "point" else check_polygon(geom)

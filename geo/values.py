@@ -1,0 +1,155 @@
+"""Parse attribute values as communes write them: Vietnamese yes/no, dd/mm/yyyy dates, 0,5 ha."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from typing import Any
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII form for matching names and words: "Trạng thái" -> "trang thai".
+
+    >>> fold("ĐANG Hoạt động")
+    'dang hoat dong'
+    >>> fold("")
+    ''
+    """
+    text = text.replace("đ", "d").replace("Đ", "D")
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+    )
+    return re.sub(r"[\s_\-]+", " ", stripped).strip().lower()
+
+
+def is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def parse_text(value: Any) -> str | None:
+    if is_blank(value):
+        return None
+    return unicodedata.normalize("NFC", str(value).strip())
+
+
+def parse_number(value: Any) -> float | None:
+    """A decimal number; accepts a comma as decimal separator ("0,5").
+
+    >>> parse_number("0,1001")
+    0.1001
+    >>> parse_number("") is None
+    True
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().replace(" ", "")
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"'{value}' is not a finite number")
+    return number
+
+
+def parse_integer(value: Any) -> int | None:
+    number = parse_number(value)
+    if number is None:
+        return None
+    if number != int(number):
+        raise ValueError(f"'{value}' is not a whole number")
+    return int(number)
+
+
+_TRUE = {"co", "x", "yes", "y", "true", "1", "dung", "da lap dat", "da dang ky"}
+_FALSE = {"khong", "no", "n", "false", "0", "chua", "chua lap dat"}
+
+
+def parse_bool(value: Any) -> bool | None:
+    """Yes/no in Vietnamese or English: "có", "không", "x", "1", "yes".
+
+    >>> parse_bool("Có"), parse_bool("không"), parse_bool(None)
+    (True, False, None)
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    word = fold(str(value))
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"'{value}' is not yes/no (có/không)")
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d")
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date written as 2024-03-15, 15/03/2024 (Vietnamese order), or a bare year.
+
+    >>> parse_date("15/03/2024")
+    datetime.date(2024, 3, 15)
+    >>> parse_date("2023")
+    datetime.date(2023, 1, 1)
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        return value.to_pydatetime().date()
+    text = str(value).strip().split("T")[0].split(" ")[0]
+    if re.fullmatch(r"(19|20)\d\d", text):
+        return dt.date(int(text), 1, 1)
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"'{value}' is not a date (use dd/mm/yyyy or yyyy-mm-dd)")
+
+
+def parse_choice(value: Any, choices: dict[str, str]) -> str | None:
+    """Map a word to a stored value through folded synonyms, e.g. "Tạm dừng" -> "suspended"."""
+    if is_blank(value):
+        return None
+    key = fold(str(value))
+    if key in choices:
+        return choices[key]
+    allowed = ", ".join(sorted(set(choices)))
+    raise ValueError(f"'{value}' is not one of: {allowed}")
+
+
+def normalise_phone(value: Any) -> str | None:
+    """A Vietnamese phone number as digits, leading 0 kept: "0912 345 678" -> "0912345678".
+
+    >>> normalise_phone("+84 912 345 678")
+    '0912345678'
+    """
+    if is_blank(value):
+        return None
+    text = str(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = "0" + str(int(value))  # spreadsheets drop the leading zero
+    digits = re.sub(r"[\s.\-()]", "", text)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if not re.fullmatch(r"0\d{9,10}", digits):
+        raise ValueError(f"'{value}' is not a Vietnamese phone number (10 digits starting with 0)")
+    return digits

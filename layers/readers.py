@@ -1,0 +1,222 @@
+"""Read the files communes send (Shapefile, zip, GeoPackage, GeoJSON, KML/KMZ, CSV) into one table."""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.errors import InvalidInput, UnsupportedFormat
+from geo.values import fold
+
+log = logging.getLogger(__name__)
+
+VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".csv"}
+X_NAMES = ("x", "lon", "lng", "long", "longitude", "kinh do", "toa do x", "easting")
+Y_NAMES = ("y", "lat", "latitude", "vi do", "toa do y", "northing")
+
+
+@dataclass
+class RawTable:
+    """A file's features before decoding and reprojection.
+
+    ``bytes_text`` says the text columns hold one character per byte (read as Latin-1), so
+    that the real encoding can be detected afterwards; otherwise they are Unicode already.
+    """
+
+    source_name: str
+    format: str
+    frame: pd.DataFrame  # attributes only
+    geometry: np.ndarray  # shapely geometries in the file's coordinates (None where missing)
+    crs: CRS | None
+    bytes_text: bool
+    declared_encoding: str | None = None  # from a .cpg file
+
+
+def _refuse(vi: str, en: str, hint_vi: str = "", hint_en: str = "") -> InvalidInput:
+    return InvalidInput(vi, en, hint_vi=hint_vi, hint_en=hint_en)
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[Path]:
+    """The file to read: archives are unpacked into a temporary folder first."""
+    if not path.exists():
+        raise _refuse(
+            f"Không tìm thấy tệp {path}.",
+            f"File not found: {path}.",
+            "Kiểm tra lại đường dẫn.",
+            "Check the path.",
+        )
+    suffix = path.suffix.lower()
+    if suffix in (".zip", ".kmz"):
+        with tempfile.TemporaryDirectory(prefix="agrimap-") as tmp:
+            _unzip(path, Path(tmp))
+            yield _pick_in_folder(Path(tmp), path.name)
+        return
+    if path.is_dir():
+        yield _pick_in_folder(path, path.name)
+        return
+    yield path
+
+
+def _unzip(path: Path, dest: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            if bad is not None:
+                raise zipfile.BadZipFile(f"bad CRC for {bad}")
+            for member in zf.infolist():
+                target = (dest / member.filename).resolve()
+                if not str(target).startswith(str(dest.resolve())):
+                    raise zipfile.BadZipFile(f"unsafe path {member.filename}")
+            zf.extractall(dest)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise _refuse(
+            f"Tệp nén {path.name} bị hỏng hoặc tải về chưa hết ({exc}).",
+            f"The archive {path.name} is damaged or truncated ({exc}).",
+            "Tải lại hoặc nén lại tệp rồi nhập lại.",
+            "Download or zip the file again, then re-import.",
+        ) from exc
+
+
+def _pick_in_folder(folder: Path, shown: str) -> Path:
+    found = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in VECTOR_SUFFIXES and not p.name.startswith(("._", "."))
+    )
+    if not found:
+        raise _refuse(
+            f"Trong {shown} không có tệp bản đồ nào (.shp, .gpkg, .geojson, .kml, .csv).",
+            f"{shown} holds no map file (.shp, .gpkg, .geojson, .kml, .csv).",
+            "Kiểm tra lại tệp nén: cần đủ .shp, .shx, .dbf (và .prj).",
+            "Check the archive: a shapefile needs .shp, .shx, .dbf (and .prj).",
+        )
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise _refuse(
+            f"{shown} có nhiều tệp bản đồ ({names}).",
+            f"{shown} holds several map files ({names}).",
+            "Nhập từng tệp một.",
+            "Import them one at a time.",
+        )
+    return found[0]
+
+
+def read_table(path: Path, *, source_layer: str | None = None) -> RawTable:
+    """Read a vector file; raises InvalidInput with a readable reason for bad files."""
+    with opened(path) as real:
+        suffix = real.suffix.lower()
+        if suffix == ".csv":
+            table = _read_csv(real)
+        elif suffix in (".shp", ".gpkg", ".geojson", ".json", ".kml"):
+            table = _read_ogr(real, source_layer)
+        else:
+            raise UnsupportedFormat(
+                f"Không đọc được định dạng {suffix or 'không rõ'} ({path.name}).",
+                f"Unsupported file type {suffix or '(none)'} ({path.name}).",
+                hint_vi="Dùng Shapefile (.shp hoặc .zip), GeoPackage, GeoJSON, KML/KMZ hoặc CSV có tọa độ.",
+                hint_en="Use Shapefile (.shp or .zip), GeoPackage, GeoJSON, KML/KMZ or CSV with coordinates.",
+            )
+    table.source_name = path.name
+    if len(table.frame) == 0:
+        raise _refuse(
+            f"Tệp {path.name} không có đối tượng nào.",
+            f"The file {path.name} has no features.",
+            "Kiểm tra lại tệp (có thể xuất nhầm lớp trống).",
+            "Check the file (an empty layer may have been exported).",
+        )
+    return table
+
+
+def _read_ogr(path: Path, source_layer: str | None) -> RawTable:
+    fmt = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "KML"}.get(
+        path.suffix.lower(), "GeoJSON"
+    )
+    declared = None
+    if fmt == "ESRI Shapefile":
+        for part in (".shx", ".dbf"):
+            if not path.with_suffix(part).exists() and not path.with_suffix(part.upper()).exists():
+                raise _refuse(
+                    f"Shapefile {path.name} thiếu tệp {part}.",
+                    f"Shapefile {path.name} is missing its {part} file.",
+                    "Gửi đủ các tệp .shp, .shx, .dbf, .prj (nên nén chung thành .zip).",
+                    "Send .shp, .shx, .dbf and .prj together (best zipped).",
+                )
+        cpg = path.with_suffix(".cpg")
+        declared = cpg.read_text(errors="replace").strip() if cpg.exists() else None
+    try:
+        layers = pyogrio.list_layers(path)
+        layer = source_layer or (layers[0][0] if len(layers) else None)
+        # Shapefile text is read one byte per character so that TCVN3/VNI can be detected.
+        encoding = "latin1" if fmt == "ESRI Shapefile" else None
+        gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+    except Exception as exc:  # pyogrio raises several GDAL error classes
+        raise _refuse(
+            f"Không đọc được {path.name}: {exc}.",
+            f"Cannot read {path.name}: {exc}.",
+            "Tệp có thể bị hỏng; mở thử bằng QGIS hoặc xuất lại.",
+            "The file may be damaged; try opening it in QGIS or export it again.",
+        ) from exc
+    crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
+    geometry = np.asarray(gdf.geometry.values, dtype=object)
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    if fmt == "KML":
+        # GeoJSON and KML are UTF-8 by definition; KML is always WGS84 lon/lat.
+        crs = crs or CRS.from_epsg(4326)
+    return RawTable(path.name, fmt, frame, geometry, crs, fmt == "ESRI Shapefile", declared)
+
+
+def _sniff_separator(text: str) -> str:
+    first = text.splitlines()[0] if text else ""
+    return max((",", ";", "\t"), key=first.count)
+
+
+def _read_csv(path: Path) -> RawTable:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    text = raw.decode("latin-1")  # one char per byte; the encoding is detected later
+    if not text.strip():
+        return RawTable(path.name, "CSV", pd.DataFrame(), np.array([], dtype=object), None, True)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False
+        )
+    except pd.errors.ParserError as exc:
+        raise _refuse(
+            f"Tệp CSV {path.name} sai cấu trúc: {exc}.",
+            f"The CSV file {path.name} is malformed: {exc}.",
+        ) from exc
+    xcol, ycol = _coordinate_columns(frame, path.name)
+    xs = pd.to_numeric(frame[xcol].str.replace(",", ".", regex=False).str.strip(), errors="coerce")
+    ys = pd.to_numeric(frame[ycol].str.replace(",", ".", regex=False).str.strip(), errors="coerce")
+    ok = xs.notna() & ys.notna()
+    geometry = np.full(len(frame), None, dtype=object)
+    geometry[ok.to_numpy()] = shapely.points(xs[ok].to_numpy(), ys[ok].to_numpy())
+    return RawTable(path.name, "CSV", frame.drop(columns=[xcol, ycol]), geometry, None, True)
+
+
+def _coordinate_columns(frame: pd.DataFrame, name: str) -> tuple[str, str]:
+    folded = {fold(c): c for c in frame.columns}
+    xcol = next((folded[n] for n in X_NAMES if n in folded), None)
+    ycol = next((folded[n] for n in Y_NAMES if n in folded), None)
+    if xcol is None or ycol is None:
+        raise _refuse(
+            f"Tệp CSV {name} không có cột tọa độ (có các cột: {', '.join(frame.columns)}).",
+            f"The CSV file {name} has no coordinate columns (columns: {', '.join(frame.columns)}).",
+            "Đặt tên cột tọa độ là x, y (hoặc lon, lat / kinh_do, vi_do).",
+            "Name the coordinate columns x, y (or lon, lat).",
+        )
+    return xcol, ycol

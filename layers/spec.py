@@ -1,0 +1,72 @@
+"""How a source file's columns map onto a stored layer: field aliases, parsers, unique keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Any, Literal
+
+from geo.values import fold
+
+
+@dataclass(frozen=True)
+class Field:
+    """One stored column and the source column names (folded) that may fill it."""
+
+    column: str
+    sql_type: str
+    aliases: tuple[str, ...]
+    parse: Callable[[Any], Any]
+    required: bool = False
+    label_vi: str = ""
+
+    def find(self, columns: list[str]) -> str | None:
+        folded = {fold(c): c for c in columns}
+        for alias in (self.column, *self.aliases):
+            key = fold(alias)
+            if key in folded:
+                return folded[key]
+        return None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column whose values must exist in another table (checked before insert)."""
+
+    column: str
+    table: str
+    target: str
+    label_vi: str
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    table: str
+    kind: Literal["polygon", "point"]
+    title_vi: str
+    fields: tuple[Field, ...]
+    sql_file: str  # INSERT ... SELECT FROM staging, next to the module
+    unique: tuple[str, ...] = ()  # columns unique in the stored table
+    references: tuple[Reference, ...] = ()
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # row -> extra/changed values
+    extra_columns: tuple[tuple[str, str], ...] = ()  # (column, sql type) filled by `derive`
+    geometry_required: bool = True
+
+    def columns(self) -> list[tuple[str, str]]:
+        return [(f.column, f.sql_type) for f in self.fields] + list(self.extra_columns)
+
+    def statements(self) -> list[str]:
+        text = (files("layers") / "sql" / self.sql_file).read_text()
+        return [s.strip() for s in text.split(";\n") if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(stmt: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in stmt.splitlines())
+
+
+@dataclass
+class Row:
+    number: int  # 1-based row in the source file
+    values: dict[str, Any] = field(default_factory=dict)

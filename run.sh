@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# AgriMap: one command to set up and run the demo, one to set up and run the tests.
+#   ./run.sh demo   install what is missing, start a local PostGIS (unless DATABASE_URL is set),
+#                   migrate, load the demo commune and serve it on http://127.0.0.1:8000
+#   ./run.sh test   install what the tests need and run them against a real PostGIS
+# Both are safe to re-run. On Debian 12 as root they install the system packages they need;
+# as another user they say which packages to install.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '\033[1;32m==>\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31mError:\033[0m %s\n' "$*" >&2; exit 1; }
+
+mode="${1:-}"
+case "$mode" in
+  demo|test|bench) shift ;;
+  *) die "usage: ./run.sh demo | ./run.sh test [pytest args]" ;;
+esac
+
+# Debian packages each mode needs, and a file that tells whether each is there.
+pkgs=(postgresql-15-postgis-3 postgresql-15 python3-venv)
+checks=(/usr/share/postgresql/15/extension/postgis.control /usr/lib/postgresql/15/bin/initdb "")
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+  pkgs+=(gdal-bin chromium fonts-dejavu-core)
+  checks+=(/usr/bin/ogrinfo /usr/bin/chromium /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
+fi
+
+python_ok() { python3 -c 'import sys, ensurepip; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; }
+
+missing=()
+for i in "${!pkgs[@]}"; do
+  check="${checks[$i]}"
+  if [ -z "$check" ]; then
+    python_ok || missing+=("${pkgs[$i]}")
+  elif [ ! -e "$check" ]; then
+    missing+=("${pkgs[$i]}")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    say "Installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" python3 >/dev/null
+  else
+    die "missing system packages: ${missing[*]}. Install them (e.g. sudo apt-get install ${missing[*]}) and re-run."
+  fi
+fi
+python_ok || die "Python 3.11 with venv is required (Debian 12: apt-get install python3 python3-venv)."
+
+extra=""
+[ "$mode" != demo ] && extra="[test]"
+stamp=".venv/.installed${extra}"
+if [ ! -x .venv/bin/python ]; then
+  say "Creating the Python environment in .venv"
+  python3 -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "Installing AgriMap and its Python dependencies${extra:+ (with test tools)}"
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e ".${extra}"
+  touch "$stamp"
+fi
+
+case "$mode" in
+  demo)
+    say "Starting the demo (local PostGIS unless DATABASE_URL is set)"
+    exec .venv/bin/agrimap demo "$@"
+    ;;
+  test)
+    say "Running the tests against a real PostGIS (local cluster in .pgdata unless AGRIMAP_TEST_DATABASE_URL is set)"
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  bench)
+    say "Running the benchmark"
+    exec .venv/bin/python bench/run.py "$@"
+    ;;
+esac

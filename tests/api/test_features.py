@@ -1,0 +1,136 @@
+"""OGC API - Features against the live server and the demo commune."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+
+from layers.catalog import COLLECTIONS
+
+PERSONAL_KEYS = {"head_name", "phone", "qr_token", "owner_name", "ten_chu_ho", "dien_thoai"}
+
+
+def test_landing_links_and_conformance(live_server: str) -> None:
+    doc = httpx.get(f"{live_server}/").json()
+    rels = {link["rel"] for link in doc["links"]}
+    assert {"self", "service-desc", "conformance", "data"} <= rels
+    conf = httpx.get(f"{live_server}/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
+
+
+def test_every_layer_is_a_collection_with_data(live_server: str) -> None:
+    docs = {c["id"]: c for c in httpx.get(f"{live_server}/collections").json()["collections"]}
+    assert set(docs) == {c.id for c in COLLECTIONS}
+    for coll in COLLECTIONS:
+        if coll.id == "provinces":
+            continue  # the demo loads a commune; its province has no boundary
+        bbox = docs[coll.id]["extent"]["spatial"]["bbox"][0]
+        assert 103.9 < bbox[0] < bbox[2] < 104.3 and 22.2 < bbox[1] < bbox[3] < 22.5, coll.id
+
+
+def test_items_paging_follows_next_links_to_the_end(live_server: str) -> None:
+    url = f"{live_server}/collections/households/items?limit=1000"
+    seen: list[int] = []
+    matched = None
+    while url:
+        page = httpx.get(url).json()
+        matched = page["numberMatched"]
+        assert page["numberReturned"] == len(page["features"])
+        seen += [f["id"] for f in page["features"]]
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+    assert len(seen) == len(set(seen)) == matched > 2000
+
+
+def test_bbox_and_property_filters(live_server: str) -> None:
+    everything = httpx.get(f"{live_server}/collections/growing_areas/items?limit=1000").json()
+    crops = {f["properties"]["crop"] for f in everything["features"]}
+    crop = sorted(crops)[0]
+    only = httpx.get(
+        f"{live_server}/collections/growing_areas/items", params={"crop": crop, "limit": 1000}
+    ).json()
+    assert only["numberMatched"] == sum(
+        f["properties"]["crop"] == crop for f in everything["features"]
+    )
+    assert {f["properties"]["crop"] for f in only["features"]} == {crop}
+    first = everything["features"][0]["geometry"]["coordinates"][0][0][0]
+    box = f"{first[0] - 0.0005},{first[1] - 0.0005},{first[0] + 0.0005},{first[1] + 0.0005}"
+    near = httpx.get(f"{live_server}/collections/growing_areas/items", params={"bbox": box}).json()
+    assert 1 <= near["numberMatched"] < everything["numberMatched"]
+
+
+@pytest.mark.parametrize(
+    ("path", "needle"),
+    [
+        ("/collections/households/items?colour=red", "colour"),
+        ("/collections/households/items?limit=abc", "limit"),
+        ("/collections/households/items?bbox=1,2,3", "bbox"),
+        ("/collections/households/items?has_fibre=maybe", "has_fibre"),
+        ("/collections/households/items?head_name=Nguyen", "head_name"),
+        ("/collections?foo=1", "foo"),
+    ],
+)
+def test_bad_parameters_get_400_in_vietnamese(live_server: str, path: str, needle: str) -> None:
+    r = httpx.get(live_server + path)
+    assert r.status_code == 400
+    body = r.json()
+    assert needle in body["description"] and needle in body["description_en"]
+    assert any(ch in body["description"] for ch in "ạảấầẩẫậắằẳẵặẹẻẽếềểễệịọỏốồổỗộớờởỡợụủứừửữựỳỷỹđ")
+
+
+def test_unknown_collection_and_feature_give_404(live_server: str) -> None:
+    assert httpx.get(f"{live_server}/collections/farms").status_code == 404
+    assert httpx.get(f"{live_server}/collections/households/items/999999999").status_code == 404
+    assert httpx.get(f"{live_server}/collections/households/items/abc").status_code == 404
+
+
+def test_single_feature_and_html(live_server: str) -> None:
+    first = httpx.get(f"{live_server}/collections/villages/items?limit=1").json()["features"][0]
+    one = httpx.get(f"{live_server}/collections/villages/items/{first['id']}")
+    assert one.headers["content-type"].startswith("application/geo+json")
+    assert one.json()["properties"]["name"] == first["properties"]["name"]
+    page = httpx.get(f"{live_server}/collections/villages/items?f=html")
+    assert page.headers["content-type"].startswith("text/html")
+    assert first["properties"]["name"] in page.text and 'lang="vi"' in page.text
+
+
+def test_openapi_is_3_0(live_server: str) -> None:
+    doc = httpx.get(f"{live_server}/api").json()
+    assert doc["openapi"].startswith("3.0")
+    assert "/collections/{collection_id}/items" in doc["paths"]
+    assert '"type": "null"' not in httpx.get(f"{live_server}/api").text
+
+
+def test_no_personal_data_in_any_public_collection(live_server: str, demo_url: str) -> None:
+    """Crawl every collection in full as an anonymous client: no name, phone or token leaks."""
+    with psycopg.connect(demo_url) as conn:
+        secrets = [
+            v
+            for row in conn.execute("SELECT head_name, phone, qr_token FROM household")
+            for v in row
+            if v
+        ]
+        secrets += [
+            r[0]
+            for r in conn.execute(
+                "SELECT owner_name FROM growing_area WHERE owner_name IS NOT NULL"
+            )
+        ]
+    assert len(secrets) > 5000
+    bodies = []
+    for coll in COLLECTIONS:
+        for fmt in ("json", "html"):
+            url: str | None = f"{live_server}/collections/{coll.id}/items?limit=10000&f={fmt}"
+            while url:
+                r = httpx.get(url)
+                assert r.status_code == 200
+                bodies.append(r.text)
+                url = None
+                if fmt == "json":
+                    page = r.json()
+                    for f in page["features"]:
+                        assert not PERSONAL_KEYS & set(f["properties"]), coll.id
+                    url = next((lk["href"] for lk in page["links"] if lk["rel"] == "next"), None)
+    everything = "\n".join(bodies)
+    leaked = [s for s in secrets if s in everything]
+    assert not leaked, leaked[:5]
