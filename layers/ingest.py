@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
@@ -90,7 +91,12 @@ def unknown_layer(name: str) -> InvalidInput:
 
 
 def _text_columns(table: RawTable) -> list[str]:
-    return [c for c in table.frame.columns if table.frame[c].dtype == object]
+    frame = table.frame
+    return [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)
+    ]
 
 
 def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
@@ -105,8 +111,7 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
             table.frame[c] = [
                 _recovered_latin1(v) if isinstance(v, str) else v for v in table.frame[c]
             ]
-    raw = [v.encode("latin-1") for c in columns for v in table.frame[c] if isinstance(v, str)]
-    non_ascii = [b for b in raw if not b.isascii()]
+    non_ascii = _non_ascii_sample(table, columns)
     if encoding is not None:
         chosen = textenc.normalise_encoding_name(encoding)
         note = f"encoding given by --encoding: {chosen}"
@@ -119,11 +124,32 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
         if table.declared_encoding and _cpg_name(table.declared_encoding) not in (None, chosen):
             note += f"; the .cpg file says {table.declared_encoding}, which does not fit the text"
     for c in columns:
-        table.frame[c] = [
-            textenc.decode_legacy(v.encode("latin-1"), chosen) if isinstance(v, str) else v
-            for v in table.frame[c]
-        ]
+        table.frame[c] = [_decode_value(v, chosen) for v in table.frame[c]]
     return chosen, note
+
+
+def _decode_value(value: object, encoding: str) -> object:
+    if not isinstance(value, str):
+        return value
+    if value.isascii() and value.isprintable():  # TCVN3 puts capitals on control bytes
+        return value
+    return textenc.decode_legacy(value.encode("latin-1"), encoding)
+
+
+def _non_ascii_sample(table: RawTable, columns: list[str], size: int = 5000) -> list[bytes]:
+    """Distinct non-ASCII values, evenly spread over the file: enough to tell the encoding
+    apart without scoring every one of a million rows."""
+    seen: dict[bytes, None] = {}
+    for c in columns:
+        values = [
+            v
+            for v in table.frame[c]
+            if isinstance(v, str) and not (v.isascii() and v.isprintable())
+        ]
+        step = max(len(values) // size, 1)
+        for v in values[::step]:
+            seen.setdefault(v.encode("latin-1"), None)
+    return list(seen)
 
 
 def _recovered_latin1(value: str) -> str:
@@ -166,7 +192,7 @@ def reproject(table: RawTable, crs_option: str | None) -> tuple[np.ndarray, str,
     out[mask] = shapely.transform(shapely.force_2d(table.geometry[mask].astype(object)), move)
     after = _bounds(out)
     if after is not None:
-        vncrs.check_in_vietnam(after, source_crs_label=resolved.label)
+        vncrs.check_in_vietnam(after, source_crs_label=resolved.label, source_bounds=bounds)
     return out, resolved.label, resolved.note_en
 
 
@@ -261,6 +287,9 @@ def _create_staging(conn: psycopg.Connection, spec: LayerSpec) -> list[str]:
     defs = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in cols
     )
+    # The write may run as a savepoint inside a caller's transaction, where ON COMMIT
+    # DROP does not fire yet: drop any staging table left by an earlier import first.
+    conn.execute("DROP TABLE IF EXISTS pg_temp.staging")
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE staging (row_no integer, {}, geom geometry) ON COMMIT DROP"
@@ -360,6 +389,7 @@ def write_rows(
         _check_conflicts(conn, spec)
         for stmt in spec.statements():
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
+        conn.execute("DROP TABLE pg_temp.staging")
         summary.batch_id = batch
         summary.imported = len(rows)
 

@@ -10,9 +10,9 @@ import numpy as np
 import psycopg
 import rasterio
 import rasterio.shutil
+import shapely
 from pyproj import CRS
 from shapely.geometry import box
-from shapely.ops import transform as shp_transform
 
 from geo import crs as vncrs
 from geo.errors import InvalidInput
@@ -66,13 +66,15 @@ def import_raster(
         file_crs = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
         resolved = vncrs.resolve_source_crs(option=crs, file_crs=file_crs, bounds=tuple(src.bounds))
         tr = vncrs.transformer_to_wgs84(resolved.crs)
-        footprint = shp_transform(
-            lambda x, y: tr.transform(x, y),
+        footprint = shapely.transform(
             box(*src.bounds).segmentize(
                 max(src.bounds.right - src.bounds.left, src.bounds.top - src.bounds.bottom) / 32
             ),
+            lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])),
         )
-        vncrs.check_in_vietnam(footprint.bounds, source_crs_label=resolved.label)
+        vncrs.check_in_vietnam(
+            footprint.bounds, source_crs_label=resolved.label, source_bounds=tuple(src.bounds)
+        )
         band = src.read(1, masked=True)
         values = band.compressed()
         if values.size == 0:

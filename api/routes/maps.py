@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from maps.overview import LayerView, render_overview
 
 from layers import features
 from layers.catalog import BY_ID
+from maps.overview import LayerView, render_overview
 
 from ..deps import ConnDep
 from ..errors import request_lang
