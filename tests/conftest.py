@@ -117,9 +117,15 @@ def artifacts() -> Path:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI a skipped test is a failure: a database or browser test must never vanish quietly."""
+    """A skipped test fails the run: a database or browser test must never vanish quietly.
+
+    Set AGRIMAP_ALLOW_SKIPS=1 to run a partial suite on a machine without Chromium or iconv.
+    """
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if os.environ.get("CI") and skipped:
-        reporter.write_line(f"{skipped} test(s) skipped: failing the CI run", red=True)
+    if skipped and os.environ.get("AGRIMAP_ALLOW_SKIPS") != "1":
+        reporter.write_line(
+            f"{skipped} test(s) skipped: failing the run (AGRIMAP_ALLOW_SKIPS=1 allows it)",
+            red=True,
+        )
         session.exitstatus = 1
