@@ -18,6 +18,7 @@ from layers import migrate
 from layers.ingest import ImportRefused, ImportSummary, import_file
 
 from . import localpg
+from .cli_accounts import ensure_demo_accounts, token_app, user_app
 
 app = typer.Typer(
     help="AgriMap – bản đồ số nông nghiệp (digital agriculture map).", no_args_is_help=True
@@ -215,6 +216,16 @@ def demo_cmd(
         raise _fail(exc) from exc
     if not loaded:
         console.print("  Xã mẫu đã có sẵn, bỏ qua / demo commune already loaded, skipped")
+    with psycopg.connect(url) as conn:
+        demo_accounts = ensure_demo_accounts(conn)
+    table = Table(
+        title="Tài khoản mẫu / demo accounts (mật khẩu mới mỗi lần chạy / new passwords each run)"
+    )
+    for column in ("username", "role", "password"):
+        table.add_column(column)
+    for row in demo_accounts:
+        table.add_row(*row)
+    console.print(table)
     if serve:
         _serve(settings.model_copy(update={"database_url": url}), host, port)
 
@@ -230,6 +241,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     console.print(f"  OGC API Features:                {base}/?f=html")
     console.print(f"  Các lớp / collections:           {base}/collections")
     console.print(f"  OpenAPI 3.0:                     {base}/api")
+    console.print(f"  Đăng nhập / sign in:             {base}/login")
     console.print("  Dừng bằng Ctrl+C / stop with Ctrl+C")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
@@ -244,3 +256,7 @@ def serve_cmd(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(80
 def main() -> None:  # pragma: no cover - console entry
     logging.basicConfig(level=logging.WARNING)
     app()
+
+
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")

@@ -15,7 +15,8 @@ from psycopg_pool import AsyncConnectionPool
 from . import errors
 from .html import render
 from .openapi import openapi_30
-from .routes import features, maps
+from .ratelimit import RateLimiter
+from .routes import admin, auth, features, maps, records
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.rate_limit_storage)
     errors.install(app)
     app.include_router(features.router)
     app.include_router(maps.router)
+    app.include_router(auth.router)
+    app.include_router(records.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
     @app.get("/api", include_in_schema=False)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from geo.errors import AgriMapError, Conflict, InvalidInput, NotFound
+from geo.errors import (
+    AgriMapError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+    PermissionDenied,
+    RateLimited,
+)
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +25,9 @@ STATUS: dict[type[AgriMapError], int] = {
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,
+    NotSignedIn: 401,
+    PermissionDenied: 403,
+    RateLimited: 429,
 }
 
 
@@ -50,7 +62,19 @@ def install(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.exception("unexpected domain error", exc_info=exc)
-        return JSONResponse(error_body(exc, request_lang(request)), status_code=status)
+        response = JSONResponse(error_body(exc, request_lang(request)), status_code=status)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, NotSignedIn):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="agrimap"'
+        return response
+
+    @app.exception_handler(psycopg.errors.InsufficientPrivilege)
+    async def _db_refused(request: Request, exc: psycopg.errors.InsufficientPrivilege) -> Response:
+        # Raised by the database's own scope checks (migration 0002): vi message, en detail.
+        diag = exc.diag
+        err = PermissionDenied(diag.message_primary or str(exc), diag.message_detail or str(exc))
+        return JSONResponse(error_body(err, request_lang(request)), status_code=403)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

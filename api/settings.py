@@ -23,6 +23,19 @@ class Settings(BaseSettings):
     default_limit: int = 100
     max_limit: int = 10_000
     public_url: str | None = None  # e.g. https://agrimap.example.vn when behind a proxy
+    session_hours: int = 12
+    cookie_secure: bool | None = None  # None: secure cookies in production only
+    # Per-client limits ("N/second|minute|hour", see the `limits` package); a shared store
+    # such as redis://host:6379 keeps them across several server processes.
+    login_rate: str = "10/minute"
+    qr_rate: str = "60/minute"
+    rate_limit_storage: str = "memory://"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment == "production"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

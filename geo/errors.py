@@ -57,3 +57,19 @@ class NotFound(AgriMapError):
 
 class Conflict(AgriMapError):
     """A write that clashes with stored data (duplicate code, overlap, stale version)."""
+
+
+class NotSignedIn(AgriMapError):
+    """The request needs a signed-in account or an API token (HTTP 401)."""
+
+
+class PermissionDenied(AgriMapError):
+    """The account is signed in but its role or communes do not allow this (HTTP 403)."""
+
+
+class RateLimited(AgriMapError):
+    """Too many requests from one client; ``retry_after`` seconds until the next is allowed."""
+
+    def __init__(self, vi: str, en: str, *, retry_after: int, **kw) -> None:
+        super().__init__(vi, en, **kw)
+        self.retry_after = retry_after

@@ -14,6 +14,7 @@ import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from geo import crs as vncrs
 from geo import textenc
@@ -362,6 +363,42 @@ def _check_conflicts(conn: psycopg.Connection, spec: LayerSpec) -> None:
             )
 
 
+def record_batch(
+    conn: psycopg.Connection,
+    *,
+    layer: str,
+    source: str,
+    crs: str,
+    encoding: str,
+    counts: tuple[int, int, int, int],
+    user: str,
+) -> int:
+    """Open an import in the current transaction: the operator acts as the system (bulk,
+    one audit row for the batch rather than one per feature); returns the batch id."""
+    conn.execute(
+        "SELECT set_config('agrimap.user', %s, true), set_config('agrimap.system', 'on', true), "
+        "set_config('agrimap.bulk', 'on', true)",
+        (user,),
+    )
+    read, imported, repaired, rejected = counts
+    batch = conn.execute(
+        "INSERT INTO import_batch (layer, source_name, source_crs, encoding, features_read, "
+        "features_imported, features_repaired, features_rejected, imported_by) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (layer, source, crs, encoding, read, imported, repaired, rejected, user),
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT INTO audit_log (actor, action, object_type, object_id, detail) "
+        "VALUES (%s, 'import', %s, %s, %s)",
+        (
+            user, layer, str(batch),
+            Jsonb({"source": source, "crs": crs, "encoding": encoding, "read": read,
+                   "imported": imported, "repaired": repaired, "rejected": rejected}),
+        ),
+    )  # fmt: skip
+    return batch
+
+
 def write_rows(
     conn: psycopg.Connection,
     spec: LayerSpec,
@@ -373,16 +410,15 @@ def write_rows(
 ) -> None:
     """Write all rows in one transaction; on any error nothing stays behind."""
     with conn.transaction():
-        conn.execute("SELECT set_config('agrimap.user', %s, true)", (user,))
-        batch = conn.execute(
-            "INSERT INTO import_batch (layer, source_name, source_crs, encoding, features_read, "
-            "features_imported, features_repaired, features_rejected, imported_by) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (
-                spec.name, summary.source, summary.crs_label, summary.encoding,
-                summary.features_read, len(rows), len(summary.repaired), len(summary.rejected), user,
-            ),
-        ).fetchone()[0]  # fmt: skip
+        batch = record_batch(
+            conn,
+            layer=spec.name,
+            source=summary.source,
+            crs=summary.crs_label,
+            encoding=summary.encoding,
+            counts=(summary.features_read, len(rows), len(summary.repaired), len(summary.rejected)),
+            user=user,
+        )
         names = _create_staging(conn, spec)
         _copy_rows(conn, names, rows, progress)
         _check_references(conn, spec)

@@ -18,7 +18,7 @@ from geo import crs as vncrs
 from geo.errors import InvalidInput
 from geo.soil import property_key
 
-from .ingest import ImportSummary
+from .ingest import ImportSummary, record_batch
 
 UNITS = {
     "ph_kcl": "pH",
@@ -97,13 +97,15 @@ def import_raster(
     summary.crs_label, summary.crs_note = resolved.label, resolved.note_en
     try:
         with conn.transaction():
-            conn.execute("SELECT set_config('agrimap.user', %s, true)", (user,))
-            batch = conn.execute(
-                "INSERT INTO import_batch (layer, source_name, source_crs, encoding, features_read, "
-                "features_imported, features_repaired, features_rejected, imported_by) "
-                "VALUES ('soil_rasters', %s, %s, '-', 1, 1, 0, 0, %s) RETURNING id",
-                (path.name, resolved.label, user),
-            ).fetchone()[0]
+            batch = record_batch(
+                conn,
+                layer="soil_rasters",
+                source=path.name,
+                crs=resolved.label,
+                encoding="-",
+                counts=(1, 1, 0, 0),
+                user=user,
+            )
             conn.execute(
                 "INSERT INTO soil_raster (property, unit, depth_cm, path, source, stats, import_batch_id, geom) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, ST_GeomFromText(%s, 4326))",

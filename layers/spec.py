@@ -70,3 +70,47 @@ def _only_comments(stmt: str) -> bool:
 class Row:
     number: int  # 1-based row in the source file
     values: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_changes(
+    spec: LayerSpec,
+    changes: dict[str, Any],
+    editable: frozenset[str],
+    not_null: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Parse the attribute changes of one feature with the layer's own parsers.
+
+    Raises InvalidInput naming every field that is unknown, not editable here or malformed.
+    """
+    from geo.errors import InvalidInput
+
+    by_column = {f.column: f for f in spec.fields}
+    problems_vi: list[str] = []
+    problems_en: list[str] = []
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        fld = by_column.get(key)
+        if fld is None or key not in editable:
+            problems_vi.append(f"không sửa được trường '{key}' ở đây")
+            problems_en.append(f"field '{key}' cannot be changed here")
+            continue
+        try:
+            parsed = fld.parse(value)
+        except ValueError as exc:
+            problems_vi.append(f"{fld.label_vi or key}: {exc}")
+            problems_en.append(f"{key}: {exc}")
+            continue
+        if parsed is None and (fld.required or key in not_null):
+            problems_vi.append(f"{fld.label_vi or key} không được để trống")
+            problems_en.append(f"{key} must not be empty")
+            continue
+        out[key] = parsed
+    if problems_vi or not out:
+        allowed = ", ".join(sorted(editable))
+        raise InvalidInput(
+            "Thay đổi không hợp lệ: " + ("; ".join(problems_vi) or "không có trường nào") + ".",
+            "Invalid change: " + ("; ".join(problems_en) or "no fields given") + ".",
+            hint_vi=f"Các trường sửa được: {allowed}.",
+            hint_en=f"Editable fields: {allowed}.",
+        )
+    return out

@@ -285,6 +285,9 @@ def test_history_records_each_version(conn: psycopg.Connection, tmp_path: Path) 
         data_dir=tmp_path,
     )
     gid = conn.execute("SELECT id FROM growing_area ORDER BY id LIMIT 1").fetchone()[0]
+    conn.execute(
+        "SELECT set_config('agrimap.system', 'on', true), set_config('agrimap.user', 'cli:b', true)"
+    )
     conn.execute("UPDATE growing_area SET status = 'suspended' WHERE id = %s", (gid,))
     conn.commit()
     rows = conn.execute(
@@ -293,7 +296,7 @@ def test_history_records_each_version(conn: psycopg.Connection, tmp_path: Path) 
         (gid,),
     ).fetchall()
     assert [(v, op) for v, op, _, _ in rows] == [(1, "insert"), (2, "update")]
-    assert rows[0][3] == "officer:a" and rows[1][2] == "suspended"
+    assert rows[0][3] == "officer:a" and rows[1][2] == "suspended" and rows[1][3] == "cli:b"
 
 
 def test_point_outside_vietnam_is_refused(conn: psycopg.Connection, tmp_path: Path) -> None:

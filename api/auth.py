@@ -1,0 +1,177 @@
+"""Who is asking: a session cookie (people) or a bearer token (programs), and what they may do.
+
+Routes declare what they need with ``require(...)``; the database checks it again on every
+write and personal-data read (see migration 0002), with the account set by ``acting``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from psycopg import AsyncConnection
+
+from geo.errors import NotSignedIn, PermissionDenied
+from layers.accounts import TOKEN_PREFIX, digest
+
+from .deps import ConnDep
+
+SESSION_COOKIE = "agrimap_session"
+CSRF_COOKIE = "agrimap_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The account behind a request; ``role == 'public'`` for anonymous requests."""
+
+    id: int | None
+    username: str
+    role: str
+    display_name: str = ""
+    personal_data: bool = False
+    communes: tuple[str, ...] = field(default_factory=tuple)
+    via: str | None = None  # "session" or "token"
+    csrf: str | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.id is not None
+
+    def may_read_personal(self, commune: str | None) -> bool:
+        return (
+            self.role == "admin"
+            or (self.role == "planner" and self.personal_data)
+            or (self.role == "officer" and commune in self.communes)
+        )
+
+
+ANONYMOUS = Principal(id=None, username="public", role="public")
+
+_PRINCIPAL_SQL = """
+SELECT a.id, a.username, a.role, a.display_name, a.personal_data,
+       coalesce(array_agg(c.commune_code ORDER BY c.commune_code)
+                FILTER (WHERE c.commune_code IS NOT NULL), '{{}}'){extra}
+FROM {source}
+JOIN app_user a ON a.id = x.user_id AND NOT a.disabled
+LEFT JOIN user_commune c ON c.user_id = a.id
+WHERE {where}
+GROUP BY a.id{group}
+"""
+_BY_TOKEN = _PRINCIPAL_SQL.format(
+    extra="", source="api_token x", where="x.token_hash = %s AND x.revoked_at IS NULL", group=""
+)
+_BY_SESSION = _PRINCIPAL_SQL.format(
+    extra=", x.csrf_token",
+    source="web_session x",
+    where="x.id_hash = %s AND x.expires_at > now()",
+    group=", x.csrf_token",
+)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+async def principal_for(conn: AsyncConnection, request: Request) -> Principal:
+    token = _bearer(request)
+    if token is not None:
+        row = None
+        if token.startswith(TOKEN_PREFIX):
+            row = await (await conn.execute(_BY_TOKEN, (digest(token),))).fetchone()
+        if row is None:
+            raise NotSignedIn(
+                "Mã truy cập API không hợp lệ, đã bị thu hồi, hoặc tài khoản đã bị khóa.",
+                "The API token is invalid or revoked, or its account is disabled.",
+                hint_vi="Tạo mã mới bằng `agrimap token create` hoặc tại /auth/tokens.",
+                hint_en="Create a new one with `agrimap token create` or at /auth/tokens.",
+            )
+        await conn.execute(
+            "UPDATE api_token SET last_used_at = now() WHERE token_hash = %s "
+            "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+            (digest(token),),
+        )
+        return Principal(*row[:5], communes=tuple(row[5]), via="token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        row = await (await conn.execute(_BY_SESSION, (digest(cookie),))).fetchone()
+        if row is not None:
+            return Principal(*row[:5], communes=tuple(row[5]), via="session", csrf=row[6])
+    return ANONYMOUS
+
+
+async def current_principal(request: Request, conn: ConnDep) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is None:
+        cached = await principal_for(conn, request)
+        request.state.principal = cached
+    return cached
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def ensure_role(principal: Principal, roles: tuple[str, ...]) -> None:
+    if not principal.signed_in:
+        raise NotSignedIn(
+            "Cần đăng nhập để dùng chức năng này.",
+            "Sign in to use this.",
+            hint_vi="Đăng nhập tại /login, hoặc gửi mã truy cập API (Authorization: Bearer …).",
+            hint_en="Sign in at /login, or send an API token (Authorization: Bearer …).",
+        )
+    if principal.role not in roles:
+        raise PermissionDenied(
+            f"Vai trò {principal.role} không được dùng chức năng này (cần: {', '.join(roles)}).",
+            f"Role {principal.role} may not do this (needs: {', '.join(roles)}).",
+        )
+
+
+async def check_csrf(request: Request, principal: Principal) -> None:
+    """A form or fetch that changes data with a session cookie must carry its CSRF token."""
+    if request.method in SAFE_METHODS or principal.via != "session":
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = (await request.form()).get("csrf_token")
+    if not sent or not principal.csrf or not secrets.compare_digest(str(sent), principal.csrf):
+        raise PermissionDenied(
+            "Thiếu hoặc sai mã chống giả mạo (CSRF). Hãy tải lại trang rồi thử lại.",
+            "Missing or wrong CSRF token. Reload the page and try again.",
+        )
+
+
+def require(*roles: str):
+    """A dependency: the request's principal, signed in with one of ``roles`` (CSRF-checked)."""
+
+    async def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        ensure_role(principal, roles)
+        await check_csrf(request, principal)
+        return principal
+
+    return Depends(dependency)
+
+
+@asynccontextmanager
+async def acting(conn: AsyncConnection, principal: Principal) -> AsyncIterator[AsyncConnection]:
+    """A transaction in which the database knows who acts (for its scope checks and audit)."""
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT set_config('agrimap.user_id', %s, true), set_config('agrimap.user', %s, true)",
+            ("" if principal.id is None else str(principal.id), principal.username),
+        )
+        yield conn
+
+
+def login_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?next=" + quote(target, safe="")
