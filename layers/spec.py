@@ -97,7 +97,7 @@ def parse_changes(
         try:
             parsed = fld.parse(value)
         except ValueError as exc:
-            problems_vi.append(f"{fld.label_vi or key}: {exc}")
+            problems_vi.append(f"{fld.label_vi or key}: giá trị '{value}' không hợp lệ ({exc})")
             problems_en.append(f"{key}: {exc}")
             continue
         if parsed is None and (fld.required or key in not_null):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -84,15 +85,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(demo_url: str) -> Iterator[str]:
-    """The real server (uvicorn, one worker) on a free loopback port, serving the demo database."""
+@contextmanager
+def serve(database_url: str, **env: str) -> Iterator[str]:
+    """The real server (uvicorn, one worker) on a free loopback port; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": demo_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.asgi:create", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, **env}, cwd=ROOT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -105,9 +105,18 @@ def live_server(demo_url: str) -> Iterator[str]:
     else:
         proc.kill()
         raise RuntimeError("the server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_url: str) -> Iterator[str]:
+    """The server over the demo database, with rate limits high enough for the whole suite."""
+    with serve(demo_url, AGRIMAP_LOGIN_RATE="10000/minute", AGRIMAP_QR_RATE="10000/minute") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -131,6 +131,18 @@ def test_no_personal_data_in_any_public_collection(live_server: str, demo_url: s
                     for f in page["features"]:
                         assert not PERSONAL_KEYS & set(f["properties"]), coll.id
                     url = next((lk["href"] for lk in page["links"] if lk["rel"] == "next"), None)
+    # Every other page an anonymous client can open, and a sample of QR pages.
+    for path in ("/", "/?f=html", "/collections", "/collections?f=html", "/api", "/api.html",
+                 "/maps/overview", "/login", "/stats/villages", "/admin/audit?f=csv",
+                 "/registry/households/1", "/maps/households/1"):  # fmt: skip
+        bodies.append(httpx.get(live_server + path, follow_redirects=True).text)
+    with psycopg.connect(demo_url) as conn:
+        tokens = [t for (t,) in conn.execute("SELECT qr_token FROM household ORDER BY id LIMIT 20")]
+    for token in tokens:
+        for accept in ("text/html", "application/json"):
+            r = httpx.get(f"{live_server}/q/{token}", headers={"Accept": accept})
+            assert r.status_code == 200
+            bodies.append(r.text)
     everything = "\n".join(bodies)
     leaked = [s for s in secrets if s in everything]
     assert not leaked, leaked[:5]
