@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from psycopg import AsyncConnection
 
 from geo.errors import NotSignedIn, PermissionDenied
-from layers.accounts import TOKEN_PREFIX, digest
+from layers.accounts import TOKEN_PREFIX, digest, session_digest
 
 from .deps import ConnDep
 
@@ -102,7 +102,8 @@ async def principal_for(conn: AsyncConnection, request: Request) -> Principal:
         return Principal(*row[:5], communes=tuple(row[5]), via="token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        row = await (await conn.execute(_BY_SESSION, (digest(cookie),))).fetchone()
+        key = request.app.state.settings.secret_key
+        row = await (await conn.execute(_BY_SESSION, (session_digest(key, cookie),))).fetchone()
         if row is not None:
             return Principal(*row[:5], communes=tuple(row[5]), via="session", csrf=row[6])
     return ANONYMOUS

@@ -9,6 +9,7 @@ request-time checks are in ``api/auth.py`` and use the same SQL and helpers.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -111,6 +112,12 @@ def new_secret() -> str:
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def session_digest(secret_key: str, session: str) -> str:
+    """What is stored of a session id: keyed with the server secret, so rotating
+    AGRIMAP_SECRET_KEY ends every session and a copied table cannot forge one."""
+    return hmac.new(secret_key.encode(), session.encode(), hashlib.sha256).hexdigest()
 
 
 def new_api_token() -> str:

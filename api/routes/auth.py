@@ -129,7 +129,7 @@ async def login(
             "INSERT INTO web_session (id_hash, user_id, csrf_token, expires_at) "
             "VALUES (%s, %s, %s, now() + %s)",
             (
-                accounts.digest(session), row[0], secrets.token_urlsafe(24),
+                accounts.session_digest(settings.secret_key, session), row[0], secrets.token_urlsafe(24),
                 timedelta(hours=settings.session_hours),
             ),
         )  # fmt: skip
@@ -147,12 +147,18 @@ async def login(
 
 
 @router.post("/logout", summary="Sign out")
-async def logout(request: Request, conn: ConnDep, principal: PrincipalDep) -> Response:
+async def logout(
+    request: Request, conn: ConnDep, settings: SettingsDep, principal: PrincipalDep
+) -> Response:
     if principal.via == "session":
         await check_csrf(request, principal)
         await conn.execute(
             "DELETE FROM web_session WHERE id_hash = %s",
-            (accounts.digest(request.cookies.get(SESSION_COOKIE, "")),),
+            (
+                accounts.session_digest(
+                    settings.secret_key, request.cookies.get(SESSION_COOKIE, "")
+                ),
+            ),
         )
         await conn.execute(
             "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id) "
