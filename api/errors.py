@@ -21,7 +21,10 @@ from geo.errors import (
 
 log = logging.getLogger(__name__)
 
+from layers.registry import PreconditionRequired  # noqa: E402
+
 STATUS: dict[type[AgriMapError], int] = {
+    PreconditionRequired: 428,
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,

@@ -104,6 +104,8 @@ COLLECTIONS: tuple[Collection, ...] = (
             _p("cooperative", "string", "Tổ chức đại diện", "Representative organisation"),
             _p("member_households", "integer", "Số hộ tham gia", "Member households"),
             _p("status", "string", "Trạng thái", "Status"),
+            _p("status_reason", "string", "Lý do tạm dừng/thu hồi", "Suspension/revocation reason"),
+            _p("status_changed_on", "string", "Ngày đổi trạng thái", "Status changed on", "date"),
             _p("issued_on", "string", "Ngày cấp", "Issued on", "date"),
             _p("commune_code", "string", "Mã xã", "Commune code"),
             _p("version", "integer", "Phiên bản", "Version"),

@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from psycopg import AsyncConnection, sql
-
-from geo.errors import NotFound
 from geo.values import fold, parse_choice, parse_date, parse_integer, parse_number, parse_text
 
-from .spec import Field, LayerSpec, parse_changes
+from .spec import Field, LayerSpec
 
 STATUS_WORDS = {
     "active": "active",
@@ -129,29 +126,3 @@ SPEC = LayerSpec(
     derive=_split_owner,
     extra_columns=(("cooperative", "text"), ("owner_name", "text")),
 )
-
-
-# --- records (server) -------------------------------------------------------------------
-
-EDITABLE = frozenset({"crop", "owner", "member_households"})
-
-
-async def update(conn: AsyncConnection, gid: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change a growing area's record; the database checks the acting account's communes and
-    keeps the previous version in growing_area_history. Returns the new code and version."""
-    values = parse_changes(SPEC, changes, EDITABLE, frozenset({"member_households"}))
-    if "owner" in values:
-        values.update(_split_owner(values))
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
-    )
-    cur = await conn.execute(
-        sql.SQL("UPDATE growing_area SET {} WHERE id = %(id)s RETURNING code, version").format(
-            assignments
-        ),
-        {**values, "id": gid},
-    )
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound(f"Không có vùng trồng số {gid}.", f"No growing area with id {gid}.")
-    return {"id": gid, "code": row[0], "version": row[1]}

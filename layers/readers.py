@@ -120,14 +120,14 @@ def read_table(path: Path, *, source_layer: str | None = None) -> RawTable:
         suffix = real.suffix.lower()
         if suffix == ".csv":
             table = _read_csv(real)
-        elif suffix in (".shp", ".gpkg", ".geojson", ".json", ".kml"):
+        elif suffix in (".shp", ".gpkg", ".geojson", ".json", ".kml", ".gpx"):
             table = _read_ogr(real, source_layer)
         else:
             raise UnsupportedFormat(
                 f"Không đọc được định dạng {suffix or 'không rõ'} ({path.name}).",
                 f"Unsupported file type {suffix or '(none)'} ({path.name}).",
-                hint_vi="Dùng Shapefile (.shp hoặc .zip), GeoPackage, GeoJSON, KML/KMZ hoặc CSV có tọa độ.",
-                hint_en="Use Shapefile (.shp or .zip), GeoPackage, GeoJSON, KML/KMZ or CSV with coordinates.",
+                hint_vi="Dùng Shapefile (.shp hoặc .zip), GeoPackage, GeoJSON, KML/KMZ, GPX hoặc CSV có tọa độ.",
+                hint_en="Use Shapefile (.shp or .zip), GeoPackage, GeoJSON, KML/KMZ, GPX or CSV with coordinates.",
             )
     table.source_name = path.name
     if len(table.frame) == 0:
@@ -141,7 +141,7 @@ def read_table(path: Path, *, source_layer: str | None = None) -> RawTable:
 
 
 def _read_ogr(path: Path, source_layer: str | None) -> RawTable:
-    fmt = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "KML"}.get(
+    fmt = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "KML", ".gpx": "GPX"}.get(
         path.suffix.lower(), "GeoJSON"
     )
     declared = None

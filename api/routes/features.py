@@ -195,4 +195,8 @@ async def item(
     ]
     if ogc.wants_html(request):
         return HTMLResponse(render("item.html", lang=request_lang(request), coll=coll, feature=doc))
-    return _json(doc, ogc.GEOJSON)
+    response = _json(doc, ogc.GEOJSON)
+    version = (doc.get("properties") or {}).get("version")
+    if version is not None:  # what a client sends back in If-Match when it edits
+        response.headers["ETag"] = f'"v{version}"'
+    return response

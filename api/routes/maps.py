@@ -135,3 +135,45 @@ async def household_save(request: Request, fid: int, conn: ConnDep) -> Response:
     except InvalidInput as exc:
         return _error_page(400, exc.message("vi"))
     return RedirectResponse(f"/maps/households/{fid}?saved=1", status_code=303)
+
+
+@router.get("/maps/register", response_class=HTMLResponse, summary="Growing-area registration page")
+async def register_page(request: Request, conn: ConnDep, commune: str | None = None) -> Response:
+    who = await _page_principal(request, conn)
+    if isinstance(who, Response):
+        return who
+    try:
+        ensure_role(who, ("admin", "officer"))
+    except PermissionDenied as exc:
+        return _error_page(403, exc.message("vi"))
+    code = commune or (who.communes[0] if who.communes else None)
+    if code is None:
+        row = await (
+            await conn.execute("SELECT code FROM commune ORDER BY code LIMIT 1")
+        ).fetchone()
+        code = row[0] if row else None
+    if who.role == "officer" and code not in who.communes:
+        return _error_page(
+            403, f"Tài khoản {who.username} không được đăng ký vùng trồng ở xã {code}."
+        )
+    row = await (
+        await conn.execute(
+            "SELECT name, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM commune WHERE code = %s",
+            (code,),
+        )
+    ).fetchone()
+    if row is None:
+        return _error_page(404, f"Chưa có ranh giới xã {code} trên bản đồ.")
+    from maps.register import render_register
+
+    return HTMLResponse(
+        render_register(
+            commune_code=code,
+            commune_name=row[0],
+            bounds=tuple(row[1:5]),
+            csrf_token=who.csrf or "",
+            existing_url=f"/collections/growing_areas/items?f=json&limit=10000&commune_code={code}",
+            lang=request_lang(request),
+        )
+    )

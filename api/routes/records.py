@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from geo.errors import NotFound
-from layers import growing_areas, households
+from layers import households
 
 from ..auth import Principal, acting, require
 from ..deps import ConnDep, SettingsDep
@@ -35,14 +35,6 @@ async def patch_household(
     async with acting(conn, who):
         changed = await households.update(conn, fid, changes)
     return {"id": fid, "changed": sorted(changed)}
-
-
-@router.patch("/collections/growing_areas/items/{fid}", summary="Change a growing area's record")
-async def patch_growing_area(
-    fid: int, conn: ConnDep, changes: dict[str, Any] = CHANGES, who: Principal = Writers
-) -> dict:
-    async with acting(conn, who):
-        return await growing_areas.update(conn, fid, changes)
 
 
 @router.get("/registry/households/{fid}", summary="A household with its personal data (audited)")

@@ -73,11 +73,15 @@ def ids(demo_url: str, people) -> dict[str, str]:
     }  # fmt: skip
 
 
-def _body(method: str, path: str, n: int) -> dict | None:
+def _body(method: str, path: str, n: int, demo_url: str) -> dict | None:
     if path.startswith("/collections/households/items/"):
         return {"phone": f"09120000{n:02d}", "has_fibre": n % 2 == 0}
     if path.startswith("/collections/growing_areas/items/"):
-        return {"member_households": 10 + n}
+        with psycopg.connect(demo_url) as conn:  # the version this client has seen
+            version = conn.execute(
+                "SELECT version FROM growing_area WHERE id = %s", (path.rsplit("/", 1)[1],)
+            ).fetchone()[0]
+        return {"member_households": 10 + n, "version": version}
     if path.startswith("/admin/users/"):
         return {"disabled": False}
     if path == "/admin/users":
@@ -115,7 +119,7 @@ def test_access_table(group: str, live_server: str, people, ids, demo_url: str) 
         r = httpx.request(
             method,
             live_server + path,
-            json=_body(method, path, n),
+            json=_body(method, path, n, demo_url),
             headers={**people[role]["headers"], "Accept": "application/json"},
             follow_redirects=False,
         )

@@ -1,0 +1,275 @@
+"""Growing-area registry routes, in the style of OGC API – Features Part 4 (create, replace,
+update, delete) plus checks, status actions, history, boundary upload, exports and map sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+import shapely
+from fastapi import APIRouter, Body, File, Header, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+from shapely.geometry import mapping
+
+from geo.errors import InvalidInput, NotFound
+from layers import registry
+from layers.boundary import boundary_from_file
+
+from ..auth import Principal, PrincipalDep, acting, require
+from ..deps import ConnDep
+
+router = APIRouter(tags=["Vùng trồng / growing areas"])
+Writers = require("admin", "officer")
+ITEMS = "/collections/growing_areas/items"
+UPLOAD_LIMIT = 20 * 1024 * 1024
+FEATURE = Body(
+    ...,
+    description="A GeoJSON Feature: Polygon/MultiPolygon in WGS84 and the record's properties",
+    examples=[
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[104.05, 22.35], [104.051, 22.35], [104.051, 22.351],
+                                 [104.05, 22.351], [104.05, 22.35]]],
+            },
+            "properties": {"crop": "Chè", "owner": "HTX Nông nghiệp Gia Phú",
+                           "member_households": 12, "issued_on": "2026-11-22"},
+        }
+    ],
+)  # fmt: skip
+
+
+def _feature_response(props: dict[str, Any], geom, *, status: int = 200) -> Response:
+    body = {"type": "Feature", "id": props["id"], "geometry": mapping(geom), "properties": props}
+    response = Response(
+        orjson.dumps(body, default=str), status_code=status, media_type="application/geo+json"
+    )
+    response.headers["ETag"] = f'"v{props["version"]}"'
+    return response
+
+
+def _props(feature: dict[str, Any]) -> dict[str, Any]:
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    if props is None and isinstance(feature, dict) and feature.get("type") == "Feature":
+        return {}
+    if not isinstance(props, dict):
+        raise InvalidInput(
+            "Cần gửi một GeoJSON Feature có 'properties'.",
+            "Send a GeoJSON Feature with 'properties'.",
+        )
+    return props
+
+
+@router.post("/collections/growing_areas/check", summary="Check a boundary before submitting")
+async def check_boundary(
+    conn: ConnDep, feature: dict[str, Any] = FEATURE, who: Principal = Writers,
+    exclude: int | None = None,
+) -> dict:  # fmt: skip
+    geom = registry.boundary_from_geojson(feature)
+    return await registry.check(conn, geom, exclude_id=exclude)
+
+
+@router.post(ITEMS, status_code=201, summary="Register a growing area (a new code is issued)")
+async def create(
+    request: Request, conn: ConnDep, feature: dict[str, Any] = FEATURE, who: Principal = Writers
+) -> Response:
+    geom = registry.boundary_from_geojson(feature)
+    async with acting(conn, who):
+        gid = await registry.create(conn, geom, _props(feature), user=who.username)
+        props, stored = await registry.get_record(conn, gid)
+    response = _feature_response(props, stored, status=201)
+    response.headers["Location"] = f"{ITEMS}/{gid}"
+    return response
+
+
+@router.put(ITEMS + "/{fid}", summary="Replace a growing area (If-Match required)")
+async def replace(
+    fid: int,
+    conn: ConnDep,
+    feature: dict[str, Any] = FEATURE,
+    who: Principal = Writers,
+    if_match: str | None = Header(None),
+) -> Response:
+    props = _props(feature)
+    version = registry.expected_version(if_match, props)
+    geom = registry.boundary_from_geojson(feature)
+    async with acting(conn, who):
+        await registry.replace(conn, fid, geom, props, version)
+        record, stored = await registry.get_record(conn, fid)
+    return _feature_response(record, stored)
+
+
+@router.patch(ITEMS + "/{fid}", summary="Change some fields of a growing area (If-Match required)")
+async def patch(
+    fid: int,
+    conn: ConnDep,
+    changes: dict[str, Any] = Body(..., examples=[{"properties": {"crop": "Chè"}}]),
+    who: Principal = Writers,
+    if_match: str | None = Header(None),
+) -> Response:
+    # A partial Feature ({"properties": …, "geometry": …}) or the properties alone.
+    is_feature = "properties" in changes or "geometry" in changes
+    props = dict(changes.get("properties") or {}) if is_feature else dict(changes)
+    version = registry.expected_version(if_match, props)
+    geom = (
+        registry.boundary_from_geojson(changes["geometry"])
+        if is_feature and changes.get("geometry")
+        else None
+    )
+    async with acting(conn, who):
+        await registry.patch(conn, fid, props, version, geom)
+        record, stored = await registry.get_record(conn, fid)
+    return _feature_response(record, stored)
+
+
+@router.delete(ITEMS + "/{fid}", status_code=204, summary="Delete a growing area (If-Match)")
+async def delete(
+    fid: int, conn: ConnDep, who: Principal = Writers, if_match: str | None = Header(None)
+) -> Response:
+    version = registry.expected_version(if_match, {})
+    async with acting(conn, who):
+        await registry.delete(conn, fid, version)
+    return Response(status_code=204)
+
+
+class StatusChange(BaseModel):
+    reason: str | None = None
+    date: dt.date | None = None
+    version: int | None = None
+
+
+@router.post(ITEMS + "/{fid}/{action}", summary="Suspend, reinstate or revoke a code")
+async def status_action(
+    fid: int,
+    action: str,
+    conn: ConnDep,
+    body: StatusChange,
+    who: Principal = Writers,
+    if_match: str | None = Header(None),
+) -> Response:
+    version = registry.expected_version(if_match, {"version": body.version})
+    async with acting(conn, who):
+        await registry.change_status(
+            conn, fid, action, reason=body.reason, on=body.date, version=version
+        )
+        record, stored = await registry.get_record(conn, fid)
+    return _feature_response(record, stored)
+
+
+@router.get(ITEMS + "/{fid}/history", summary="Every version of a growing area")
+async def history(fid: int, conn: ConnDep, who: PrincipalDep) -> dict:
+    versions = await registry.history(conn, fid)
+    if not who.signed_in:  # officers' account names are for signed-in users only
+        for v in versions:
+            v.pop("changed_by")
+    return {"id": fid, "versions": versions}
+
+
+@router.post("/growing-areas/boundary", summary="Read a boundary from an uploaded file")
+async def upload_boundary(
+    conn: ConnDep,
+    file: UploadFile = File(..., description="KML/KMZ, GeoJSON, zipped shapefile, GPX or CSV"),
+    crs: str | None = None,
+    who: Principal = Writers,
+) -> dict:
+    name = Path(file.filename or "boundary").name
+    data = await file.read(UPLOAD_LIMIT + 1)
+    if len(data) > UPLOAD_LIMIT:
+        raise InvalidInput("Tệp quá lớn (tối đa 20 MB).", "The file is too large (20 MB at most).")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        geom, note_vi = boundary_from_file(path, crs)
+    return {"geometry": mapping(geom), "note_vi": note_vi}
+
+
+# --- dossiers: exports and the printable map sheet ---------------------------------------
+
+EXPORT_FORMATS = ("geojson", "gpkg", "shp", "kml", "eudr")
+EXPORT_SQL = """
+SELECT a.id, a.code, a.crop, a.area_ha::float8, a.cooperative, a.member_households, a.status,
+       a.status_reason, a.status_changed_on, a.issued_on, a.commune_code, a.version,
+       ST_AsBinary(a.geom)
+FROM growing_area a
+WHERE (%(id)s::bigint IS NULL OR a.id = %(id)s)
+  AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
+  AND (%(status)s::text IS NULL OR a.status = %(status)s)
+  AND (%(crop)s::text IS NULL OR a.crop = %(crop)s)
+ORDER BY a.code
+"""
+EXPORT_COLUMNS = (
+    "id", "code", "crop", "area_ha", "cooperative", "member_households", "status",
+    "status_reason", "status_changed_on", "issued_on", "commune_code", "version",
+)  # fmt: skip
+
+
+def _check_format(f: str) -> None:
+    if f not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"Không có định dạng xuất '{f}'.",
+            f"No export format '{f}'.",
+            hint_vi="Chọn: " + ", ".join(EXPORT_FORMATS) + ".",
+            hint_en="Choose: " + ", ".join(EXPORT_FORMATS) + ".",
+        )
+
+
+async def _export(conn, f: str, title: str, **filters) -> Response:
+    from layers.exports import ExportFeature, export
+
+    _check_format(f)
+    rows = await (await conn.execute(EXPORT_SQL, filters)).fetchall()
+    if not rows:
+        raise NotFound(
+            "Không có vùng trồng nào khớp bộ lọc.", "No growing area matches the filter."
+        )
+    feats = [
+        ExportFeature(dict(zip(EXPORT_COLUMNS, r[:-1], strict=True)), shapely.from_wkb(r[-1]))
+        for r in rows
+    ]
+    out = export(feats, f, title=title)
+    return Response(
+        out.content,
+        media_type=out.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{out.filename}"'},
+    )
+
+
+@router.get("/collections/growing_areas/export", summary="Export growing areas for a dossier")
+async def export_many(
+    conn: ConnDep,
+    f: str = "geojson",
+    commune_code: str | None = None,
+    status: str | None = None,
+    crop: str | None = None,
+) -> Response:
+    title = f"vung_trong_{commune_code or 'tat_ca'}"
+    return await _export(conn, f, title, id=None, commune=commune_code, status=status, crop=crop)
+
+
+@router.get(ITEMS + "/{fid}/export", summary="Export one growing area for a dossier")
+async def export_one(fid: int, conn: ConnDep, f: str = "geojson") -> Response:
+    props, _ = await registry.get_record(conn, fid)
+    return await _export(conn, f, props["code"], id=fid, commune=None, status=None, crop=None)
+
+
+@router.get(ITEMS + "/{fid}/sheet", response_class=HTMLResponse, summary="Printable map sheet")
+async def sheet(fid: int, conn: ConnDep) -> HTMLResponse:
+    from maps.sheet import render_sheet
+
+    props, geom = await registry.get_record(conn, fid)
+    row = await (
+        await conn.execute(
+            "SELECT c.name, p.name FROM commune c JOIN province p ON p.code = c.province_code "
+            "WHERE c.code = %s",
+            (props["commune_code"],),
+        )
+    ).fetchone()
+    commune_name, province_name = row if row else (None, None)
+    return HTMLResponse(
+        render_sheet({**props, "commune_name": commune_name}, geom, province_name=province_name)
+    )

@@ -1,0 +1,79 @@
+"""A growing area's boundary from an uploaded file: a drawn polygon (KML/KMZ, GeoJSON, zipped
+shapefile, GeoPackage) or the GPS points walked around the field (GPX, CSV), in WGS84."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyogrio
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from geo.errors import InvalidInput
+
+from .ingest import reproject
+from .readers import read_table
+
+GPX_LAYERS = ("tracks", "track_points", "routes", "route_points", "waypoints")
+
+
+def _gpx_layer(path: Path) -> str | None:
+    """The first GPX layer that holds something (a track before loose waypoints)."""
+    present = {name for name, _ in pyogrio.list_layers(path)}
+    for name in GPX_LAYERS:
+        if (
+            name in present
+            and pyogrio.read_info(path, layer=name, force_feature_count=True)["features"] > 0
+        ):
+            return name
+    return None
+
+
+def _walk_polygon(vertices: list[tuple[float, float]]) -> Polygon:
+    if len(vertices) < 3:
+        raise InvalidInput(
+            f"Chỉ có {len(vertices)} điểm GPS: cần ít nhất 3 điểm đi quanh thửa.",
+            f"Only {len(vertices)} GPS points: at least 3 around the field are needed.",
+        )
+    return Polygon(vertices)
+
+
+def boundary_from_geometries(geoms: list[BaseGeometry]) -> MultiPolygon:
+    """One boundary from a file's geometries: its polygon, or the walk traced by its points."""
+    polys = [g for g in geoms if isinstance(g, Polygon | MultiPolygon)]
+    if polys:
+        if len(polys) > 1:
+            raise InvalidInput(
+                f"Tệp có {len(polys)} vùng; mỗi lần chỉ đăng ký một vùng trồng.",
+                f"The file holds {len(polys)} polygons; register one growing area at a time.",
+                hint_vi="Tách tệp, hoặc dùng `agrimap import` để nhập nhiều vùng.",
+                hint_en="Split the file, or use `agrimap import` for many areas.",
+            )
+        g = polys[0]
+        return g if isinstance(g, MultiPolygon) else MultiPolygon([g])
+    lines = [g for g in geoms if isinstance(g, LineString | MultiLineString)]
+    if lines:
+        coords = [
+            c[:2] for line in lines for part in getattr(line, "geoms", [line]) for c in part.coords
+        ]
+        return MultiPolygon([_walk_polygon(coords)])
+    points = [c[:2] for g in geoms if isinstance(g, Point | MultiPoint)
+              for p in getattr(g, "geoms", [g]) for c in p.coords]  # fmt: skip
+    if points:
+        return MultiPolygon([_walk_polygon(points)])
+    raise InvalidInput(
+        "Tệp không có vùng, đường hay điểm nào.",
+        "The file holds no polygon, line or point.",
+    )
+
+
+def boundary_from_file(path: Path, crs: str | None = None) -> tuple[MultiPolygon, str]:
+    """Read and reproject a boundary; returns it with a Vietnamese note on how it was read."""
+    layer = _gpx_layer(path) if path.suffix.lower() == ".gpx" else None
+    table = read_table(path, source_layer=layer)
+    geoms, label, _ = reproject(table, crs)
+    boundary = boundary_from_geometries([g for g in geoms if g is not None])
+    kind = "vùng" if len(table.geometry) and isinstance(
+        next(g for g in table.geometry if g is not None), Polygon | MultiPolygon
+    ) else "các điểm GPS theo thứ tự"  # fmt: skip
+    return boundary, f"Đọc {kind} từ {path.name} ({label})."
