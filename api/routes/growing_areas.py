@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
 
-from geo.errors import InvalidInput, NotFound
+from geo.errors import Conflict, InvalidInput, NotFound
 from layers import registry
 from layers.boundary import boundary_from_file
 
@@ -248,12 +248,19 @@ async def export_many(
     crop: str | None = None,
 ) -> Response:
     title = f"vung_trong_{commune_code or 'tat_ca'}"
+    if f == "eudr" and status is None:
+        status = "active"  # suspended or revoked codes do not go into a due-diligence file
     return await _export(conn, f, title, id=None, commune=commune_code, status=status, crop=crop)
 
 
 @router.get(ITEMS + "/{fid}/export", summary="Export one growing area for a dossier")
 async def export_one(fid: int, conn: ConnDep, f: str = "geojson") -> Response:
     props, _ = await registry.get_record(conn, fid)
+    if f == "eudr" and props["status"] != "active":
+        raise Conflict(
+            f"Mã {props['code']} đang ở trạng thái {props['status']}: không xuất hồ sơ EUDR.",
+            f"Code {props['code']} is {props['status']}: no EUDR file is issued for it.",
+        )
     return await _export(conn, f, props["code"], id=fid, commune=None, status=None, crop=None)
 
 

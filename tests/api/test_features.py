@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import httpx
 import psycopg
 import pytest
@@ -134,8 +137,18 @@ def test_no_personal_data_in_any_public_collection(live_server: str, demo_url: s
     # Every other page an anonymous client can open, and a sample of QR pages.
     for path in ("/", "/?f=html", "/collections", "/collections?f=html", "/api", "/api.html",
                  "/maps/overview", "/login", "/stats/villages", "/admin/audit?f=csv",
-                 "/registry/households/1", "/maps/households/1"):  # fmt: skip
+                 "/registry/households/1", "/maps/households/1",
+                 "/collections/growing_areas/items/1/sheet",
+                 "/collections/growing_areas/items/1/history"):  # fmt: skip
         bodies.append(httpx.get(live_server + path, follow_redirects=True).text)
+    # Every export format, in full (binary formats searched as bytes).
+    for fmt in ("geojson", "gpkg", "shp", "kml", "eudr"):
+        r = httpx.get(f"{live_server}/collections/growing_areas/export?f={fmt}", timeout=60)
+        assert r.status_code == 200, fmt
+        bodies.append(r.content.decode("utf-8", errors="replace"))
+        if fmt == "shp":
+            with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+                bodies += [z.read(n).decode("utf-8", errors="replace") for n in z.namelist()]
     with psycopg.connect(demo_url) as conn:
         tokens = [t for (t,) in conn.execute("SELECT qr_token FROM household ORDER BY id LIMIT 20")]
     for token in tokens:

@@ -6,15 +6,17 @@ import asyncio
 import datetime as dt
 import json
 import re
+import subprocess
 import uuid
 from pathlib import Path
 
 import httpx
+import numpy as np
 import psycopg
 import pyproj
 import pytest
+import shapely
 from shapely.geometry import shape
-from shapely.ops import transform
 
 from layers import accounts
 
@@ -68,14 +70,21 @@ def create(base: str, headers: dict, geometry: dict, **props) -> httpx.Response:
     )
 
 
-def equal_area_m2(geometry: dict) -> float:
-    """Area by an independent method: planar area in a local Lambert equal-area projection."""
-    g = shape(geometry)
+def _projector(g):
+    """A function putting geometries in a Lambert equal-area projection centred on ``g`` (m)."""
     c = g.centroid
     laea = pyproj.Transformer.from_crs(
         "EPSG:4326", f"+proj=laea +lat_0={c.y} +lon_0={c.x} +ellps=WGS84", always_xy=True
     )
-    return transform(laea.transform, g).area
+    return lambda geom: shapely.transform(
+        geom, lambda xy: np.column_stack(laea.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
+def equal_area_m2(geometry: dict) -> float:
+    """Area by an independent method: planar area in a local Lambert equal-area projection."""
+    g = shape(geometry)
+    return _projector(g)(g).area
 
 
 def test_register_issues_a_code_and_measures_the_area(live_server, officer, spots) -> None:
@@ -99,7 +108,9 @@ def test_check_reports_problems_before_submitting(live_server, officer, spots) -
     ring = spot["coordinates"][0]
     shifted = {"type": "Polygon", "coordinates": [[[x + 0.0003, y] for x, y in ring]]}
     check = httpx.post(
-        f"{live_server}/collections/growing_areas/check", json=feature(shifted), headers=officer["A"]
+        f"{live_server}/collections/growing_areas/check",
+        json=feature(shifted),
+        headers=officer["A"],
     ).json()
     overlap = [p for p in check["problems"] if p["kind"] == "overlap"]
     assert overlap and overlap[0]["other_code"] == first["properties"]["code"]
@@ -119,7 +130,9 @@ def test_check_reports_problems_before_submitting(live_server, officer, spots) -
     ],
     ids=["self-intersection", "too-small", "outside-commune"],
 )  # fmt: skip
-def test_bad_boundaries_are_refused_in_vietnamese(live_server, officer, spots, make, status, needle) -> None:
+def test_bad_boundaries_are_refused_in_vietnamese(
+    live_server, officer, spots, make, status, needle
+) -> None:
     x, y = spots[-1]["coordinates"][0][0]
     r = create(live_server, officer["A"], {"type": "Polygon", "coordinates": [make(x, y)]})
     assert r.status_code == status and needle in r.json()["description"], r.text
@@ -144,7 +157,9 @@ def test_officer_of_another_commune_cannot_register_here(live_server, officer, s
     assert r.status_code == 403 and "02923" in r.json()["description"]
 
 
-def test_fifty_concurrent_registrations_get_fifty_codes(live_server, officer, spots, demo_url) -> None:
+def test_fifty_concurrent_registrations_get_fifty_codes(
+    live_server, officer, spots, demo_url
+) -> None:
     batch = [spots.pop() for _ in range(50)]
 
     async def run() -> list[httpx.Response]:
@@ -155,24 +170,33 @@ def test_fifty_concurrent_registrations_get_fifty_codes(live_server, officer, sp
             ))  # fmt: skip
 
     responses = asyncio.run(run())
-    assert [r.status_code for r in responses] == [201] * 50, [r.text for r in responses if r.status_code != 201][:2]
+    assert [r.status_code for r in responses] == [201] * 50, [
+        r.text for r in responses if r.status_code != 201
+    ][:2]
     codes = [r.json()["properties"]["code"] for r in responses]
     assert len(set(codes)) == 50
     serials = sorted(int(CODE.match(c).group(1)) for c in codes)
     assert serials == list(range(serials[0], serials[0] + 50))  # no gaps, no repeats
     with psycopg.connect(demo_url) as conn:
-        assert conn.execute(
-            "SELECT count(*) FROM growing_area WHERE code = ANY(%s)", (codes,)
-        ).fetchone()[0] == 50
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM growing_area WHERE code = ANY(%s)", (codes,)
+            ).fetchone()[0]
+            == 50
+        )
 
 
 def test_second_save_of_the_same_version_gets_409(live_server, officer, spots) -> None:
     created = create(live_server, officer["A"], spots.pop()).json()
     url = f"{live_server}/collections/growing_areas/items/{created['id']}"
     etag = httpx.get(url).headers["etag"]
-    first = httpx.patch(url, json={"properties": {"crop": "Cà phê"}}, headers={**officer["A"], "If-Match": etag})
+    first = httpx.patch(
+        url, json={"properties": {"crop": "Cà phê"}}, headers={**officer["A"], "If-Match": etag}
+    )
     assert first.status_code == 200 and first.headers["etag"] == '"v2"'
-    second = httpx.patch(url, json={"properties": {"crop": "Lúa"}}, headers={**officer["A"], "If-Match": etag})
+    second = httpx.patch(
+        url, json={"properties": {"crop": "Lúa"}}, headers={**officer["A"], "If-Match": etag}
+    )
     assert second.status_code == 409 and "người khác sửa" in second.json()["description"]
     blind = httpx.patch(url, json={"crop": "Lúa"}, headers=officer["A"])
     assert blind.status_code == 428
@@ -193,8 +217,15 @@ def test_status_actions_and_history(live_server, officer, spots) -> None:
         "suspended", "Phát hiện sâu đục quả", "2026-11-01")  # fmt: skip
     again = httpx.post(f"{url}/suspend", json={"reason": "x", "version": 2}, headers=h)
     assert again.status_code == 409
-    assert httpx.post(f"{url}/reinstate", json={"version": 2}, headers=h).json()["properties"]["status"] == "active"
-    revoked = httpx.post(f"{url}/revoke", json={"reason": "Ngừng sản xuất", "version": 3}, headers=h)
+    assert (
+        httpx.post(f"{url}/reinstate", json={"version": 2}, headers=h).json()["properties"][
+            "status"
+        ]
+        == "active"
+    )
+    revoked = httpx.post(
+        f"{url}/revoke", json={"reason": "Ngừng sản xuất", "version": 3}, headers=h
+    )
     assert revoked.json()["properties"]["status"] == "revoked"
     versions = httpx.get(f"{url}/history").json()["versions"]
     assert [(v["version"], v["properties"]["status"]) for v in versions] == [
@@ -242,5 +273,53 @@ def test_boundary_from_uploaded_files(live_server, officer, spots, tmp_path: Pat
     empty = tmp_path / "rong.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')
     with empty.open("rb") as fh:
-        r = httpx.post(f"{live_server}/growing-areas/boundary", files={"file": (empty.name, fh)}, headers=officer["A"])
+        r = httpx.post(
+            f"{live_server}/growing-areas/boundary",
+            files={"file": (empty.name, fh)},
+            headers=officer["A"],
+        )
     assert r.status_code == 400 and r.json()["description"]
+
+
+def _metres_apart(a, b) -> float:
+    """Hausdorff distance between two lon/lat geometries, in metres."""
+    project = _projector(a)
+    return project(a).hausdorff_distance(project(b))
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp", "kml", "eudr"])
+def test_draw_save_export_reimport_round_trip(
+    fmt, live_server, officer, spots, conn, tmp_path: Path
+) -> None:
+    from layers.ingest import import_file
+
+    ring = spots.pop()["coordinates"][0]
+    # A hand-drawn shape: irregular vertices with full precision, as Leaflet sends them.
+    drawn = {"type": "Polygon", "coordinates": [[
+        [ring[0][0] + 0.0000123456, ring[0][1]], [ring[1][0], ring[1][1] + 0.0000654321],
+        [ring[2][0] - 0.0000111111, ring[2][1]], [ring[3][0], ring[3][1] - 0.0000222222],
+        [ring[0][0] + 0.0000123456, ring[0][1]]]]}  # fmt: skip
+    created = create(live_server, officer["A"], drawn, owner="HTX Cà phê Gia Phú").json()
+    r = httpx.get(f"{live_server}/collections/growing_areas/items/{created['id']}/export?f={fmt}")
+    assert r.status_code == 200, r.text
+    name = re.search(r'filename="([^"]+)"', r.headers["content-disposition"]).group(1)
+    path = tmp_path / name
+    path.write_bytes(r.content)
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", f"/vsizip/{path}" if fmt == "shp" else str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert info.returncode == 0 and "Feature Count: 1" in info.stdout, info.stdout + info.stderr
+    if fmt == "eudr":
+        from geo.eudr import validate_eudr
+
+        assert validate_eudr(json.loads(r.content)) == []
+        got = shape(json.loads(r.content)["features"][0]["geometry"])
+    else:
+        import_file(conn, path, layer="growing_areas", user="tests", data_dir=tmp_path)
+        conn.commit()
+        code, wkt = conn.execute("SELECT code, ST_AsText(geom) FROM growing_area").fetchone()
+        assert code == created["properties"]["code"]
+        got = shapely.from_wkt(wkt)
+    # Within 1 cm; the EUDR file keeps the 6 decimals the EU system stores (≤ 8 cm).
+    assert _metres_apart(shape(drawn), got) < (0.08 if fmt == "eudr" else 0.01)
