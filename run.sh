@@ -18,11 +18,14 @@ case "$mode" in
 esac
 
 # Debian packages each mode needs, and a file that tells whether each is there.
-pkgs=(postgresql-15-postgis-3 postgresql-15 python3-venv)
-checks=(/usr/share/postgresql/15/extension/postgis.control /usr/lib/postgresql/15/bin/initdb "")
+# fonts-dejavu-core: Vietnamese text on QR images and the printable PDF sheets.
+pkgs=(postgresql-15-postgis-3 postgresql-15 python3-venv fonts-dejavu-core)
+checks=(/usr/share/postgresql/15/extension/postgis.control /usr/lib/postgresql/15/bin/initdb ""
+        /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
-  pkgs+=(gdal-bin chromium fonts-dejavu-core)
-  checks+=(/usr/bin/ogrinfo /usr/bin/chromium /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
+  # zbar-tools: the tests decode our QR images with a real decoder.
+  pkgs+=(gdal-bin chromium zbar-tools)
+  checks+=(/usr/bin/ogrinfo /usr/bin/chromium /usr/bin/zbarimg)
 fi
 
 python_ok() { python3 -c 'import sys, ensurepip; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; }

@@ -16,7 +16,7 @@ from . import errors
 from .html import render
 from .openapi import openapi_30
 from .ratelimit import RateLimiter
-from .routes import admin, auth, features, growing_areas, maps, records
+from .routes import admin, auth, features, growing_areas, maps, qr, records
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(records.router)
     app.include_router(growing_areas.router)
+    app.include_router(qr.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, Body
 
-from geo.errors import NotFound
 from layers import households
 
 from ..auth import Principal, acting, require
-from ..deps import ConnDep, SettingsDep
-from ..errors import request_lang
-from ..html import render
-from ..ratelimit import limit
+from ..deps import ConnDep
 
 router = APIRouter(tags=["Ghi dữ liệu / records"])
 Writers = require("admin", "officer")
@@ -60,28 +55,3 @@ async def village_stats(conn: ConnDep, who: Principal = Readers) -> dict:
     cur = await conn.execute(VILLAGE_STATS)
     keys = [d.name for d in cur.description]
     return {"villages": [dict(zip(keys, r, strict=True)) for r in await cur.fetchall()]}
-
-
-PUBLIC_QR = """
-SELECT h.label, v.name, c.name, h.has_fibre, ST_X(h.geom), ST_Y(h.geom)
-FROM household h LEFT JOIN village v ON v.code = h.village_code
-LEFT JOIN commune c ON c.code = v.commune_code
-WHERE h.qr_token = %s
-"""
-
-
-@router.get("/q/{token}", response_class=HTMLResponse, summary="A household's own entry (QR code)")
-async def qr_entry(request: Request, token: str, conn: ConnDep, settings: SettingsDep):
-    limit(request, "qr", settings.qr_rate)
-    row = await (await conn.execute(PUBLIC_QR, (token,))).fetchone() if len(token) <= 64 else None
-    if row is None:
-        raise NotFound(
-            "Không tìm thấy hộ gia đình của mã QR này.",
-            "No household has this QR code.",
-            hint_vi="Kiểm tra lại mã, hoặc liên hệ cán bộ xã để được cấp mã mới.",
-            hint_en="Check the code, or ask the commune officer for a new one.",
-        )
-    entry = dict(zip(("label", "village", "commune", "has_fibre", "lon", "lat"), row, strict=True))
-    if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(entry)
-    return HTMLResponse(render("qr.html", lang=request_lang(request), entry=entry))

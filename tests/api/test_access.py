@@ -317,4 +317,4 @@ def test_qr_page_shows_the_minimum(live_server: str, ids, demo_url: str) -> None
     for secret in (name, phone):
         assert secret and secret not in html and secret not in str(data)
     missing = httpx.get(f"{live_server}/q/{'0' * 32}", headers={"Accept": "application/json"})
-    assert missing.status_code == 404 and "mã QR" in missing.json()["description"]
+    assert missing.status_code == 404 and "Mã QR" in missing.json()["description"]
