@@ -16,7 +16,7 @@ from . import errors
 from .html import render
 from .openapi import openapi_30
 from .ratelimit import RateLimiter
-from .routes import admin, auth, features, growing_areas, maps, qr, records
+from .routes import admin, auth, features, growing_areas, household_pages, maps, qr, records
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = RateLimiter(settings.rate_limit_storage)
     errors.install(app)
     app.include_router(features.router)
+    app.include_router(household_pages.router)
     app.include_router(maps.router)
     app.include_router(auth.router)
     app.include_router(records.router)

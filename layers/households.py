@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from psycopg import AsyncConnection, sql
+from psycopg.errors import UniqueViolation
 
-from geo.errors import NotFound
+from geo.errors import Conflict, InvalidInput, NotFound
 from geo.values import normalise_phone, parse_bool, parse_text
 
 from .spec import Field, LayerSpec, Reference, parse_changes
@@ -68,16 +70,74 @@ SPEC = LayerSpec(
 
 # --- records (server) -------------------------------------------------------------------
 
-EDITABLE = frozenset({"label", "head_name", "phone", "has_fibre"})
-PERSONAL_COLUMNS = ("id", "code", "label", "village_code", "commune_code", "head_name", "phone", "has_fibre")  # fmt: skip
+EDITABLE = frozenset({"label", "head_name", "phone", "has_fibre", "show_head_name", "show_phone"})
+PERSONAL_COLUMNS = (
+    "id", "code", "label", "village_code", "commune_code", "head_name", "phone", "has_fibre",
+    "show_head_name", "show_phone", "qr_token", "lon", "lat",
+)  # fmt: skip
+CONSENT = {
+    "show_head_name": Field("show_head_name", "boolean", (), parse_bool, False, "công khai tên"),
+    "show_phone": Field("show_phone", "boolean", (), parse_bool, False, "công khai điện thoại"),
+}
+VILLAGE_AT = (
+    "SELECT code FROM village WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))"
+)
+
+
+_EDIT_SPEC = replace(SPEC, fields=SPEC.fields + tuple(CONSENT.values()))
+
+
+def location(geometry: Any) -> tuple[float, float]:
+    """(lon, lat) of a GeoJSON Point in Vietnam, or a clear error."""
+    coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+    ok = (
+        isinstance(geometry, dict) and geometry.get("type") == "Point"
+        and isinstance(coords, list) and len(coords) >= 2
+        and all(isinstance(c, int | float) for c in coords[:2])
+    )  # fmt: skip
+    if not ok or not (102.0 <= coords[0] <= 117.9 and 6.0 <= coords[1] <= 23.5):
+        raise InvalidInput(
+            "Vị trí hộ phải là một điểm GeoJSON (kinh độ, vĩ độ WGS84) trong Việt Nam.",
+            "A household's location must be a GeoJSON Point (WGS84 lon, lat) in Vietnam.",
+        )
+    return float(coords[0]), float(coords[1])
+
+
+async def village_at(conn: AsyncConnection, lon: float, lat: float) -> str:
+    rows = await (await conn.execute(VILLAGE_AT, (lon, lat))).fetchall()
+    if not rows:
+        raise InvalidInput(
+            f"Vị trí ({lat:.6f}, {lon:.6f}) không nằm trong thôn nào trên bản đồ.",
+            f"The location ({lat:.6f}, {lon:.6f}) lies in no village on the map.",
+            hint_vi="Kéo điểm vào trong ranh giới thôn của hộ.",
+            hint_en="Move the point inside the household's village.",
+        )
+    return rows[0][0]
 
 
 async def update(conn: AsyncConnection, hid: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Change a household's attributes; the database checks the acting account's communes."""
-    values = parse_changes(SPEC, changes, EDITABLE, frozenset({"label", "has_fibre"}))
+    is_feature = "properties" in changes or "geometry" in changes
+    props = dict(changes.get("properties") or {}) if is_feature else dict(changes)
+    values = parse_changes(
+        _EDIT_SPEC, props, EDITABLE, frozenset({"label", "has_fibre", "show_head_name", "show_phone"})
+    ) if props else {}  # fmt: skip
+    geometry = changes.get("geometry") if is_feature else None
+    if geometry is not None:  # a move: the village follows the point
+        lon, lat = location(geometry)
+        values["village_code"] = await village_at(conn, lon, lat)
+        values["lon"], values["lat"] = lon, lat
+    if not values:
+        raise InvalidInput("Không có gì để sửa.", "Nothing to change.")
     assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k)) for k in values
+        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k))
+        for k in values
+        if k not in ("lon", "lat")
     )
+    if geometry is not None:
+        assignments = sql.SQL(", ").join(
+            [assignments, sql.SQL("geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)")]
+        )
     cur = await conn.execute(
         sql.SQL("UPDATE household SET {} WHERE id = %(id)s RETURNING id").format(assignments),
         {**values, "id": hid},
@@ -94,6 +154,48 @@ async def read_personal(conn: AsyncConnection, hid: int) -> dict[str, Any]:
     if row is None:
         raise not_found(hid)
     return dict(zip(PERSONAL_COLUMNS, row, strict=True))
+
+
+async def create(conn: AsyncConnection, feature: dict[str, Any]) -> int:
+    """Add a household at a point; its village comes from the location."""
+    props = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
+    lon, lat = location(feature.get("geometry") if isinstance(feature, dict) else None)
+    village = await village_at(conn, lon, lat)
+    given = props.pop("village_code", None)
+    if given and given != village:
+        raise InvalidInput(
+            f"Vị trí nằm trong thôn {village}, không phải thôn {given}.",
+            f"The location lies in village {village}, not {given}.",
+            hint_vi="Kiểm tra lại vị trí trên bản đồ, hoặc bỏ trống mã thôn để tự điền.",
+            hint_en="Check the location, or leave the village code out to have it filled in.",
+        )
+    code = parse_text(props.pop("code", None))
+    values = parse_changes(_EDIT_SPEC, props, EDITABLE, frozenset({"label"})) if props else {}
+    if not values.get("label"):
+        raise InvalidInput("Cần nhãn hiển thị của hộ (label).", "A household needs a label.")
+    if code is None:
+        row = await (
+            await conn.execute(
+                "SELECT %(v)s || '-H' || lpad((count(*) + 1)::text, 4, '0') FROM household "
+                "WHERE village_code = %(v)s",
+                {"v": village},
+            )
+        ).fetchone()
+        code = row[0]
+    cols = ["code", "village_code", *values]
+    params = {**values, "code": code, "village_code": village, "lon": lon, "lat": lat}
+    query = sql.SQL(
+        "INSERT INTO household ({}, geom) VALUES ({}, "
+        "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) RETURNING id"
+    ).format(
+        sql.SQL(", ").join(map(sql.Identifier, cols)),
+        sql.SQL(", ").join(map(sql.Placeholder, cols)),
+    )
+    try:
+        row = await (await conn.execute(query, params)).fetchone()
+    except UniqueViolation as exc:
+        raise Conflict(f"Mã hộ {code} đã có.", f"Household code {code} already exists.") from exc
+    return row[0]
 
 
 def not_found(hid: int) -> NotFound:

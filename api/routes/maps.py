@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from geo.errors import InvalidInput, NotFound, PermissionDenied
-from layers import features, households
+from geo.errors import PermissionDenied
+from layers import features
 from layers.catalog import BY_ID
 from maps.overview import LayerView, render_overview
 
-from ..auth import Principal, acting, check_csrf, current_principal, ensure_role, login_url
+from ..auth import Principal, current_principal, ensure_role, login_url
 from ..deps import ConnDep
 from ..errors import request_lang
 from ..html import render
@@ -96,45 +95,6 @@ async def _page_principal(request: Request, conn) -> Principal | RedirectRespons
     if not who.signed_in:
         return RedirectResponse(login_url(request), status_code=303)
     return who
-
-
-@router.get("/maps/households/{fid}", response_class=HTMLResponse, summary="Household edit page")
-async def household_page(request: Request, fid: int, conn: ConnDep, saved: int = 0) -> Response:
-    who = await _page_principal(request, conn)
-    if isinstance(who, Response):
-        return who
-    try:
-        async with acting(conn, who):
-            record = await households.read_personal(conn, fid)
-    except psycopg.errors.InsufficientPrivilege as exc:
-        return _error_page(403, exc.diag.message_primary or str(exc))
-    except NotFound as exc:
-        return _error_page(404, exc.message("vi"))
-    return HTMLResponse(render("household_edit.html", lang="vi", h=record, who=who, saved=saved))
-
-
-@router.post("/maps/households/{fid}", response_class=HTMLResponse, summary="Save a household")
-async def household_save(request: Request, fid: int, conn: ConnDep) -> Response:
-    who = await _page_principal(request, conn)
-    if isinstance(who, Response):
-        return who
-    form = await request.form()
-    changes = {k: form.get(k, "") for k in ("label", "head_name", "phone")}
-    changes["has_fibre"] = form.get("has_fibre") == "1"
-    try:
-        ensure_role(who, ("admin", "officer"))
-        await check_csrf(request, who)
-        async with acting(conn, who):
-            await households.update(conn, fid, changes)
-    except psycopg.errors.InsufficientPrivilege as exc:
-        return _error_page(403, exc.diag.message_primary or str(exc))
-    except PermissionDenied as exc:
-        return _error_page(403, exc.message("vi"))
-    except NotFound as exc:
-        return _error_page(404, exc.message("vi"))
-    except InvalidInput as exc:
-        return _error_page(400, exc.message("vi"))
-    return RedirectResponse(f"/maps/households/{fid}?saved=1", status_code=303)
 
 
 @router.get("/maps/register", response_class=HTMLResponse, summary="Growing-area registration page")

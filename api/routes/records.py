@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
 
 from layers import households
 
@@ -30,6 +31,26 @@ async def patch_household(
     async with acting(conn, who):
         changed = await households.update(conn, fid, changes)
     return {"id": fid, "changed": sorted(changed)}
+
+
+@router.post("/collections/households/items", status_code=201, summary="Add a household")
+async def create_household(
+    conn: ConnDep,
+    feature: dict[str, Any] = Body(
+        ...,
+        examples=[{"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.05, 22.38]},
+                   "properties": {"label": "Hộ số 12", "has_fibre": False}}],
+    ),
+    who: Principal = Writers,
+) -> JSONResponse:  # fmt: skip
+    async with acting(conn, who):
+        hid = await households.create(conn, feature)
+        record = await households.read_personal(conn, hid)
+    return JSONResponse(
+        {k: v for k, v in record.items() if k != "qr_token"},
+        status_code=201,
+        headers={"Location": f"/collections/households/items/{hid}"},
+    )
 
 
 @router.get("/registry/households/{fid}", summary="A household with its personal data (audited)")

@@ -181,3 +181,49 @@ def test_village_sheet_lists_every_household(live_server, demo_url, officer) -> 
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert all(label in text for label in labels), count
     assert httpx.get(f"{live_server}/villages/{village}/qr-sheet").status_code == 401
+
+
+def _village_centre(demo_url: str, offset: int = 0) -> tuple[str, float, float]:
+    with psycopg.connect(demo_url) as conn:
+        return conn.execute(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+            "FROM village WHERE commune_code = '02923' ORDER BY code OFFSET %s LIMIT 1",
+            (offset,),
+        ).fetchone()
+
+
+def test_households_are_added_and_moved_with_their_village_from_the_map(
+    live_server, demo_url, officer
+) -> None:
+    village, lon, lat = _village_centre(demo_url)
+    other, lon2, lat2 = _village_centre(demo_url, 1)
+    point = {"type": "Point", "coordinates": [lon, lat]}
+    url = f"{live_server}/collections/households/items"
+    r = httpx.post(url, json={"type": "Feature", "geometry": point,
+                              "properties": {"label": "Hộ mới thử", "head_name": "Lò Thị Mây"}},
+                   headers=_headers(officer))  # fmt: skip
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["village_code"] == village and created["head_name"] == "Lò Thị Mây"
+    wrong = httpx.post(url, json={"type": "Feature", "geometry": point,
+                                  "properties": {"label": "x", "village_code": other}},
+                       headers=_headers(officer))  # fmt: skip
+    assert wrong.status_code == 400 and f"nằm trong thôn {village}" in wrong.json()["description"]
+    outside = httpx.post(url, json={"type": "Feature", "properties": {"label": "x"},
+                                    "geometry": {"type": "Point", "coordinates": [106.5, 20.5]}},
+                         headers=_headers(officer))  # fmt: skip
+    assert (
+        outside.status_code == 400 and "không nằm trong thôn nào" in outside.json()["description"]
+    )
+    moved = httpx.patch(
+        f"{url}/{created['id']}",
+        json={"geometry": {"type": "Point", "coordinates": [lon2, lat2]}},
+        headers=_headers(officer),
+    )
+    assert moved.status_code == 200, moved.text
+    with psycopg.connect(demo_url) as conn:
+        now = conn.execute(
+            "SELECT village_code, ST_X(geom), ST_Y(geom), qr_token FROM household WHERE id = %s",
+            (created["id"],),
+        ).fetchone()
+    assert now[:3] == (other, lon2, lat2) and qrtoken.normalise(now[3]) == now[3]

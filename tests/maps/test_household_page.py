@@ -57,7 +57,7 @@ def test_officer_of_another_commune_gets_403_on_the_page(
             f"{live_server}/maps/households/{household}",
             form={"csrf_token": csrf, "label": "x", "has_fibre": "1"},
         )
-        assert r.status == 403 and "không được ghi dữ liệu của xã 02923" in r.text()
+        assert r.status == 403 and "Không có quyền" in r.text() and "không được" in r.text()
 
 
 def test_officer_saves_a_household_and_the_change_is_audited(
@@ -89,3 +89,39 @@ def test_officer_saves_a_household_and_the_change_is_audited(
         ).fetchall()
     assert (phone, fibre) == ("0987654321", True)  # the refused edit changed nothing
     assert ("update", "0987654321") in actions and actions[0][0] == "read_personal"
+
+
+def test_officer_adds_a_household_by_clicking_and_moves_it_by_dragging(
+    live_server: str, officers, artifacts: Path, demo_url: str
+) -> None:
+    with browser_page() as page:
+        _sign_in(page, live_server, officers["A"], "/maps/households/new")
+        page.wait_for_function("document.body.dataset.mapReady === '1'")
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert page.input_value("#lat") != ""
+        page.fill("input[name=label]", "Hộ Lò Văn Pểnh")
+        page.fill("input[name=head_name]", "Lò Văn Pểnh")
+        page.click("form[action='/maps/households/new'] button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("[role=status]").inner_text() == "Đã lưu."
+        assert page.locator("img[alt^='Mã QR']").count() == 1
+        hid = int(page.url.split("/maps/households/")[1].split("?")[0])
+        page.wait_for_function("document.body.dataset.mapReady === '1'")
+        screenshot(page, artifacts / "household_added.png")
+        marker = page.locator(".leaflet-marker-icon").bounding_box()
+        mx, my = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] - 4
+        page.mouse.move(mx, my)
+        page.mouse.down()
+        page.mouse.move(mx + 40, my + 25, steps=8)
+        page.mouse.up()
+        moved_lat = page.input_value("#lat")
+        page.click("form[action^='/maps/households/'] button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("[role=status]").inner_text() == "Đã lưu."
+    with psycopg.connect(demo_url) as conn:
+        label, lat, village = conn.execute(
+            "SELECT label, ST_Y(geom), village_code FROM household WHERE id = %s", (hid,)
+        ).fetchone()
+    assert label == "Hộ Lò Văn Pểnh" and village.startswith("02923-")
+    assert abs(lat - float(moved_lat)) < 1e-6

@@ -57,9 +57,50 @@ CREATE TABLE household_qr_retired (
     retired_by text NOT NULL
 );
 CREATE INDEX household_qr_retired_household ON household_qr_retired (household_id);
+
+-- The officers' view of a household gains its location, consent flags and current code.
+DROP FUNCTION household_personal(bigint);
+CREATE FUNCTION household_personal(hid bigint)
+RETURNS TABLE (id bigint, code text, label text, village_code text, commune_code text,
+               head_name text, phone text, has_fibre boolean, show_head_name boolean,
+               show_phone boolean, qr_token text, lon float8, lat float8)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    uid bigint := agrimap_actor_id();
+    acct app_user;
+    commune text;
+BEGIN
+    SELECT h.village_code INTO commune FROM household h WHERE h.id = hid;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    commune := household_commune(commune);
+    SELECT * INTO acct FROM app_user a WHERE a.id = uid;
+    IF NOT FOUND OR acct.disabled
+       OR NOT (acct.role = 'admin'
+               OR (acct.role = 'planner' AND acct.personal_data)
+               OR (acct.role = 'officer' AND EXISTS (
+                       SELECT 1 FROM user_commune u
+                       WHERE u.user_id = uid AND u.commune_code = commune))) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '42501',
+            MESSAGE = 'Tài khoản này không được xem thông tin cá nhân của hộ gia đình này.',
+            DETAIL = 'This account may not read this household''s personal data.';
+    END IF;
+    INSERT INTO audit_log (actor, actor_id, action, object_type, object_id, commune_code,
+                           detail)
+    VALUES (acct.username, uid, 'read_personal', 'household', hid::text, commune,
+            jsonb_build_object('fields', jsonb_build_array('head_name', 'phone')));
+    RETURN QUERY
+        SELECT h.id, h.code, h.label, h.village_code, commune, h.head_name, h.phone,
+               h.has_fibre, h.show_head_name, h.show_phone, h.qr_token,
+               ST_X(h.geom), ST_Y(h.geom)
+        FROM household h WHERE h.id = hid;
+END $$;
 """
 
 DOWN = r"""
+-- (household_personal keeps its wider result: the 0002 callers read it by position.)
 ALTER TABLE household ALTER COLUMN qr_token
     SET DEFAULT replace(gen_random_uuid()::text, '-', '');
 DROP FUNCTION agrimap_qr_token();

@@ -1,0 +1,155 @@
+"""Officers' household pages: view with personal data (audited), add, move, edit, QR tools."""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from geo.errors import AgriMapError, InvalidInput, NotFound, PermissionDenied
+from layers import household_qr, households
+
+from ..auth import Principal, acting, check_csrf, ensure_role
+from ..deps import ConnDep
+from ..html import render
+from .maps import _error_page, _page_principal
+
+router = APIRouter(tags=["Trang cán bộ / officer pages"])
+EMPTY = {"id": None, "label": "", "lon": None, "lat": None, "has_fibre": False}
+
+
+async def _context(conn, who: Principal, record: dict) -> dict:
+    """Map centre and the village outline around the household (or the officer's commune)."""
+    if record.get("village_code"):
+        sql, arg = "SELECT ST_AsGeoJSON(geom, 6), ST_Y(ST_Centroid(geom)), ST_X(ST_Centroid(geom)) FROM village WHERE code = %s", record["village_code"]  # fmt: skip
+    else:
+        sql = "SELECT ST_AsGeoJSON(geom, 6), ST_Y(ST_Centroid(geom)), ST_X(ST_Centroid(geom)) FROM commune WHERE code = %s"  # fmt: skip
+        arg = who.communes[0] if who.communes else ""
+    row = await (await conn.execute(sql, (arg,))).fetchone()
+    if row is None:
+        return {"village_geojson": None, "center": [16.0, 106.0]}
+    return {"village_geojson": row[0], "center": [row[1], row[2]]}
+
+
+def _page(h: dict, who: Principal, ctx: dict, *, saved: int = 0, error: str = "", status: int = 200) -> HTMLResponse:  # fmt: skip
+    html = render("household_edit.html", lang="vi", h=h, who=who, saved=saved, error=error, **ctx)
+    return HTMLResponse(html, status_code=status)
+
+
+def _changes(form) -> dict:
+    props = {k: form.get(k, "") for k in ("label", "head_name", "phone")}
+    for flag in ("has_fibre", "show_head_name", "show_phone"):
+        props[flag] = form.get(flag) == "1"
+    change: dict = {"properties": props}
+    if form.get("lon") and form.get("lat"):
+        try:
+            point = [float(form["lon"]), float(form["lat"])]
+        except ValueError:
+            point = None
+        change["geometry"] = {"type": "Point", "coordinates": point}
+    return change
+
+
+def _refused(exc: Exception) -> HTMLResponse:
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return _error_page(403, exc.diag.message_primary or str(exc))
+    if isinstance(exc, PermissionDenied):
+        return _error_page(403, exc.message("vi"))
+    if isinstance(exc, NotFound):
+        return _error_page(404, exc.message("vi"))
+    return _error_page(400, exc.message("vi"))  # type: ignore[union-attr]
+
+
+PAGE_ERRORS = (psycopg.errors.InsufficientPrivilege, AgriMapError)
+
+
+@router.get("/maps/households/new", response_class=HTMLResponse, summary="Add-a-household page")
+async def new_page(request: Request, conn: ConnDep) -> Response:
+    who = await _page_principal(request, conn)
+    if isinstance(who, Response):
+        return who
+    try:
+        ensure_role(who, ("admin", "officer"))
+    except PermissionDenied as exc:
+        return _refused(exc)
+    return _page(EMPTY, who, await _context(conn, who, {}))
+
+
+@router.post("/maps/households/new", response_class=HTMLResponse, summary="Add a household")
+async def new_save(request: Request, conn: ConnDep) -> Response:
+    who = await _page_principal(request, conn)
+    if isinstance(who, Response):
+        return who
+    form = await request.form()
+    change = _changes(form)
+    try:
+        ensure_role(who, ("admin", "officer"))
+        await check_csrf(request, who)
+        if "geometry" not in change:
+            raise InvalidInput(
+                "Chưa có vị trí: bấm lên bản đồ để đặt nhà.", "No location: click the map."
+            )
+        async with acting(conn, who):
+            hid = await households.create(
+                conn, {"geometry": change["geometry"], "properties": change["properties"]}
+            )
+    except PAGE_ERRORS as exc:
+        if isinstance(exc, AgriMapError) and not isinstance(exc, PermissionDenied | NotFound):
+            h = {**EMPTY, **change["properties"]}
+            return _page(h, who, await _context(conn, who, {}), error=exc.message("vi"), status=400)
+        return _refused(exc)
+    return RedirectResponse(f"/maps/households/{hid}?saved=1", status_code=303)
+
+
+@router.get("/maps/households/{fid}", response_class=HTMLResponse, summary="Household edit page")
+async def household_page(request: Request, fid: int, conn: ConnDep, saved: int = 0) -> Response:
+    who = await _page_principal(request, conn)
+    if isinstance(who, Response):
+        return who
+    try:
+        async with acting(conn, who):
+            record = await households.read_personal(conn, fid)
+    except PAGE_ERRORS as exc:
+        return _refused(exc)
+    return _page(record, who, await _context(conn, who, record), saved=saved)
+
+
+@router.post("/maps/households/{fid}", response_class=HTMLResponse, summary="Save a household")
+async def household_save(request: Request, fid: int, conn: ConnDep) -> Response:
+    who = await _page_principal(request, conn)
+    if isinstance(who, Response):
+        return who
+    form = await request.form()
+    try:
+        ensure_role(who, ("admin", "officer"))
+        await check_csrf(request, who)
+        async with acting(conn, who):
+            current = await households.read_personal(conn, fid)
+            change = _changes(form)
+            moved = change.get("geometry", {}).get("coordinates")
+            if moved and moved == [current["lon"], current["lat"]]:
+                change.pop("geometry")  # not moved: keep the stored point exactly
+            await households.update(conn, fid, change)
+    except PAGE_ERRORS as exc:
+        return _refused(exc)
+    return RedirectResponse(f"/maps/households/{fid}?saved=1", status_code=303)
+
+
+@router.post("/maps/households/{fid}/qr/{action}", response_class=HTMLResponse, summary="QR tools")
+async def household_qr_action(request: Request, fid: int, action: str, conn: ConnDep) -> Response:
+    who = await _page_principal(request, conn)
+    if isinstance(who, Response):
+        return who
+    try:
+        ensure_role(who, ("admin", "officer"))
+        await check_csrf(request, who)
+        async with acting(conn, who):
+            if action == "reissue":
+                await household_qr.reissue(conn, fid, by=who.username)
+            elif action == "revoke":
+                await household_qr.revoke(conn, fid, by=who.username)
+            else:
+                raise NotFound(f"Không có thao tác {action}.", f"No action {action}.")
+    except PAGE_ERRORS as exc:
+        return _refused(exc)
+    return RedirectResponse(f"/maps/households/{fid}?saved=1", status_code=303)
