@@ -52,6 +52,12 @@ class Problem:
     overlap_m2: float | None = None
 
 
+def vi_number(value: float, decimals: int = 1) -> str:
+    """Vietnamese number format: 3.539,8 (dot for thousands, comma for decimals)."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 # --- geometry -----------------------------------------------------------------------------
 
 
@@ -104,7 +110,7 @@ def shape_problems(geom: MultiPolygon) -> tuple[float, list[Problem]]:
         problems.append(
             Problem(
                 "too_small", "error",
-                f"Diện tích {ha:.4f} ha quá nhỏ (tối thiểu {MIN_HA} ha): có thể vẽ nhầm.",
+                f"Diện tích {vi_number(ha, 4)} ha quá nhỏ (tối thiểu {vi_number(MIN_HA, 3)} ha): có thể vẽ nhầm.",
                 f"Area {ha:.4f} ha is too small (minimum {MIN_HA} ha): probably a mis-drawing.",
             )
         )  # fmt: skip
@@ -112,7 +118,7 @@ def shape_problems(geom: MultiPolygon) -> tuple[float, list[Problem]]:
         problems.append(
             Problem(
                 "too_large", "error",
-                f"Diện tích {ha:,.1f} ha vượt quá {MAX_HA:,.0f} ha của một vùng trồng.",
+                f"Diện tích {vi_number(ha)} ha vượt quá {vi_number(MAX_HA, 0)} ha của một vùng trồng.",
                 f"Area {ha:,.1f} ha exceeds the {MAX_HA:,.0f} ha limit for one growing area.",
             )
         )  # fmt: skip
@@ -120,7 +126,7 @@ def shape_problems(geom: MultiPolygon) -> tuple[float, list[Problem]]:
         problems.append(
             Problem(
                 "too_large", "warning",
-                f"Diện tích {ha:,.1f} ha rất lớn: kiểm tra lại ranh giới.",
+                f"Diện tích {vi_number(ha)} ha rất lớn: kiểm tra lại ranh giới.",
                 f"Area {ha:,.1f} ha is very large: check the boundary.",
             )
         )  # fmt: skip
@@ -171,7 +177,7 @@ async def check(
                 problems.append(
                     Problem(
                         "outside_commune", "error",
-                        f"{outside:,.0f} m² của vùng nằm ngoài ranh giới xã {commune_name}.",
+                        f"{vi_number(outside, 0)} m² của vùng nằm ngoài ranh giới xã {commune_name}.",
                         f"{outside:,.0f} m² of the area lie outside commune {commune_name}.",
                     )
                 )  # fmt: skip
@@ -180,7 +186,7 @@ async def check(
             problems.append(
                 Problem(
                     "overlap", "error" if error else "warning",
-                    f"Chồng lấn {m2:,.1f} m² với vùng trồng đang hoạt động {code}.",
+                    f"Chồng lấn {vi_number(m2)} m² với vùng trồng đang hoạt động {code}.",
                     f"Overlaps {m2:,.1f} m² with active growing area {code}.",
                     other_code=code, overlap_m2=round(m2, 1),
                 )
