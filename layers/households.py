@@ -11,7 +11,7 @@ from psycopg.errors import UniqueViolation
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.values import normalise_phone, parse_bool, parse_text
 
-from .spec import Field, LayerSpec, Reference, parse_changes
+from .spec import Field, LayerSpec, Reference, RowCheck, parse_changes
 
 
 def _code(value: Any) -> str | None:
@@ -65,6 +65,20 @@ SPEC = LayerSpec(
     sql_file="households.sql",
     unique=("code",),
     references=(Reference("village_code", "village", "code", "mã thôn"),),
+    checks=(
+        RowCheck(
+            # A point more than VILLAGE_TOLERANCE_M outside the village it names is a mistake
+            # in one of the two (GPS noise at a boundary is tolerated).
+            "SELECT s.row_no, s.village_code FROM staging s JOIN village v ON v.code = s.village_code "
+            "WHERE NOT ST_Covers(v.geom, s.geom) "
+            "AND NOT ST_DWithin(v.geom::geography, s.geom::geography, 100) "
+            "ORDER BY s.row_no LIMIT 50",
+            "Vị trí nằm ngoài thôn ghi trong tệp (xa hơn 100 m): {rows}.",
+            "Location outside the village given in the file (by more than 100 m): {rows}.",
+            hint_vi="Sửa tọa độ hoặc mã thôn; bỏ trống mã thôn để thôn được lấy theo vị trí.",
+            hint_en="Fix the coordinates or the village code; leave the code empty to take it from the location.",
+        ),
+    ),
 )
 
 

@@ -346,6 +346,20 @@ def _check_references(conn: psycopg.Connection, spec: LayerSpec) -> None:
             )
 
 
+def _check_rows(conn: psycopg.Connection, spec: LayerSpec) -> None:
+    for check in spec.checks:
+        bad = conn.execute(check.sql).fetchall()
+        if bad:
+            rows = ", ".join(f"dòng/row {r} ({v})" for r, v in bad[:10])
+            raise InvalidInput(
+                check.message_vi.format(rows=rows),
+                check.message_en.format(rows=rows),
+                hint_vi=check.hint_vi,
+                hint_en=check.hint_en,
+                details=[f"row {r}: {v}" for r, v in bad],
+            )
+
+
 def _check_conflicts(conn: psycopg.Connection, spec: LayerSpec) -> None:
     for column in spec.unique:
         stmt = sql.SQL(
@@ -422,6 +436,7 @@ def write_rows(
         names = _create_staging(conn, spec)
         _copy_rows(conn, names, rows, progress)
         _check_references(conn, spec)
+        _check_rows(conn, spec)
         _check_conflicts(conn, spec)
         for stmt in spec.statements():
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)

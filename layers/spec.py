@@ -41,6 +41,17 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class RowCheck:
+    """A check on the staged rows: ``sql`` selects (row_no, value) of each row that fails."""
+
+    sql: str
+    message_vi: str  # "{rows}" is replaced by the rows that fail
+    message_en: str
+    hint_vi: str = ""
+    hint_en: str = ""
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     name: str
     table: str
@@ -53,6 +64,7 @@ class LayerSpec:
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # row -> extra/changed values
     extra_columns: tuple[tuple[str, str], ...] = ()  # (column, sql type) filled by `derive`
     geometry_required: bool = True
+    checks: tuple[RowCheck, ...] = ()
 
     def columns(self) -> list[tuple[str, str]]:
         return [(f.column, f.sql_type) for f in self.fields] + list(self.extra_columns)

@@ -306,3 +306,29 @@ def test_point_outside_vietnam_is_refused(conn: psycopg.Connection, tmp_path: Pa
         import_file(conn, src, layer="households", data_dir=tmp_path)
     assert "Việt Nam" in info.value.message("vi") or "Vietnam" in info.value.message("en")
     assert table_counts(conn)["household"] == 0
+
+
+def test_household_far_outside_its_named_village_is_refused(
+    conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    _load_admin(conn, tmp_path)
+    lines = (DEMO_DIR / "ho_gia_dinh.csv").read_text(encoding="utf-8-sig").splitlines()
+    first = lines[1].split(",")
+    assert first[3] == "02923-01"
+    first[3] = "02923-14"  # the file names another village than where the point lies
+    bad = tmp_path / "ho_sai_thon.csv"
+    bad.write_text("\n".join([lines[0], ",".join(first), *lines[2:40]]), encoding="utf-8")
+    before = table_counts(conn)
+    with pytest.raises(
+        InvalidInput, match=r"outside the village given in the file.*row 1 \(02923-14\)"
+    ) as err:
+        import_file(conn, bad, layer="households", crs="EPSG:9208", data_dir=tmp_path)
+    assert "ngoài thôn ghi trong tệp" in err.value.message("vi")
+    conn.rollback()
+    assert table_counts(conn) == before
+    # Without a village code the village is taken from the location.
+    first[3] = ""
+    good = tmp_path / "ho_khong_thon.csv"
+    good.write_text("\n".join([lines[0], ",".join(first)]), encoding="utf-8")
+    import_file(conn, good, layer="households", crs="EPSG:9208", data_dir=tmp_path)
+    assert conn.execute("SELECT village_code FROM household").fetchone()[0] == "02923-01"
