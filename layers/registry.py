@@ -16,6 +16,7 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import shapely
 from psycopg import AsyncConnection
@@ -30,6 +31,7 @@ from geo.values import parse_date, parse_integer, parse_text
 
 from .growing_areas import is_organisation
 
+VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OVERLAP_TOLERANCE_M2 = 1.0
 OUTSIDE_TOLERANCE_M2 = 1.0
 MIN_HA = 0.005  # 50 m²
@@ -50,6 +52,11 @@ class Problem:
     message_en: str
     other_code: str | None = None
     overlap_m2: float | None = None
+
+
+def vietnam_today() -> dt.date:
+    """Today in Vietnam (UTC+7): an officer's date, whatever the server's clock zone."""
+    return dt.datetime.now(VIETNAM_TZ).date()
 
 
 def vi_number(value: float, decimals: int = 1) -> str:
@@ -244,7 +251,7 @@ def record_fields(props: dict[str, Any], *, partial: bool = False) -> dict[str, 
         problems_vi.append("cây trồng là bắt buộc")
     if (out.get("member_households") or 0) < 0:
         problems_vi.append("số hộ không được âm")
-    if out.get("issued_on") and out["issued_on"] > dt.date.today():
+    if out.get("issued_on") and out["issued_on"] > vietnam_today():
         problems_vi.append("ngày cấp ở tương lai")
     if problems_vi:
         raise InvalidInput(
@@ -343,7 +350,7 @@ async def create(
     fields = record_fields(props)
     result = await check(conn, geom)
     refuse_on_errors(result)
-    issued = fields.get("issued_on") or dt.date.today()
+    issued = fields.get("issued_on") or vietnam_today()
     given = parse_text(props.get("code"))
     if given:
         checked = codes.validate(given, layout=layout)
@@ -510,7 +517,7 @@ async def change_status(
         "UPDATE growing_area SET status = %(status)s, status_reason = %(reason)s, "
         "status_changed_on = %(on)s WHERE id = %(id)s AND version = %(version)s RETURNING id",
         {"status": STATUS_ACTIONS[action], "reason": (reason or "").strip() or None,
-         "on": on or dt.date.today()},
+         "on": on or vietnam_today()},
     )  # fmt: skip
 
 

@@ -179,7 +179,10 @@ DRAW_LOCAL: dict[str, dict] = {
                     },
                 },
                 "rectangle": {"tooltip": {"start": "Nhấp và kéo để vẽ hình chữ nhật."}},
-                "circle": {"tooltip": {"start": "Nhấp và kéo để vẽ hình tròn."}, "radius": "Bán kính"},
+                "circle": {
+                    "tooltip": {"start": "Nhấp và kéo để vẽ hình tròn."},
+                    "radius": "Bán kính",
+                },
                 "circlemarker": {"tooltip": {"start": "Nhấp vào bản đồ để đặt điểm tròn."}},
                 "marker": {"tooltip": {"start": "Nhấp vào bản đồ để đặt điểm."}},
                 "simpleshape": {"tooltip": {"end": "Thả chuột để kết thúc."}},

@@ -135,5 +135,6 @@ async def register_page(request: Request, conn: ConnDep, commune: str | None = N
             csrf_token=who.csrf or "",
             existing_url=f"/collections/growing_areas/items?f=json&limit=10000&commune_code={code}",
             lang=request_lang(request),
+            commune_url=f"/collections/communes/items/{code}?f=json",
         )
     )

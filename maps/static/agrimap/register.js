@@ -423,8 +423,9 @@
         if (parts.length) {
           setShape(body.geometry);
           map.fitBounds(drawn.getBounds(), { padding: [30, 30], maxZoom: 18 });
-          const note = body.note_vi ? " " + body.note_vi : "";
-          setUploadStatus(format(s.uploaded, { name: name }) + note, "ok");
+          // The server's note says what it read (format, CRS, points); it is in Vietnamese.
+          const note = config.lang === "vi" && body.note_vi ? body.note_vi : "";
+          setUploadStatus(note || format(s.uploaded, { name: name }), "ok");
         } else {
           const reason = describe(body) || (response.ok ? s.badAnswer : "HTTP " + response.status);
           setUploadStatus(format(s.uploadFailed, { name: name }) + " " + reason, "failed");
@@ -447,6 +448,7 @@
     function showError(text) {
       ui.error.textContent = text;
       ui.error.hidden = false;
+      ui.error.scrollIntoView({ block: "nearest" });
     }
 
     function showSuccess(feature) {
@@ -475,6 +477,7 @@
       links.append(sheet, " · ", geojson);
       ui.success.append(head, more, links);
       ui.success.hidden = false;
+      ui.success.scrollIntoView({ block: "nearest" });
     }
 
     ui.form.addEventListener("submit", async function (event) {
