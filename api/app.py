@@ -16,8 +16,19 @@ from . import errors
 from .html import render
 from .openapi import openapi_30
 from .ratelimit import RateLimiter
-from .routes import admin, auth, features, growing_areas, household_pages, maps, qr, records
+from .routes import (
+    admin,
+    auth,
+    features,
+    growing_areas,
+    household_pages,
+    maps,
+    qr,
+    records,
+    tiles,
+)
 from .settings import Settings
+from .tilecache import TileCache
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate_limit_storage)
+    app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
     errors.install(app)
     app.include_router(features.router)
     app.include_router(household_pages.router)
@@ -61,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(records.router)
     app.include_router(growing_areas.router)
     app.include_router(qr.router)
+    app.include_router(tiles.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 

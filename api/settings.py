@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     login_rate: str = "10/minute"
     qr_rate: str = "60/minute"
     rate_limit_storage: str = "memory://"
+    tile_cache_mb: int = 256  # per server process
 
     @property
     def secure_cookies(self) -> bool:

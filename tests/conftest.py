@@ -86,12 +86,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, **env: str) -> Iterator[str]:
-    """The real server (uvicorn, one worker) on a free loopback port; yields its base URL."""
+def serve(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
+    """The real server (uvicorn) on a free loopback port; yields its base URL."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.asgi:create", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+         "--port", str(port), "--log-level", "warning", "--workers", str(workers)],
         env={**os.environ, "DATABASE_URL": database_url, **env}, cwd=ROOT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

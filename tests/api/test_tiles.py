@@ -1,0 +1,126 @@
+"""Vector tiles: content, GDAL, low-zoom size, 304, gzip, and freshness across processes."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+from pathlib import Path
+
+import httpx
+import morecantile
+import psycopg
+
+from layers.tiles import MAX_FEATURES
+from tests.conftest import serve
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+def _home(demo_url: str) -> tuple[int, float, float]:
+    with psycopg.connect(demo_url) as conn:
+        return conn.execute(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM household ORDER BY id LIMIT 1"
+        ).fetchone()
+
+
+def _count_in(demo_url: str, tile: morecantile.Tile) -> int:
+    b = TMS.bounds(tile)
+    with psycopg.connect(demo_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM household WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+            (b.left, b.bottom, b.right, b.top),
+        ).fetchone()[0]
+
+
+def _ogrinfo(tmp_path: Path, tile: morecantile.Tile, content: bytes) -> str:
+    path = tmp_path / str(tile.z) / str(tile.x) / f"{tile.y}.pbf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", f"MVT:{path}"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_tile_matrix_sets_and_tilejson(live_server: str) -> None:
+    sets = httpx.get(f"{live_server}/tileMatrixSets").json()["tileMatrixSets"]
+    assert [s["id"] for s in sets] == ["WebMercatorQuad"]
+    tms = httpx.get(f"{live_server}/tileMatrixSets/WebMercatorQuad").json()
+    assert tms["id"] == "WebMercatorQuad" and len(tms["tileMatrices"]) >= 23
+    tj = httpx.get(f"{live_server}/collections/households/tiles/WebMercatorQuad").json()
+    assert tj["tiles"][0].endswith("/collections/households/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    fields = tj["vector_layers"][0]["fields"]
+    assert "label" in fields and "head_name" not in fields and "phone" not in fields
+    assert httpx.get(f"{live_server}/collections/households/tiles/Nope").status_code == 404
+
+
+def test_gdal_reads_a_household_tile_with_every_feature(live_server, demo_url, tmp_path) -> None:
+    _, lon, lat = _home(demo_url)
+    tile = TMS.tile(lon, lat, 15)
+    r = httpx.get(
+        f"{live_server}/collections/households/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    )
+    assert (
+        r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    )
+    info = _ogrinfo(tmp_path, tile, r.content)
+    count = int(info.split("Feature Count: ")[1].split()[0])
+    assert count >= _count_in(demo_url, tile) > 0  # the tile buffer may add neighbours
+    assert "label: String" in info and "head_name" not in info and "phone" not in info
+
+
+def test_low_zoom_tiles_are_aggregated_and_small(live_server, demo_url, tmp_path) -> None:
+    _, lon, lat = _home(demo_url)
+    tile = TMS.tile(lon, lat, 9)
+    r = httpx.get(
+        f"{live_server}/collections/households/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    )
+    assert r.status_code == 200 and len(r.content) < 50_000
+    info = _ogrinfo(tmp_path, tile, r.content)
+    assert "count: Integer" in info and "with_fibre: Integer" in info
+    clusters = int(info.split("Feature Count: ")[1].split()[0])
+    assert 0 < clusters < _count_in(demo_url, tile)
+    assert "X-AgriMap-Truncated" not in r.headers and MAX_FEATURES >= 10_000
+
+
+def test_all_layers_in_one_tile(live_server, demo_url, tmp_path) -> None:
+    _, lon, lat = _home(demo_url)
+    tile = TMS.tile(lon, lat, 14)
+    r = httpx.get(f"{live_server}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}")
+    info = _ogrinfo(tmp_path, tile, r.content)
+    for layer in ("households", "villages", "communes"):
+        assert f"Layer name: {layer}" in info
+
+
+def test_conditional_requests_and_gzip(live_server, demo_url) -> None:
+    _, lon, lat = _home(demo_url)
+    tile = TMS.tile(lon, lat, 14)
+    url = f"{live_server}/collections/households/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert httpx.get(url, headers={"If-None-Match": plain.headers["etag"]}).status_code == 304
+    with httpx.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as zipped:
+        compressed = b"".join(zipped.iter_raw())
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(compressed) == plain.content and len(compressed) < len(plain.content)
+    outside = f"{live_server}/collections/households/tiles/WebMercatorQuad/3/9/0"
+    assert httpx.get(outside).status_code == 404
+
+
+def test_a_write_is_seen_by_the_next_request_of_every_process(demo_url) -> None:
+    hid, lon, lat = _home(demo_url)
+    tile = TMS.tile(lon, lat, 16)
+    with serve(demo_url, workers=2) as base:
+        url = f"{base}/collections/households/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+        # A new connection per request, so the requests spread over both worker processes
+        # and both fill their caches.
+        before = {httpx.get(url).headers["etag"] for _ in range(12)}
+        assert len(before) == 1
+        body_before = httpx.get(url).content
+        with psycopg.connect(demo_url) as conn:
+            conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+            conn.execute("UPDATE household SET label = label || ' (mới)' WHERE id = %s", (hid,))
+        after = [httpx.get(url) for _ in range(12)]
+    assert all(r.headers["etag"] not in before for r in after)
+    assert all(r.content != body_before and "(mới)".encode() in r.content for r in after)
