@@ -24,6 +24,7 @@ from .routes import (
     household_pages,
     maps,
     qr,
+    rasters,
     records,
     tiles,
 )
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(growing_areas.router)
     app.include_router(qr.router)
     app.include_router(tiles.router)
+    app.include_router(rasters.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 

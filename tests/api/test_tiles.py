@@ -124,3 +124,30 @@ def test_a_write_is_seen_by_the_next_request_of_every_process(demo_url) -> None:
         after = [httpx.get(url) for _ in range(12)]
     assert all(r.headers["etag"] not in before for r in after)
     assert all(r.content != body_before and "(mới)".encode() in r.content for r in after)
+
+
+def test_soil_raster_png_tiles_are_coloured_by_grade(live_server, demo_url) -> None:
+    import io
+
+    from PIL import Image
+
+    from geo.soil_colours import RAMP
+
+    with psycopg.connect(demo_url) as conn:
+        rid, lon, lat = conn.execute(
+            "SELECT id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM soil_raster LIMIT 1"
+        ).fetchone()
+    tile = TMS.tile(lon, lat, 14)
+    base = f"{live_server}/collections/soil_rasters/items/{rid}"
+    r = httpx.get(f"{base}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content)).convert("RGBA")
+    colours = {c[:3] for _, c in img.getcolors(maxcolors=65536) if c[3] == 255}
+    ramp = {tuple(int(h[i : i + 2], 16) for i in (1, 3, 5)) for h in RAMP}
+    assert colours and colours <= ramp  # every painted pixel has a grade colour
+    assert httpx.get(f"{base}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png",
+                     headers={"If-None-Match": r.headers["etag"]}).status_code == 304  # fmt: skip
+    far = TMS.tile(lon + 2, lat, 14)
+    assert httpx.get(f"{base}/tiles/WebMercatorQuad/{far.z}/{far.x}/{far.y}.png").status_code == 204
+    legend = httpx.get(f"{base}/legend").json()
+    assert legend["property"] == "om" and [c["grade"] for c in legend["classes"]][0] == "rất nghèo"
