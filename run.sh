@@ -63,6 +63,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "Installing AgriMap and its Python dependencies${extra:+ (with test tools)}"
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e ".${extra}"
+  # The statistics-office lists from before the July 2025 reform (old districts and communes,
+  # and which new commune each merged into) ship from vietnam-provinces 2026.2 on, which
+  # declares Python >= 3.12 but runs on 3.11 (tested: tests/geo/test_codes.py).
+  .venv/bin/pip install -q --ignore-requires-python "vietnam-provinces>=2026.2,<2027"
   touch "$stamp"
 fi
 
