@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import httpx
+import morecantile
 import psycopg
 import pytest
 
@@ -141,6 +142,14 @@ def test_no_personal_data_in_any_public_collection(live_server: str, demo_url: s
                  "/collections/growing_areas/items/1/sheet",
                  "/collections/growing_areas/items/1/history"):  # fmt: skip
         bodies.append(httpx.get(live_server + path, follow_redirects=True).text)
+    # Vector tiles of every layer around the demo commune, at a cluster and a detail zoom.
+    with psycopg.connect(demo_url) as conn:
+        lon, lat = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM household LIMIT 1").fetchone()
+    for z in (12, 15):
+        t = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
+        r = httpx.get(f"{live_server}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}")
+        assert r.status_code == 200 and len(r.content) > 100
+        bodies.append(r.content.decode("utf-8", errors="replace"))
     # Every export format, in full (binary formats searched as bytes).
     for fmt in ("geojson", "gpkg", "shp", "kml", "eudr"):
         r = httpx.get(f"{live_server}/collections/growing_areas/export?f={fmt}", timeout=60)
