@@ -14,7 +14,7 @@ die() { printf '\033[1;31mError:\033[0m %s\n' "$*" >&2; exit 1; }
 mode="${1:-}"
 case "$mode" in
   demo|test|bench) shift ;;
-  *) die "usage: ./run.sh demo | ./run.sh test [pytest args]" ;;
+  *) die "usage: ./run.sh demo | ./run.sh test [pytest args] | ./run.sh bench [--households N]" ;;
 esac
 
 # Debian packages each mode needs, and a file that tells whether each is there.
@@ -27,6 +27,7 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   pkgs+=(gdal-bin chromium zbar-tools)
   checks+=(/usr/bin/ogrinfo /usr/bin/chromium /usr/bin/zbarimg)
 fi
+[ "$mode" = bench ] && pkgs+=(wrk) && checks+=(/usr/bin/wrk)  # the benchmark's load generator
 
 python_ok() { python3 -c 'import sys, ensurepip; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; }
 
@@ -80,7 +81,7 @@ case "$mode" in
     exec .venv/bin/python -m pytest "$@"
     ;;
   bench)
-    say "Running the benchmark"
-    exec .venv/bin/python bench/run.py "$@"
+    say "Benchmark: our server and tipg side by side on the same synthetic database (bench/tiles.py --help)"
+    exec .venv/bin/python bench/tiles.py "$@"
     ;;
 esac

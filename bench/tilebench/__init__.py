@@ -1,0 +1,1 @@
+"""Side-by-side tile and feature benchmark of AgriMap and tipg (run bench/tiles.py)."""
