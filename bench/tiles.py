@@ -130,6 +130,24 @@ def run_floors(url: str, lists: urls.RequestLists, args, console: Console, notes
     return results
 
 
+def coverage_notes(w: Workload, outcomes: list[report.Outcome], duration: float) -> list[str]:
+    """Say so when a run did not get through its list once: the servers then answered
+    different mixes of requests (both walk the list in the same order from its start)."""
+    short = [
+        (o, len(leg.paths))
+        for o, leg in zip(outcomes, w.legs, strict=True)
+        if o.result and o.result.requests < len(leg.paths)
+    ]
+    if not short:
+        return []
+    o, n = min(short, key=lambda p: p[0].result.requests / p[1])
+    return [
+        f"{w.name}: {o.instance} got through {o.result.requests:,} of {n:,} requests in "
+        f"{duration:g} s, so the servers answered different parts of the list; "
+        f"--duration {n / o.result.rps:.0f} or more covers it"
+    ]
+
+
 def list_notes(lists: urls.RequestLists) -> list[str]:
     dense = [t for t in lists.tiles if t.households > TIPG_TILE_CAP]
     notes = [f"uncached list: {len(lists.tiles):,} distinct populated tiles by zoom "
@@ -145,7 +163,17 @@ def list_notes(lists: urls.RequestLists) -> list[str]:
     return notes
 
 
+def busy_note(when: str) -> list[str]:
+    """The 1-minute load average: on a 2-core machine anything else running skews the run."""
+    load, cpus = os.getloadavg()[0], os.cpu_count() or 1
+    if load < 0.5 * cpus:
+        return []
+    return [f"the machine was busy {when} (1-minute load average {load:.1f} on {cpus} cores): "
+            "other work shared the cores, so this run's numbers are noisy"]  # fmt: skip
+
+
 def run(args, console: Console) -> report.Report:
+    load_at_start, before = os.getloadavg()[0], busy_note("before the run")
     db = data.prepare(args.households, fresh=args.fresh, say=console.print)
     lists = urls.build(db.url, seed=args.seed, tiles=args.tiles)
     tipg_python = servers.ensure_tipg(say=console.print)
@@ -157,6 +185,7 @@ def run(args, console: Console) -> report.Report:
             "python": platform.python_version(),
             "tipg": servers.tipg_version(tipg_python),
             "driver": "wrk" if drive.wrk_path() else "httpx",
+            "load_average_at_start": load_at_start,
             **data.server_versions(db.url),
         },
         data={
@@ -172,7 +201,7 @@ def run(args, console: Console) -> report.Report:
             "bboxes": len(lists.bboxes),
             "offsets": len(lists.offsets),
         },
-        notes=list_notes(lists),
+        notes=before + list_notes(lists),
     )
     if not drive.wrk_path():
         rep.notes.append("wrk is not installed: the asyncio/httpx driver ran instead; the Python "
@@ -194,7 +223,9 @@ def run(args, console: Console) -> report.Report:
             "ours-nocache", db.url, logdir, AGRIMAP_TILE_CACHE_MB="0"))  # fmt: skip
         for w in build_workloads(lists, ours, nocache, tipg):
             console.print(f"[bold]{w.name}[/]")
-            rep.outcomes += [run_leg(w, leg, args, header, console) for leg in w.legs]
+            outcomes = [run_leg(w, leg, args, header, console) for leg in w.legs]
+            rep.outcomes += outcomes
+            rep.notes += coverage_notes(w, outcomes, args.duration)
     if not args.no_floor:
         console.print("[bold]database floor[/]")
         rep.floors = run_floors(db.url, lists, args, console, rep.notes)

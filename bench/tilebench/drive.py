@@ -4,6 +4,7 @@ installed, else an asyncio/httpx loop with the same semantics (and a much slower
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import shutil
 import subprocess
@@ -84,13 +85,14 @@ async def _httpx_run(base, paths, duration, connections, header):
     counts = {"bytes": 0, "non2xx": 0, "errors": 0}
     stop_at = time.perf_counter() + duration
 
-    async def worker(no: int, client: httpx.AsyncClient) -> None:
-        i = (no * 7919) % len(paths)
+    turn = itertools.count()  # one position shared by all connections, as in wrk's thread
+
+    async def worker(client: httpx.AsyncClient) -> None:
         while time.perf_counter() < stop_at:
-            i = i % len(paths) + 1
+            path = paths[next(turn) % len(paths)]
             t0 = time.perf_counter()
             try:
-                r = await client.get(paths[i - 1])
+                r = await client.get(path)
             except httpx.HTTPError:
                 counts["errors"] += 1
                 continue
@@ -101,7 +103,7 @@ async def _httpx_run(base, paths, duration, connections, header):
     async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers,
                                  timeout=30) as client:  # fmt: skip
         t0 = time.perf_counter()
-        await asyncio.gather(*(worker(n, client) for n in range(connections)))
+        await asyncio.gather(*(worker(client) for _ in range(connections)))
         seconds = time.perf_counter() - t0
     return latencies, counts, seconds
 
