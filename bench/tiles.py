@@ -166,7 +166,7 @@ def list_notes(lists: urls.RequestLists) -> list[str]:
 def busy_note(when: str) -> list[str]:
     """The 1-minute load average: on a 2-core machine anything else running skews the run."""
     load, cpus = os.getloadavg()[0], os.cpu_count() or 1
-    if load < 0.5 * cpus:
+    if load < cpus:  # the average lags: a finished job still shows for a minute or two
         return []
     return [f"the machine was busy {when} (1-minute load average {load:.1f} on {cpus} cores): "
             "other work shared the cores, so this run's numbers are noisy"]  # fmt: skip
