@@ -61,7 +61,7 @@ def _members(value: Any) -> int | None:
     return n
 
 
-def _split_owner(row: dict[str, Any]) -> dict[str, Any]:
+def split_owner(row: dict[str, Any]) -> dict[str, Any]:
     owner = row.pop("owner", None)
     org = owner is not None and is_organisation(owner)
     return {
@@ -123,6 +123,6 @@ SPEC = LayerSpec(
     ),
     sql_file="growing_areas.sql",
     unique=("code",),
-    derive=_split_owner,
+    derive=split_owner,
     extra_columns=(("cooperative", "text"), ("owner_name", "text")),
 )

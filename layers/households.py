@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.errors import UniqueViolation
 
+from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.values import normalise_phone, parse_bool, parse_text
 
@@ -109,7 +110,8 @@ def location(geometry: Any) -> tuple[float, float]:
         and isinstance(coords, list) and len(coords) >= 2
         and all(isinstance(c, int | float) for c in coords[:2])
     )  # fmt: skip
-    if not ok or not (102.0 <= coords[0] <= 117.9 and 6.0 <= coords[1] <= 23.5):
+    minx, miny, maxx, maxy = VIETNAM_BOUNDS_WGS84
+    if not ok or not (minx <= coords[0] <= maxx and miny <= coords[1] <= maxy):
         raise InvalidInput(
             "Vị trí hộ phải là một điểm GeoJSON (kinh độ, vĩ độ WGS84) trong Việt Nam.",
             "A household's location must be a GeoJSON Point (WGS84 lon, lat) in Vietnam.",

@@ -29,7 +29,7 @@ from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, GeometryError, InvalidInput, NotFound
 from geo.values import parse_date, parse_integer, parse_text
 
-from .growing_areas import is_organisation
+from .growing_areas import split_owner
 
 VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OVERLAP_TOLERANCE_M2 = 1.0
@@ -261,10 +261,7 @@ def record_fields(props: dict[str, Any], *, partial: bool = False) -> dict[str, 
             hint_en="Fields: crop, owner, member_households, issued_on, note.",
         )
     if "owner" in out:
-        owner = out.pop("owner")
-        org = owner is not None and is_organisation(owner)
-        out["cooperative"] = owner if org else None
-        out["owner_name"] = None if org else owner
+        out.update(split_owner(out))  # pops "owner": organisation public, person private
     if "member_households" in out and out["member_households"] is None:
         out["member_households"] = 0
     return out

@@ -3,6 +3,7 @@ open the phone's map app for directions. Pure functions; the route renders ``qr.
 
 from __future__ import annotations
 
+import html
 import math
 from urllib.parse import quote
 
@@ -46,9 +47,7 @@ def household_map_svg(village: BaseGeometry | None, home: Point, *, title: str) 
     minx, miny, maxx, maxy = area.union(home.buffer(0.0005)).bounds
     project = _projector((minx, miny, maxx, maxy))
     hx, hy = project(home.x, home.y)
-    esc = (
-        title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+    esc = html.escape(title, quote=True)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-label="{esc}" class="qr-map">'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from psycopg import sql
 
 from geo.errors import AgriMapError, InvalidInput, NotFound, PermissionDenied
 from layers import household_qr, households
@@ -21,11 +22,14 @@ EMPTY = {"id": None, "label": "", "lon": None, "lat": None, "has_fibre": False}
 async def _context(conn, who: Principal, record: dict) -> dict:
     """Map centre and the village outline around the household (or the officer's commune)."""
     if record.get("village_code"):
-        sql, arg = "SELECT ST_AsGeoJSON(geom, 6), ST_Y(ST_Centroid(geom)), ST_X(ST_Centroid(geom)) FROM village WHERE code = %s", record["village_code"]  # fmt: skip
+        table, code = "village", record["village_code"]
     else:
-        sql = "SELECT ST_AsGeoJSON(geom, 6), ST_Y(ST_Centroid(geom)), ST_X(ST_Centroid(geom)) FROM commune WHERE code = %s"  # fmt: skip
-        arg = who.communes[0] if who.communes else ""
-    row = await (await conn.execute(sql, (arg,))).fetchone()
+        table, code = "commune", who.communes[0] if who.communes else ""
+    query = sql.SQL(
+        "SELECT ST_AsGeoJSON(geom, 6), ST_Y(ST_Centroid(geom)), ST_X(ST_Centroid(geom)) "
+        "FROM {} WHERE code = %s"
+    ).format(sql.Identifier(table))
+    row = await (await conn.execute(query, (code,))).fetchone()
     if row is None:
         return {"village_geojson": None, "center": [16.0, 106.0]}
     return {"village_geojson": row[0], "center": [row[1], row[2]]}
