@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from . import errors
 from .html import render
+from .layerwatch import LayerWatch
 from .openapi import openapi_30
 from .ratelimit import RateLimiter
 from .routes import (
@@ -30,6 +31,7 @@ from .routes import (
 )
 from .settings import Settings
 from .tilecache import TileCache
+from .tileserve import TileFastPath
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,14 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open(wait=True, timeout=30)
         app.state.pool = pool
+        cache = app.state.tile_cache
+        watch = LayerWatch(settings.database_url, on_change=cache.evict, on_reset=cache.clear)
+        app.state.layer_watch = watch
+        await watch.start()
         try:
             yield
         finally:
+            await watch.stop()
             await pool.close()
 
     app = FastAPI(
@@ -77,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(rasters.router)
     app.include_router(admin.router)
+    app.add_middleware(TileFastPath, state=app.state)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
     @app.get("/api", include_in_schema=False)

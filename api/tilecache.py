@@ -1,12 +1,21 @@
-"""An in-process tile cache that is never stale: tiles are keyed by the versions of the layers
-they were made from, and the versions are read from the database on every request (one small
-indexed query), so a commit in any process is seen by the next request of every process."""
+"""An in-process tile cache that is never stale.
+
+Every write to a layer table sends NOTIFY agrimap_layers with the extent it changed
+(migration 0006); each server process hears it on its own connection (``LayerWatch``) and
+evicts exactly the cached tiles whose area (tile plus buffer) meets that extent. ETags are
+content hashes, so a tile the change did not alter keeps its ETag and clients keep their 304s.
+"""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from layers import tiles as tile_rules
+
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -15,6 +24,12 @@ class Tile:
     gz: bytes
     etag: str
     truncated: tuple[str, ...]
+    tables: tuple[str, ...] = ()  # the layer tables it was made from
+    zxy: tuple[int, int, int] | None = None  # where it lies, for eviction by extent
+
+    @property
+    def size(self) -> int:
+        return len(self.raw) + len(self.gz)
 
 
 class TileCache:
@@ -27,6 +42,9 @@ class TileCache:
         self.hits = 0
         self.misses = 0
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def get(self, key: tuple) -> Tile | None:
         tile = self._items.get(key)
         if tile is None:
@@ -37,18 +55,46 @@ class TileCache:
         return tile
 
     def put(self, key: tuple, tile: Tile) -> None:
-        size = len(tile.raw) + len(tile.gz)
-        if size > self.max_bytes:
+        if tile.size > self.max_bytes:
             return
         old = self._items.pop(key, None)
         if old is not None:
-            self._bytes -= len(old.raw) + len(old.gz)
+            self._bytes -= old.size
         self._items[key] = tile
-        self._bytes += size
+        self._bytes += tile.size
         while self._bytes > self.max_bytes:
             _, dropped = self._items.popitem(last=False)
-            self._bytes -= len(dropped.raw) + len(dropped.gz)
+            self._bytes -= dropped.size
+
+    def evict(self, table: str, box: Box | None) -> int:
+        """Drop the tiles made from ``table`` that a change inside ``box`` (None: anywhere)
+        can alter; returns how many."""
+        gone = [
+            key
+            for key, t in self._items.items()
+            if table in t.tables
+            and (box is None or t.zxy is None or tile_rules.touches(*t.zxy, box))
+        ]
+        for key in gone:
+            self._bytes -= self._items.pop(key).size
+        return len(gone)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
 
 
-def make_tile(raw: bytes, etag: str, truncated: tuple[str, ...]) -> Tile:
-    return Tile(raw, gzip.compress(raw, compresslevel=6, mtime=0), etag, truncated)
+def content_etag(raw: bytes) -> str:
+    return '"' + hashlib.blake2b(raw, digest_size=12).hexdigest() + '"'
+
+
+def make_tile(
+    raw: bytes,
+    truncated: tuple[str, ...] = (),
+    *,
+    tables: tuple[str, ...] = (),
+    zxy: tuple[int, int, int] | None = None,
+    etag: str | None = None,
+) -> Tile:
+    gz = gzip.compress(raw, compresslevel=6, mtime=0)
+    return Tile(raw, gz, etag or content_etag(raw), truncated, tables, zxy)

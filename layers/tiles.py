@@ -10,6 +10,7 @@ Only a collection's public properties go into its tiles (the catalogue lists the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -110,3 +111,31 @@ def tile_sql(collections: list[Collection], z: int) -> sql.Composed:
 
 def valid_tile(z: int, x: int, y: int) -> bool:
     return MIN_ZOOM <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+
+
+def margin_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of the area a tile's SQL reads: the tile and its
+    buffer of ``BUFFER``/``EXTENT`` of a tile on every side (as ``ST_TileEnvelope(margin)``)."""
+    size = WORLD_M / 2**z
+    pad = size * BUFFER / EXTENT
+    half = WORLD_M / 2
+    radius = WORLD_M / (2 * math.pi)
+
+    def lon(mx: float) -> float:
+        return math.degrees(mx / radius)
+
+    def lat(my: float) -> float:
+        return math.degrees(2 * math.atan(math.exp(my / radius)) - math.pi / 2)
+
+    return (
+        lon(-half + x * size - pad),
+        lat(half - (y + 1) * size - pad),
+        lon(-half + (x + 1) * size + pad),
+        lat(half - y * size + pad),
+    )
+
+
+def touches(z: int, x: int, y: int, box: tuple[float, float, float, float]) -> bool:
+    """Whether a change inside ``box`` (west, south, east, north; degrees) can alter the tile."""
+    w, s, e, n = margin_bounds(z, x, y)
+    return box[0] <= e and box[2] >= w and box[1] <= n and box[3] >= s

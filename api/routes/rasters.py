@@ -17,7 +17,7 @@ from layers.soil import grade_tables
 
 from ..deps import ConnDep
 from ..tilecache import make_tile
-from .tiles import TMS_ID, _check_tms, _versions
+from .tiles import TMS_ID, _check_tms
 
 router = APIRouter(tags=["Tiles"])
 TMS = morecantile.tms.get(TMS_ID)
@@ -44,6 +44,14 @@ def _render_png(path: str, prop: str, z: int, x: int, y: int) -> bytes | None:
     return render(rgba[:3], mask=rgba[3], img_format="PNG")
 
 
+async def _version(conn) -> int:
+    cur = await conn.execute(
+        "SELECT version FROM layer_version WHERE layer = 'soil_raster'", prepare=True
+    )
+    row = await cur.fetchone()
+    return row[0] if row else 0
+
+
 @router.get(
     "/collections/soil_rasters/items/{rid}/tiles/{tms_id}/{z}/{x}/{y}.png",
     summary="A PNG tile of a soil raster, coloured by grade",
@@ -55,9 +63,10 @@ async def raster_tile(
     if not tiles.valid_tile(z, x, y):
         raise NotFound(f"Không có ô {z}/{x}/{y}.", f"No tile {z}/{x}/{y}.")
     path, prop, _ = await _raster(conn, rid)
-    versions = await _versions(conn, ["soil_raster"])
-    key = ("raster", rid, z, x, y, versions)
-    etag = f'"r{rid}-{versions[0]}-{z}-{x}-{y}"'
+    # The raster file is read from disk: key and ETag by the layer's version, read here.
+    version = await _version(conn)
+    key = ("raster", rid, z, x, y, version)
+    etag = f'"r{rid}-{version}-{z}-{x}-{y}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
@@ -65,7 +74,7 @@ async def raster_tile(
     tile = cache.get(key)
     if tile is None:
         png = await run_in_threadpool(_render_png, path, prop, z, x, y)
-        tile = make_tile(png or b"", etag, ())
+        tile = make_tile(png or b"", tables=("soil_raster",), zxy=(z, x, y), etag=etag)
         cache.put(key, tile)
     if not tile.raw:  # outside the raster: nothing to draw
         return Response(status_code=204, headers=headers)

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import morecantile
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from geo.errors import NotFound
 from layers import tiles
-from layers.catalog import COLLECTIONS, Collection
+from layers.catalog import Collection
 
-from ..deps import ConnDep
-from ..tilecache import make_tile
+from .. import tileserve
+from ..tileserve import MVT, TMS_ID, VECTOR
 from .features import _collection
 
 router = APIRouter(tags=["Tiles"])
-MVT = "application/vnd.mapbox-vector-tile"
-TMS_ID = "WebMercatorQuad"
-VECTOR = [c for c in COLLECTIONS if c.geometry_type]  # every public layer with geometry
 
 
 def _tms() -> morecantile.TileMatrixSet:
@@ -47,7 +42,7 @@ def _check_tms(tms_id: str) -> None:
         )  # fmt: skip
 
 
-def _tilejson(request: Request, name: str, layers: list[Collection], path: str) -> dict:
+def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path: str) -> dict:
     base = str(request.base_url).rstrip("/")
     return {
         "tilejson": "3.0.0",
@@ -82,7 +77,7 @@ async def collection_tilesets(collection_id: str, request: Request) -> dict:
 async def collection_tilejson(collection_id: str, tms_id: str, request: Request) -> dict:
     coll = _collection(collection_id)
     _check_tms(tms_id)
-    return _tilejson(request, coll.id, [coll], f"/collections/{coll.id}/tiles/{TMS_ID}")
+    return _tilejson(request, coll.id, (coll,), f"/collections/{coll.id}/tiles/{TMS_ID}")
 
 
 @router.get("/tiles/{tms_id}", summary="TileJSON of the all-layers tiles")
@@ -91,65 +86,33 @@ async def all_tilejson(tms_id: str, request: Request) -> dict:
     return _tilejson(request, "agrimap", VECTOR, f"/tiles/{TMS_ID}")
 
 
-async def _versions(conn, tables: list[str]) -> tuple[int, ...]:
-    rows = await (
-        await conn.execute(
-            "SELECT layer, version FROM layer_version WHERE layer = ANY(%s)",
-            (tables,),
-            prepare=True,
-        )
-    ).fetchall()
-    found = dict(rows)
-    return tuple(found.get(t, 0) for t in tables)
-
-
 async def _tile(
-    request: Request, conn, layers: list[Collection], z: int, x: int, y: int
+    request: Request, layers: tuple[Collection, ...], z: int, x: int, y: int
 ) -> Response:
+    """The same answer as the fast path (``tileserve``) gives: this route sees only what it
+    passes on (HEAD, query strings, invalid tiles)."""
     if not tiles.valid_tile(z, x, y):
         raise NotFound(
             f"Không có ô {z}/{x}/{y} trong lưới {TMS_ID}.", f"No tile {z}/{x}/{y} in {TMS_ID}.",
             hint_vi="Mức thu phóng 0–22; x, y từ 0 đến 2^z − 1.",
             hint_en="Zoom 0–22; x and y from 0 to 2^z − 1.",
         )  # fmt: skip
-    tables = [c.table for c in layers]
-    versions = await _versions(conn, tables)
-    ids = tuple(c.id for c in layers)
-    key = (ids, z, x, y, versions)
-    etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    cache = request.app.state.tile_cache
-    tile = cache.get(key)
-    if tile is None:
-        row = await (
-            await conn.execute(tiles.tile_sql(layers, z), {"z": z, "x": x, "y": y})
-        ).fetchone()
-        raw = b"".join(row[i] for i in range(0, len(row), 2))
-        truncated = tuple(ids[i // 2] for i in range(1, len(row), 2) if row[i] > tiles.MAX_FEATURES)
-        tile = make_tile(raw, etag, truncated)
-        cache.put(key, tile)
-    if tile.truncated:
-        headers["X-AgriMap-Truncated"] = ",".join(tile.truncated)
-    if "gzip" in request.headers.get("accept-encoding", "") and tile.raw:
-        headers["Content-Encoding"] = "gzip"
-        return Response(tile.gz, media_type=MVT, headers=headers)
-    return Response(tile.raw, media_type=MVT, headers=headers)
+    tile, hit = await tileserve.get_tile(request.app.state, layers, z, x, y)
+    inm, enc = request.headers.get("if-none-match", ""), request.headers.get("accept-encoding", "")
+    a = tileserve.answer(tile, hit, inm, enc)
+    return Response(a.body, status_code=a.status, headers=a.headers)
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}", summary="A vector tile")
 async def collection_tile(
-    collection_id: str, tms_id: str, z: int, x: int, y: int, request: Request, conn: ConnDep
+    collection_id: str, tms_id: str, z: int, x: int, y: int, request: Request
 ) -> Response:
     coll = _collection(collection_id)
     _check_tms(tms_id)
-    return await _tile(request, conn, [coll], z, x, y)
+    return await _tile(request, (coll,), z, x, y)
 
 
 @router.get("/tiles/{tms_id}/{z}/{x}/{y}", summary="One vector tile with every public layer")
-async def all_layers_tile(
-    tms_id: str, z: int, x: int, y: int, request: Request, conn: ConnDep
-) -> Response:
+async def all_layers_tile(tms_id: str, z: int, x: int, y: int, request: Request) -> Response:
     _check_tms(tms_id)
-    return await _tile(request, conn, VECTOR, z, x, y)
+    return await _tile(request, VECTOR, z, x, y)

@@ -1,0 +1,126 @@
+"""Making and answering vector tiles, with a fast path that skips the framework.
+
+``tile_response`` is the whole answer to a valid tile request: cache lookup, the tile SQL
+on a miss, 304 for a matching ``If-None-Match``, gzip when accepted. The routes in
+``routes/tiles.py`` call it; ``TileFastPath`` (an ASGI middleware) calls it for the common
+case, a plain GET of a valid tile, without routing, dependency injection or a Response
+object. Anything else (bad tile numbers, unknown collections, query strings, HEAD) goes on
+to the routes, which give the bilingual errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from layers import tiles
+from layers.catalog import COLLECTIONS, Collection
+
+from .tilecache import Tile, make_tile
+
+MVT = "application/vnd.mapbox-vector-tile"
+TMS_ID = "WebMercatorQuad"
+VECTOR = tuple(c for c in COLLECTIONS if c.geometry_type)  # every public layer with geometry
+_BY_ID = {c.id: c for c in VECTOR}
+_PATH = re.compile(
+    rf"/(?:collections/([A-Za-z0-9_-]+)/)?tiles/{TMS_ID}/(\d{{1,2}})/(\d{{1,8}})/(\d{{1,8}})"
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@lru_cache(maxsize=1024)
+def _sql(ids: tuple[str, ...], z: int) -> str:
+    return tiles.tile_sql([_BY_ID[i] for i in ids], z).as_string(None)
+
+
+async def get_tile(
+    state, layers: tuple[Collection, ...], z: int, x: int, y: int
+) -> tuple[Tile, bool]:
+    """(tile, whether it came from the cache). A tile made by PostGIS is cached unless a
+    change was heard while it was being made: it may predate that change."""
+    watch, cache = state.layer_watch, state.tile_cache
+    watch.poll()
+    ids = tuple(c.id for c in layers)
+    key = (ids, z, x, y)
+    if watch.live:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached, True
+    generation = watch.generation
+    async with state.pool.connection() as conn:
+        cur = await conn.execute(_sql(ids, z), {"z": z, "x": x, "y": y}, prepare=True)
+        row = await cur.fetchone()
+    raw = b"".join(row[i] for i in range(0, len(row), 2))
+    truncated = tuple(ids[i // 2] for i in range(1, len(row), 2) if row[i] > tiles.MAX_FEATURES)
+    tile = make_tile(raw, truncated, tables=tuple(c.table for c in layers), zxy=(z, x, y))
+    watch.poll()
+    if watch.live and watch.generation == generation:
+        cache.put(key, tile)
+    return tile, False
+
+
+def answer(tile: Tile, hit: bool, if_none_match: str, accept_encoding: str) -> Answer:
+    headers = {"etag": tile.etag, "cache-control": "no-cache", "vary": "Accept-Encoding",
+               "x-agrimap-cache": "hit" if hit else "miss"}  # fmt: skip
+    if tile.truncated:
+        headers["x-agrimap-truncated"] = ",".join(tile.truncated)
+    if tile.etag in if_none_match:
+        return Answer(304, headers, b"")
+    headers["content-type"] = MVT
+    if "gzip" in accept_encoding and tile.raw:
+        headers["content-encoding"] = "gzip"
+        return Answer(200, headers, tile.gz)
+    return Answer(200, headers, tile.raw)
+
+
+def match(path: str) -> tuple[tuple[Collection, ...], int, int, int] | None:
+    """The layers and tile of a plain, valid tile path; None for anything else."""
+    m = _PATH.fullmatch(path)
+    if m is None:
+        return None
+    if m[1] is None:
+        layers: tuple[Collection, ...] = VECTOR
+    elif m[1] in _BY_ID:
+        layers = (_BY_ID[m[1]],)
+    else:
+        return None
+    z, x, y = int(m[2]), int(m[3]), int(m[4])
+    return (layers, z, x, y) if tiles.valid_tile(z, x, y) else None
+
+
+class TileFastPath:
+    """ASGI middleware: answers plain GETs of valid vector tiles directly."""
+
+    def __init__(self, app, state) -> None:
+        self.app = app
+        self.state = state  # the FastAPI app's state: pool, tile_cache, layer_watch
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]:
+            return await self.app(scope, receive, send)
+        found = match(scope["path"])
+        if found is None or getattr(self.state, "pool", None) is None:
+            return await self.app(scope, receive, send)
+        inm, enc = "", ""
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                inm = value.decode("latin-1")
+            elif name == b"accept-encoding":
+                enc = value.decode("latin-1")
+        try:
+            tile, hit = await get_tile(self.state, *found)
+        except Exception:  # noqa: BLE001 - the route answers again, with the bilingual error
+            return await self.app(scope, receive, send)
+        a = answer(tile, hit, inm, enc)
+        headers = [(k.encode(), v.encode()) for k, v in a.headers.items()]
+        if a.status != 304:
+            headers.append((b"content-length", str(len(a.body)).encode()))
+        await send({"type": "http.response.start", "status": a.status, "headers": headers})
+        await send({"type": "http.response.body", "body": a.body})
