@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import httpx
 import morecantile
 import psycopg
 
-from layers.tiles import MAX_FEATURES
+from layers.tiles import MAX_FEATURES, margin_bounds
 from tests.conftest import serve
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -82,6 +83,30 @@ def test_low_zoom_tiles_are_aggregated_and_small(live_server, demo_url, tmp_path
     clusters = int(info.split("Feature Count: ")[1].split()[0])
     assert 0 < clusters < _count_in(demo_url, tile)
     assert "X-AgriMap-Truncated" not in r.headers and MAX_FEATURES >= 10_000
+
+
+def test_clusters_count_every_household_once_where_they_are(live_server, demo_url, tmp_path):
+    _, lon, lat = _home(demo_url)
+    tile = TMS.tile(lon, lat, 11)
+    url = f"{live_server}/collections/households/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    path = tmp_path / str(tile.z) / str(tile.x) / f"{tile.y}.pbf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(httpx.get(url).content)
+    out = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "-t_srs", "EPSG:4326", "-oo", "CLIP=NO",
+                          "/vsistdout/",
+                          f"MVT:{path}"], capture_output=True, text=True, check=True)  # fmt: skip
+    clusters = json.loads(out.stdout)["features"]
+    w, s, e, n = margin_bounds(tile.z, tile.x, tile.y)
+    with psycopg.connect(demo_url) as conn:
+        inside, fibre = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE has_fibre) FROM household "
+            "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", (w, s, e, n)
+        ).fetchone()  # fmt: skip
+    assert sum(c["properties"]["count"] for c in clusters) == inside > len(clusters) > 0
+    assert sum(c["properties"]["with_fibre"] for c in clusters) == fibre
+    for c in clusters:  # each drawn at its households' mean position, so inside the area read
+        x, y = c["geometry"]["coordinates"]
+        assert w - 1e-3 <= x <= e + 1e-3 and s - 1e-3 <= y <= n + 1e-3
 
 
 def test_all_layers_in_one_tile(live_server, demo_url, tmp_path) -> None:
