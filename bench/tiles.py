@@ -211,7 +211,7 @@ def run(args, console: Console) -> report.Report:
     rep.notes.append("tipg has no tile cache: its 'tiles cached' row makes the same 64 tiles "
                      "again and again (the database's buffers are warm for both servers)")  # fmt: skip
     rep.notes.append("our uncached runs use a second instance of our server with "
-                     "AGRIMAP_TILE_CACHE_MB=0: its tile cache is keyed by layer versions, not by "
+                     "AGRIMAP_TILE_CACHE_MB=0: its tile cache is keyed by layer and tile, not by "
                      "URL, so a query-string cache-buster would not make misses")  # fmt: skip
     logdir = servers.CACHE / "logs" / datetime.now().strftime("%Y%m%dT%H%M%S")
     logdir.mkdir(parents=True, exist_ok=True)
