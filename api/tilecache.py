@@ -12,6 +12,7 @@ import gzip
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 from layers import tiles as tile_rules
 
@@ -21,19 +22,25 @@ Box = tuple[float, float, float, float]
 @dataclass(frozen=True)
 class Tile:
     raw: bytes
-    gz: bytes
     etag: str
     truncated: tuple[str, ...]
     tables: tuple[str, ...] = ()  # the layer tables it was made from
     zxy: tuple[int, int, int] | None = None  # where it lies, for eviction by extent
 
+    @cached_property
+    def gz(self) -> bytes:
+        """Compressed on the first request that accepts gzip, then kept with the tile."""
+        return gzip.compress(self.raw, compresslevel=6, mtime=0)
+
     @property
     def size(self) -> int:
-        return len(self.raw) + len(self.gz)
+        """Bytes it may hold: raw, plus room for its gzip form (at most about half of raw
+        for MVT) whether or not that was made yet."""
+        return len(self.raw) * 3 // 2 + 64
 
 
 class TileCache:
-    """Least-recently-used tiles up to ``max_bytes`` (raw + gzip bytes)."""
+    """Least-recently-used tiles up to ``max_bytes`` (see ``Tile.size``)."""
 
     def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
@@ -96,5 +103,4 @@ def make_tile(
     zxy: tuple[int, int, int] | None = None,
     etag: str | None = None,
 ) -> Tile:
-    gz = gzip.compress(raw, compresslevel=6, mtime=0)
-    return Tile(raw, gz, etag or content_etag(raw), truncated, tables, zxy)
+    return Tile(raw, etag or content_etag(raw), truncated, tables, zxy)

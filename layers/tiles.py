@@ -2,6 +2,8 @@
 
 - points (households) below ``CLUSTER_BELOW_ZOOM`` are aggregated on a grid of
   ``CLUSTER_CELLS``² cells per tile: one point per cell with ``count`` and ``with_fibre``;
+  up to ``DENSITY_CHECK_BELOW_ZOOM`` a tile with more than ``POINT_BUDGET`` points is
+  aggregated the same way, so dense villages do not make 100 kB tiles;
 - polygons below ``SIMPLIFY_BELOW_ZOOM`` are simplified to about a quarter pixel;
 - no tile carries more than ``MAX_FEATURES`` features per layer: the rest are cut off and
   the response says so (``X-AgriMap-Truncated``), never silently.
@@ -21,6 +23,8 @@ EXTENT = 4096
 BUFFER = 64
 CLUSTER_BELOW_ZOOM = 13
 CLUSTER_CELLS = 64
+DENSITY_CHECK_BELOW_ZOOM = 15
+POINT_BUDGET = 3_000  # points in one z13–14 tile before they are clustered
 SIMPLIFY_BELOW_ZOOM = 14
 MAX_FEATURES = 20_000
 EARTH_RADIUS_M = 6_378_137.0  # Web Mercator's sphere
@@ -91,30 +95,75 @@ def _cluster_sql(coll: Collection, z: int) -> sql.Composed:
     )
 
 
-def layer_sql(coll: Collection, z: int) -> sql.Composed:
-    """(mvt bytea, feature count) of one collection in the tile given by %(z)s/%(x)s/%(y)s."""
-    clustered = coll.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM
-    inner = _cluster_sql(coll, z) if clustered else _features_sql(coll, z)
+def _mvt(coll: Collection, inner: sql.Composable, gate: sql.Composable) -> sql.Composed:
     return sql.SQL(
         "(SELECT coalesce(ST_AsMVT(f.*, {layer}, {extent}, 'geom'), ''::bytea), count(*) "
-        "FROM ({inner}) f WHERE f.geom IS NOT NULL)"
-    ).format(layer=sql.Literal(coll.id), extent=sql.Literal(EXTENT), inner=inner)
+        "FROM ({inner}) f WHERE f.geom IS NOT NULL AND {gate})"
+    ).format(layer=sql.Literal(coll.id), extent=sql.Literal(EXTENT), inner=inner, gate=gate)
 
 
-def tile_sql(collections: list[Collection], z: int) -> sql.Composed:
+def density_checked(coll: Collection, z: int) -> bool:
+    """Point layers at z13–14 are drawn point by point unless the tile holds more than
+    ``POINT_BUDGET`` of them; then they are clustered like the lower zooms."""
+    return coll.geometry_type == "Point" and CLUSTER_BELOW_ZOOM <= z < DENSITY_CHECK_BELOW_ZOOM
+
+
+def _dense_cte(coll: Collection, name: sql.Identifier, budget: int) -> sql.Composed:
+    return sql.SQL(
+        ", {name} AS MATERIALIZED (SELECT count(*) > {budget} AS dense FROM "
+        "(SELECT 1 FROM {table} t, b WHERE t.geom && b.env4326 LIMIT {over}) s) "
+    ).format(
+        name=name,
+        budget=sql.Literal(budget),
+        table=sql.Identifier(coll.table),
+        over=sql.Literal(budget + 1),
+    )
+
+
+def layer_sql(coll: Collection, z: int, dense: sql.Identifier | None = None) -> sql.Composed:
+    """(mvt bytea, feature count) of one collection in the tile given by %(z)s/%(x)s/%(y)s;
+    ``dense`` names the CTE that says whether a density-checked layer is over budget."""
+    always = sql.SQL("true")
+    if coll.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM:
+        return _mvt(coll, _cluster_sql(coll, z), always)
+    if dense is None:
+        return _mvt(coll, _features_sql(coll, z), always)
+    is_dense = sql.SQL("(SELECT dense FROM {})").format(dense)
+    return sql.SQL(
+        "(SELECT c.mvt || p.mvt, c.n + p.n FROM {c} AS c(mvt, n), {p} AS p(mvt, n))"
+    ).format(
+        c=_mvt(coll, _cluster_sql(coll, z), is_dense),
+        p=_mvt(coll, _features_sql(coll, z), sql.SQL("NOT ") + is_dense),
+    )
+
+
+def tile_sql(
+    collections: list[Collection], z: int, point_budget: int = POINT_BUDGET
+) -> sql.Composed:
     """One row: per collection its MVT bytes and feature count, in the given order."""
-    envelope = sql.SQL(
-        "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env, "
-        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {m}), 4326) AS env4326) "
-    ).format(m=sql.Literal(BUFFER / EXTENT))
+    ctes: list[sql.Composable] = [
+        sql.SQL(
+            "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env, "
+            "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {m}), 4326) AS env4326) "
+        ).format(m=sql.Literal(BUFFER / EXTENT))
+    ]
+    layers = []
+    for i, c in enumerate(collections):
+        dense = None
+        if density_checked(c, z):
+            dense = sql.Identifier(f"d{i}")
+            ctes.append(_dense_cte(c, dense, point_budget))
+        layers.append(
+            sql.SQL("{q} AS {l}(mvt, n)").format(
+                q=layer_sql(c, z, dense), l=sql.Identifier(f"l{i}")
+            )
+        )
     selects = sql.SQL(", ").join(
         sql.SQL("{l}.mvt, {l}.n").format(l=sql.Identifier(f"l{i}")) for i in range(len(collections))
     )
-    froms = sql.SQL(", ").join(
-        sql.SQL("{q} AS {l}(mvt, n)").format(q=layer_sql(c, z), l=sql.Identifier(f"l{i}"))
-        for i, c in enumerate(collections)
+    return sql.Composed(ctes) + sql.SQL("SELECT {} FROM {}").format(
+        selects, sql.SQL(", ").join(layers)
     )
-    return envelope + sql.SQL("SELECT {} FROM {}").format(selects, froms)
 
 
 def valid_tile(z: int, x: int, y: int) -> bool:

@@ -42,6 +42,13 @@ def _check_tms(tms_id: str) -> None:
         )  # fmt: skip
 
 
+def _cluster_fields(coll: Collection) -> dict[str, str]:
+    """Point layers are clustered below z13 and in dense z13–14 tiles (layers/tiles.py)."""
+    if coll.geometry_type != "Point":
+        return {}
+    return {"count": "number", "with_fibre": "number"}
+
+
 def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path: str) -> dict:
     base = str(request.base_url).rstrip("/")
     return {
@@ -55,7 +62,7 @@ def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path:
             {
                 "id": c.id,
                 "description": c.title_vi,
-                "fields": {p.name: p.type for p in c.properties},
+                "fields": {p.name: p.type for p in c.properties} | _cluster_fields(c),
             }
             for c in layers
         ],  # fmt: skip
