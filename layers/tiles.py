@@ -24,8 +24,11 @@ BUFFER = 64
 CLUSTER_BELOW_ZOOM = 13
 CLUSTER_CELLS = 64
 DENSITY_CHECK_BELOW_ZOOM = 15
-POINT_BUDGET = 3_000  # points in one z13–14 tile before they are clustered
+POINT_BUDGET = 2_000  # points in one z13–14 tile (from cell counts) before they are clustered
 SIMPLIFY_BELOW_ZOOM = 14
+# Point tables whose clusters up to CELL_ZOOM come from per-cell counts kept by triggers.
+CELL_TABLES = {"household": "household_cell"}
+CELL_ZOOM = 12
 MAX_FEATURES = 20_000
 EARTH_RADIUS_M = 6_378_137.0  # Web Mercator's sphere
 WORLD_M = 2 * math.pi * EARTH_RADIUS_M
@@ -52,19 +55,32 @@ def _columns(coll: Collection) -> list[sql.Composable]:
     return out
 
 
-def _features_sql(coll: Collection, z: int) -> sql.Composed:
-    geom = sql.SQL("t.geom")
-    if coll.geometry_type != "Point" and z < SIMPLIFY_BELOW_ZOOM:
+def _tile_geom(coll: Collection, z: int) -> sql.Composed:
+    """The expression that puts a row's geometry on the tile grid."""
+    if coll.geometry_type == "Point":
+        # Points need neither clipping nor a projection library: the same arithmetic as the
+        # clusters puts them on the grid (the bbox filter already keeps only the buffer).
+        return sql.SQL(
+            "ST_MakePoint(round(({r} * radians(ST_X(t.geom)) - ST_XMin(b.env)) * {scale}), "
+            "round((ST_YMax(b.env) - {r} * ln(tan(pi() / 4 + radians(ST_Y(t.geom)) / 2))) "
+            "* {scale}))"
+        ).format(r=sql.Literal(EARTH_RADIUS_M), scale=sql.Literal(EXTENT * 2**z / WORLD_M))
+    geom: sql.Composable = sql.SQL("t.geom")
+    if z < SIMPLIFY_BELOW_ZOOM:
         # A quarter of a pixel, in degrees at the equator: invisible, but far fewer vertices.
         tol = 360.0 / (2**z) / EXTENT / 4
         geom = sql.SQL("ST_SimplifyPreserveTopology(t.geom, {})").format(sql.Literal(tol))
+    return sql.SQL("ST_AsMVTGeom(ST_Transform({}, 3857), b.env, {}, {}, true)").format(
+        geom, sql.Literal(EXTENT), sql.Literal(BUFFER)
+    )
+
+
+def _features_sql(coll: Collection, z: int) -> sql.Composed:
     return sql.SQL(
-        "SELECT ST_AsMVTGeom(ST_Transform({geom}, 3857), b.env, {extent}, {buffer}, true) AS geom, "
-        "{cols} FROM {table} t, b WHERE t.geom && b.env4326 ORDER BY t.{id} LIMIT {cap}"
+        "SELECT {geom} AS geom, {cols} FROM {table} t, b WHERE t.geom && b.env4326 "
+        "ORDER BY t.{id} LIMIT {cap}"
     ).format(
-        geom=geom,
-        extent=sql.Literal(EXTENT),
-        buffer=sql.Literal(BUFFER),
+        geom=_tile_geom(coll, z),
         cols=sql.SQL(", ").join(_columns(coll)),
         table=sql.Identifier(coll.table),
         id=sql.Identifier(coll.id_column),
@@ -95,6 +111,39 @@ def _cluster_sql(coll: Collection, z: int) -> sql.Composed:
     )
 
 
+def _cells_sql(coll: Collection, z: int) -> sql.Composed:
+    """Clusters from the z12 cell counts (migration 0007): a tile up to z12 is 64 + 2 cells
+    of its zoom across (with the buffer), each the union of 2^(12−z) × 2^(12−z) z12 cells."""
+    shift = CELL_ZOOM - z
+    k, half = 2**shift, 2 ** (z - 1) * CLUSTER_CELLS if z else CLUSTER_CELLS // 2
+    size = WORLD_M / 2**z
+    return sql.SQL(
+        "SELECT ST_MakePoint(round((c.mx - ST_XMin(b.env)) * {scale}), "
+        "                    round((ST_YMax(b.env) - c.my) * {scale})) AS geom, "
+        "c.count, c.with_fibre FROM ("
+        "  SELECT sum(h.sum_mx) / sum(h.n) AS mx, sum(h.sum_my) / sum(h.n) AS my, "
+        "         sum(h.n)::int AS count, sum(h.n_fibre)::int AS with_fibre "
+        "  FROM {cells} h "
+        "  WHERE h.cx BETWEEN (%(x)s * {c} - 1 - {half}) * {k} AND ((%(x)s + 1) * {c} + 1 - {half}) * {k} - 1 "
+        "    AND h.cy BETWEEN ({half} - (%(y)s + 1) * {c} - 1) * {k} AND ({half} - %(y)s * {c} + 1) * {k} - 1 "
+        "    AND h.n > 0 "
+        "  GROUP BY h.cx >> {shift}, h.cy >> {shift}) c, b"
+    ).format(
+        scale=sql.Literal(EXTENT / size),
+        cells=sql.Identifier(CELL_TABLES[coll.table]),
+        c=sql.Literal(CLUSTER_CELLS),
+        half=sql.Literal(half),
+        k=sql.Literal(k),
+        shift=sql.Literal(shift),
+    )
+
+
+def _clusters(coll: Collection, z: int) -> sql.Composed:
+    if coll.table in CELL_TABLES and z <= CELL_ZOOM:
+        return _cells_sql(coll, z)
+    return _cluster_sql(coll, z)
+
+
 def _mvt(coll: Collection, inner: sql.Composable, gate: sql.Composable) -> sql.Composed:
     return sql.SQL(
         "(SELECT coalesce(ST_AsMVT(f.*, {layer}, {extent}, 'geom'), ''::bytea), count(*) "
@@ -108,16 +157,29 @@ def density_checked(coll: Collection, z: int) -> bool:
     return coll.geometry_type == "Point" and CLUSTER_BELOW_ZOOM <= z < DENSITY_CHECK_BELOW_ZOOM
 
 
-def _dense_cte(coll: Collection, name: sql.Identifier, budget: int) -> sql.Composed:
-    return sql.SQL(
-        ", {name} AS MATERIALIZED (SELECT count(*) > {budget} AS dense FROM "
-        "(SELECT 1 FROM {table} t, b WHERE t.geom && b.env4326 LIMIT {over}) s) "
-    ).format(
-        name=name,
-        budget=sql.Literal(budget),
-        table=sql.Identifier(coll.table),
-        over=sql.Literal(budget + 1),
-    )
+def _dense_cte(coll: Collection, z: int, name: sql.Identifier, budget: int) -> sql.Composed:
+    if coll.table in CELL_TABLES:  # from the z12 cell counts: a few hundred index rows
+        c, half = CLUSTER_CELLS >> (z - CELL_ZOOM), 2 ** (CELL_ZOOM - 1) * CLUSTER_CELLS
+        count = sql.SQL(
+            "SELECT coalesce(sum(h.n), 0) > {budget} AS dense FROM {cells} h "
+            "WHERE h.cx BETWEEN %(x)s * {c} - {half} AND (%(x)s + 1) * {c} - 1 - {half} "
+            "AND h.cy BETWEEN {half} - (%(y)s + 1) * {c} AND {half} - %(y)s * {c} - 1"
+        ).format(
+            budget=sql.Literal(budget),
+            cells=sql.Identifier(CELL_TABLES[coll.table]),
+            c=sql.Literal(c),
+            half=sql.Literal(half),
+        )
+    else:
+        count = sql.SQL(
+            "SELECT count(*) > {budget} AS dense FROM "
+            "(SELECT 1 FROM {table} t, b WHERE t.geom && b.env4326 LIMIT {over}) s"
+        ).format(
+            budget=sql.Literal(budget),
+            table=sql.Identifier(coll.table),
+            over=sql.Literal(budget + 1),
+        )
+    return sql.SQL(", {} AS MATERIALIZED ({}) ").format(name, count)
 
 
 def layer_sql(coll: Collection, z: int, dense: sql.Identifier | None = None) -> sql.Composed:
@@ -125,7 +187,7 @@ def layer_sql(coll: Collection, z: int, dense: sql.Identifier | None = None) -> 
     ``dense`` names the CTE that says whether a density-checked layer is over budget."""
     always = sql.SQL("true")
     if coll.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM:
-        return _mvt(coll, _cluster_sql(coll, z), always)
+        return _mvt(coll, _clusters(coll, z), always)
     if dense is None:
         return _mvt(coll, _features_sql(coll, z), always)
     is_dense = sql.SQL("(SELECT dense FROM {})").format(dense)
@@ -152,7 +214,7 @@ def tile_sql(
         dense = None
         if density_checked(c, z):
             dense = sql.Identifier(f"d{i}")
-            ctes.append(_dense_cte(c, dense, point_budget))
+            ctes.append(_dense_cte(c, z, dense, point_budget))
         layers.append(
             sql.SQL("{q} AS {l}(mvt, n)").format(
                 q=layer_sql(c, z, dense), l=sql.Identifier(f"l{i}")
