@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +14,22 @@ from geo.errors import NotFound
 
 from .catalog import Collection
 
-# Above this many rows an exact COUNT(*) per page costs more than the page itself; the
-# planner's estimate is returned instead and the response says so.
+# Above this many rows the collection's extent is the planner's estimate, not ST_Extent.
 EXACT_COUNT_LIMIT = 200_000
+
+# numberMatched is exact up to this many matches, counted in the page's own statement with a
+# capped subquery; above it the response gives the planner's estimate and says so
+# ("numberMatchedIsEstimate": true). Counting every match of a big result cost more than the page.
+# AGRIMAP_COUNT_CAP changes it (the tests use a small cap to reach it with the demo data).
+COUNT_CAP = int(os.environ.get("AGRIMAP_COUNT_CAP", "10000"))
+
+# How long a table's row estimate (pg_class.reltuples) and a filter's planned row count are
+# reused in this process before the database is asked again.
+ESTIMATE_TTL = 60.0
+_ESTIMATE_CACHE_SIZE = 512
+
+# (table, bbox, equals) -> (monotonic time, rows); bbox and equals are None/() for the whole table
+_estimates: dict[tuple, tuple[float, int]] = {}
 
 
 @dataclass(frozen=True)
@@ -26,7 +42,8 @@ class FeatureQuery:
 
 @dataclass(frozen=True)
 class FeaturePage:
-    features: list[str]  # GeoJSON Feature objects, serialised by PostGIS
+    features_json: str  # the page's GeoJSON Feature objects, comma-separated, joined by PostGIS
+    number_returned: int
     number_matched: int | None
     matched_is_estimate: bool
     next_after: str | None
@@ -66,56 +83,161 @@ def _where(coll: Collection, q: FeatureQuery) -> tuple[sql.Composable, list[Any]
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
 
 
+def _estimate_key(coll: Collection, q: FeatureQuery) -> tuple:
+    return (coll.table, q.bbox, tuple(sorted(q.equals.items())))
+
+
+def _cached_estimate(key: tuple) -> int | None:
+    hit = _estimates.get(key)
+    if hit is None or time.monotonic() - hit[0] > ESTIMATE_TTL:
+        return None
+    return hit[1]
+
+
+def _remember_estimate(key: tuple, rows: int) -> None:
+    if len(_estimates) >= _ESTIMATE_CACHE_SIZE:
+        now = time.monotonic()
+        for k in [k for k, (at, _) in _estimates.items() if now - at > ESTIMATE_TTL]:
+            del _estimates[k]
+        while len(_estimates) >= _ESTIMATE_CACHE_SIZE:  # still full: drop the oldest entries
+            del _estimates[next(iter(_estimates))]
+    _estimates[key] = (time.monotonic(), rows)
+
+
+def _whole_table_key(coll: Collection) -> tuple:
+    return (coll.table, None, ())
+
+
 async def _estimated_rows(conn: AsyncConnection, coll: Collection) -> int:
+    """The planner's row count for the whole table (pg_class.reltuples), cached for a minute."""
+    key = _whole_table_key(coll)
+    cached = _cached_estimate(key)
+    if cached is not None:
+        return cached
     cur = await conn.execute(
         "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(%s)",
         (coll.table,),
+        prepare=True,
     )
     row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    rows = int(row[0]) if row else 0
+    _remember_estimate(key, rows)
+    return rows
 
 
-async def count_features(
-    conn: AsyncConnection, coll: Collection, *, query: FeatureQuery
-) -> tuple[int, bool]:
-    """Number of features matching, and whether that number is an estimate."""
-    estimate = await _estimated_rows(conn, coll)
-    if estimate > EXACT_COUNT_LIMIT and not query.equals and query.bbox is None:
-        return estimate, True
-    where, params = _where(coll, FeatureQuery(limit=0, bbox=query.bbox, equals=query.equals))
-    stmt = sql.SQL("SELECT count(*) FROM {} t").format(sql.Identifier(coll.table)) + where
-    cur = await conn.execute(stmt, params)
+async def _planned_rows(conn: AsyncConnection, coll: Collection, query: FeatureQuery) -> int:
+    """The planner's row count for a filtered query (EXPLAIN, nothing runs), cached for a minute."""
+    key = _estimate_key(coll, query)
+    cached = _cached_estimate(key)
+    if cached is not None:
+        return cached
+    where, params = _where(coll, query)
+    stmt = (
+        sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t").format(sql.Identifier(coll.table))
+        + where
+    )
+    cur = await conn.execute(stmt, params, prepare=False)
     row = await cur.fetchone()
-    return int(row[0]), False
+    plan = row[0] if row else None
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    rows = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+    _remember_estimate(key, rows)
+    return rows
+
+
+def _page_sql(
+    coll: Collection, query: FeatureQuery, *, count: bool, reltuples: bool
+) -> tuple[sql.Composable, list[Any]]:
+    """One statement for a whole page: the features joined into one text by PostGIS, how many,
+    the last id, whether more follow, and (``count``) the matches counted up to COUNT_CAP + 1,
+    and (``reltuples``) the table's row estimate."""
+    filter_where, filter_params = _where(coll, query)
+    table, idcol = sql.Identifier(coll.table), sql.Identifier(coll.id_column)
+    where, params = filter_where, list(filter_params)
+    if query.after is not None:
+        keyset = sql.SQL("t.{} > %s").format(idcol)
+        where = (where + sql.SQL(" AND ") + keyset) if params else (sql.SQL(" WHERE ") + keyset)
+        params.append(int(query.after) if coll.id_column == "id" else query.after)
+    # Only the public columns are read: personal ones never enter the statement's output.
+    columns = list(dict.fromkeys([coll.id_column, *(p.name for p in coll.properties), "geom"]))
+    selected = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
+    parts: list[sql.Composable] = [
+        sql.SQL(
+            "WITH page AS (SELECT {cols} FROM {table} t{where} ORDER BY t.{id} LIMIT %s), "
+            "t AS (SELECT * FROM page ORDER BY {id} LIMIT %s) "
+            "SELECT (SELECT string_agg({feature}, ',' ORDER BY t.{id}) FROM t), "
+            "(SELECT count(*) FROM page), "
+            "(SELECT t.{id}::text FROM t ORDER BY t.{id} DESC LIMIT 1)"
+        ).format(cols=selected, table=table, where=where, id=idcol, feature=_feature_sql(coll))
+    ]
+    params += [query.limit + 1, query.limit]
+    if count:
+        parts.append(
+            sql.SQL(", (SELECT count(*) FROM (SELECT 1 FROM {} t{} LIMIT %s) n)").format(
+                table, filter_where
+            )
+        )
+        params += [*filter_params, COUNT_CAP + 1]
+    else:
+        parts.append(sql.SQL(", NULL::bigint"))
+    if reltuples:
+        parts.append(
+            sql.SQL(
+                ", (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = {}::regclass)"
+            ).format(sql.Literal(coll.table))
+        )
+    else:
+        parts.append(sql.SQL(", NULL::bigint"))
+    return sql.Composed(parts), params
 
 
 async def feature_page(
     conn: AsyncConnection, coll: Collection, *, query: FeatureQuery
 ) -> FeaturePage:
-    """One page of features in id order; ``next_after`` is set when more follow."""
-    where, params = _where(coll, query)
-    idcol = sql.Identifier(coll.id_column)
-    if query.after is not None:
-        keyset = sql.SQL("t.{} > %s").format(idcol)
-        where = (where + sql.SQL(" AND ") + keyset) if params else (sql.SQL(" WHERE ") + keyset)
-        params.append(int(query.after) if coll.id_column == "id" else query.after)
-    stmt = (
-        sql.SQL("SELECT t.{}::text, ").format(idcol)
-        + _feature_sql(coll)
-        + sql.SQL(" FROM {} t").format(sql.Identifier(coll.table))
-        + where
-        + sql.SQL(" ORDER BY t.{} LIMIT %s").format(idcol)
-    )
-    cur = await conn.execute(stmt, [*params, query.limit + 1])
-    rows = await cur.fetchall()
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    matched, estimate = await count_features(conn, coll, query=query)
+    """One page of features in id order; ``next_after`` is set when more follow.
+
+    One statement in the common case: the page, already one GeoJSON text, and numberMatched
+    counted exactly up to COUNT_CAP. Above the cap numberMatched is the planner's estimate
+    (pg_class.reltuples for a whole table, EXPLAIN's row count for a filtered one, both cached
+    for ESTIMATE_TTL seconds) and ``matched_is_estimate`` is set.
+    """
+    filtered = query.bbox is not None or bool(query.equals)
+    table_rows = None if filtered else _cached_estimate(_whole_table_key(coll))
+    # A whole table known to be big is not counted at all: its estimate is the answer.
+    count = filtered or table_rows is None or table_rows <= COUNT_CAP
+    want_reltuples = not filtered and table_rows is None
+    stmt, params = _page_sql(coll, query, count=count, reltuples=want_reltuples)
+    # A whole-table page is prepared (its plan does not depend on the values). A filtered one
+    # is planned for its own values every time: after five runs PostgreSQL may switch a prepared
+    # statement to a generic plan, and the generic plan of a bbox page measured 5x slower.
+    cur = await conn.execute(stmt, params, prepare=not filtered)
+    text, fetched, last, capped, reltuples = await cur.fetchone()  # type: ignore[misc]
+    if reltuples is not None:
+        table_rows = int(reltuples)
+        _remember_estimate(_whole_table_key(coll), table_rows)
+    returned = min(int(fetched), query.limit)
+    more = fetched > query.limit
+    estimate = False
+    if query.after is None and not more:
+        matched = returned  # the first page holds every match: exact whatever the statistics
+    elif capped is not None and capped <= COUNT_CAP:
+        matched = int(capped)
+    else:
+        # More than COUNT_CAP match (counted now, or the table was known to be that big).
+        if filtered:
+            planned = await _planned_rows(conn, coll, query)
+        else:
+            planned = table_rows or 0
+        # Never below what is already known: past the cap, and past what this page has seen.
+        matched = max(planned, COUNT_CAP + 1 if capped is not None else 0, returned)
+        estimate = True
     return FeaturePage(
-        features=[r[1] for r in rows],
+        features_json=text or "",
+        number_returned=returned,
         number_matched=matched,
         matched_is_estimate=estimate,
-        next_after=rows[-1][0] if more and rows else None,
+        next_after=last if more and returned else None,
     )
 
 

@@ -154,7 +154,7 @@ async def items(
             )
         )
     if html:
-        parsed = [orjson.loads(f) for f in page.features]
+        parsed = orjson.loads("[" + page.features_json + "]")
         return HTMLResponse(
             render(
                 "items.html",
@@ -167,14 +167,14 @@ async def items(
         )
     head = {
         "type": "FeatureCollection",
-        "numberReturned": len(page.features),
+        "numberReturned": page.number_returned,
         "numberMatched": page.number_matched,
         "links": links,
     }
     if page.matched_is_estimate:
         head["numberMatchedIsEstimate"] = True
-    # The features are already JSON text from PostGIS: splice them in rather than re-parse.
-    body = orjson.dumps(head)[:-1] + b',"features":[' + ",".join(page.features).encode() + b"]}"
+    # The features are already one JSON text from PostGIS: splice it in rather than re-parse.
+    body = orjson.dumps(head)[:-1] + b',"features":[' + page.features_json.encode() + b"]}"
     return Response(body, media_type=ogc.GEOJSON)
 
 

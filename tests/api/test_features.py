@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 
 import httpx
 import morecantile
+import orjson
 import psycopg
 import pytest
 
-from layers.catalog import COLLECTIONS
+from layers import features
+from layers.catalog import BY_ID, COLLECTIONS
+from tests.conftest import serve
 
 PERSONAL_KEYS = {"head_name", "phone", "qr_token", "owner_name", "ten_chu_ho", "dien_thoai"}
 
@@ -168,3 +172,146 @@ def test_no_personal_data_in_any_public_collection(live_server: str, demo_url: s
     everything = "\n".join(bodies)
     leaked = [s for s in secrets if s in everything]
     assert not leaked, leaked[:5]
+
+
+# --- numberMatched: exact below the count cap, the planner's estimate above it ----------------
+
+HOUSEHOLDS = BY_ID["households"]
+
+
+def _page(url: str, query: features.FeatureQuery) -> features.FeaturePage:
+    async def run() -> features.FeaturePage:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await features.feature_page(conn, HOUSEHOLDS, query=query)
+
+    return asyncio.run(run())
+
+
+def _small_box(demo_url: str, wanted: int = 20) -> tuple[tuple[float, ...], list[int]]:
+    """A bbox around the first household holding about ``wanted`` households, and their ids."""
+    with psycopg.connect(demo_url) as conn:
+        lon, lat = conn.execute(
+            "SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id LIMIT 1"
+        ).fetchone()
+        d = 0.0002
+        while True:
+            box = (lon - d, lat - d, lon + d, lat + d)
+            ids = [i for (i,) in conn.execute(
+                "SELECT id FROM household WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY id",
+                box,
+            )]  # fmt: skip
+            if len(ids) >= wanted:
+                return box, ids
+            d *= 1.5
+
+
+@pytest.fixture
+def small_cap(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> int:
+    """A count cap of 300, fresh statistics and no cached estimates."""
+    monkeypatch.setattr(features, "COUNT_CAP", 300)
+    monkeypatch.setattr(features, "_estimates", {})
+    with psycopg.connect(demo_url, autocommit=True) as conn:
+        conn.execute("ANALYZE household")
+    return 300
+
+
+def test_whole_table_past_the_cap_gives_the_table_estimate(demo_url: str, small_cap: int) -> None:
+    with psycopg.connect(demo_url) as conn:
+        total = conn.execute("SELECT count(*) FROM household").fetchone()[0]
+    assert total > 2 * small_cap
+    first = _page(demo_url, features.FeatureQuery(limit=50))
+    assert first.matched_is_estimate is True
+    assert first.number_matched == total  # reltuples after ANALYZE of a small table is exact
+    assert first.number_returned == 50 and first.next_after is not None
+    # The estimate is now cached: the next page is not counted again, and says the same.
+    assert features._estimates[(HOUSEHOLDS.table, None, ())][1] == total
+    second = _page(demo_url, features.FeatureQuery(limit=50, after=first.next_after))
+    assert (second.number_matched, second.matched_is_estimate) == (total, True)
+
+
+def test_filtered_past_the_cap_gives_the_plan_estimate(demo_url: str, small_cap: int) -> None:
+    with psycopg.connect(demo_url) as conn:
+        box = conn.execute(
+            "SELECT ST_XMin(e) - 0.01, ST_YMin(e) - 0.01, ST_XMax(e) + 0.01, ST_YMax(e) + 0.01 "
+            "FROM (SELECT ST_Extent(geom) e FROM household) s"
+        ).fetchone()
+        total = conn.execute("SELECT count(*) FROM household").fetchone()[0]
+    page = _page(demo_url, features.FeatureQuery(limit=10, bbox=box))
+    assert page.matched_is_estimate is True
+    # Never below what is known (more than the cap), and of the right order of magnitude.
+    assert small_cap < page.number_matched <= 10 * total
+    assert page.number_returned == 10
+
+
+def test_small_bbox_and_filters_count_exactly(demo_url: str, small_cap: int) -> None:
+    box, ids = _small_box(demo_url)
+    assert len(ids) < small_cap
+    page = _page(demo_url, features.FeatureQuery(limit=5, bbox=box))
+    assert (page.number_matched, page.matched_is_estimate) == (len(ids), False)
+    assert page.number_returned == 5 and page.next_after == str(ids[4])
+    with psycopg.connect(demo_url) as conn:
+        village, n = conn.execute(
+            "SELECT village_code, count(*) FROM household GROUP BY 1 HAVING count(*) < %s "
+            "ORDER BY 2 DESC LIMIT 1",
+            (small_cap,),
+        ).fetchone()
+    page = _page(demo_url, features.FeatureQuery(limit=10, equals={"village_code": village}))
+    assert (page.number_matched, page.matched_is_estimate) == (n, False)
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_cursor_paging_returns_every_feature_once(
+    demo_url: str, small_cap: int, filtered: bool
+) -> None:
+    with psycopg.connect(demo_url) as conn:
+        if filtered:  # the western half of the households: past the cap, so estimated
+            box = conn.execute(
+                "SELECT ST_XMin(e) - 0.01, ST_YMin(e) - 0.01, (ST_XMin(e) + ST_XMax(e)) / 2, "
+                "ST_YMax(e) + 0.01 FROM (SELECT ST_Extent(geom) e FROM household) s"
+            ).fetchone()
+            expected = [i for (i,) in conn.execute(
+                "SELECT id FROM household WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY id",
+                box,
+            )]  # fmt: skip
+        else:
+            box = None
+            expected = [i for (i,) in conn.execute("SELECT id FROM household ORDER BY id")]
+    assert len(expected) > small_cap
+    seen: list[int] = []
+    after = None
+    pages = 0
+    while True:
+        page = _page(demo_url, features.FeatureQuery(limit=400, bbox=box, after=after))
+        pages += 1
+        body = orjson.loads("[" + page.features_json + "]")
+        assert len(body) == page.number_returned
+        assert all(
+            f["type"] == "Feature" and not PERSONAL_KEYS & set(f["properties"]) for f in body
+        )
+        seen += [f["id"] for f in body]
+        assert page.matched_is_estimate is True and page.number_matched > small_cap
+        if page.next_after is None:
+            break
+        assert page.next_after == str(seen[-1])
+        after = page.next_after
+    assert seen == expected  # every feature once, in id order
+    assert pages == -(-len(expected) // 400)
+
+
+def test_estimate_flag_over_http(demo_url: str) -> None:
+    """The flag end to end, with the server's cap lowered so the demo commune passes it."""
+    box, ids = _small_box(demo_url)
+    with serve(demo_url, AGRIMAP_COUNT_CAP="300") as base:
+        url = f"{base}/collections/households/items"
+        big = httpx.get(url, params={"limit": 20}).json()
+        assert big["numberMatchedIsEstimate"] is True and big["numberMatched"] > 300
+        assert big["numberReturned"] == len(big["features"]) == 20
+        small = httpx.get(url, params={"bbox": ",".join(map(str, box)), "limit": 1000}).json()
+        assert "numberMatchedIsEstimate" not in small
+        assert small["numberMatched"] == small["numberReturned"] == len(ids)
+        assert [f["id"] for f in small["features"]] == ids
+        assert not any(lk["rel"] == "next" for lk in small["links"])
+        html = httpx.get(url, params={"limit": 20, "f": "html"}).text
+        assert f"20 / khoảng {big['numberMatched']}" in html
+        html = httpx.get(url, params={"bbox": ",".join(map(str, box)), "f": "html"}).text
+        assert f"{len(ids)} / {len(ids)}" in html and "khoảng" not in html
