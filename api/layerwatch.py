@@ -24,20 +24,22 @@ APPLICATION_NAME = "agrimap-layer-watch"
 Box = tuple[float, float, float, float]
 
 
-def parse_change(payload: str) -> tuple[str, Box | None] | None:
-    """('household', (w, s, e, n)) from 'household:12:w,s,e,n'; box None for '*'."""
+def parse_change(payload: str) -> tuple[str, int, Box | None] | None:
+    """('household', 12, (w, s, e, n)) from 'household:12:w,s,e,n'; box None for '*'."""
     parts = payload.split(":")
-    if len(parts) == 2:  # 0005's format: version only
-        return parts[0], None
-    if len(parts) != 3 or not parts[0]:
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1].isdigit():
         return None
-    if parts[2] == "*":
-        return parts[0], None
+    table, version = parts[0], int(parts[1])
+    if len(parts) == 2 or parts[2] == "*":  # 0005's format had no extent
+        return table, version, None
     try:
         w, s, e, n = (float(v) for v in parts[2].split(","))
     except ValueError:
-        return parts[0], None
-    return parts[0], (w, s, e, n)
+        return table, version, None
+    return table, version, (w, s, e, n)
+
+
+VERSIONS_SQL = "SELECT layer, version FROM layer_version"
 
 
 class LayerWatch:
@@ -53,8 +55,12 @@ class LayerWatch:
         self.on_reset = on_reset
         self.retry_seconds = retry_seconds
         self.live = False
-        self.generation = 0  # grows with every change heard and every reconnect
-        self._conn: psycopg.AsyncConnection | None = None
+        self.generation = 0  # grows with every change applied and every reconnect
+        self._conn: psycopg.AsyncConnection | None = None  # LISTENs
+        self._reader: psycopg.AsyncConnection | None = None  # reads versions for ``fresh``
+        self._seen: dict[str, int] = {}  # the newest version applied, per layer
+        self._waiting: asyncio.Future | None = None
+        self._reading: asyncio.Task | None = None
         self._lost = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -66,25 +72,32 @@ class LayerWatch:
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._reading):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _connect(self) -> psycopg.AsyncConnection:
+        return await psycopg.AsyncConnection.connect(
+            self.url, autocommit=True, application_name=APPLICATION_NAME
+        )
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            conn, fd = None, None
+            fd = None
             try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, application_name=APPLICATION_NAME
-                )
-                await conn.execute(f"LISTEN {CHANNEL}")
-                self._conn, fd = conn, conn.pgconn.socket
+                self._conn = await self._connect()
+                await self._conn.execute(f"LISTEN {CHANNEL}")
+                self._reader = await self._connect()
+                rows = await (await self._reader.execute(VERSIONS_SQL)).fetchall()
+                self._seen = dict(rows)
+                fd = self._conn.pgconn.socket
                 self._lost.clear()
                 loop.add_reader(fd, self.poll)
                 self.generation += 1
-                self.on_reset()
+                self.on_reset()  # changes made while nobody listened were not heard
                 self.live = True
                 await self._lost.wait()
                 log.warning("layer watch: connection lost; tiles are not cached until it is back")
@@ -94,14 +107,19 @@ class LayerWatch:
                 self.live = False
                 if fd is not None:
                     loop.remove_reader(fd)
-                if conn is not None:
-                    self._conn = None
-                    with contextlib.suppress(Exception):
-                        await conn.close()
+                for conn in (self._conn, self._reader):
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            await conn.close()
+                self._conn = self._reader = None
             await asyncio.sleep(self.retry_seconds)
 
+    def _lose(self) -> None:
+        self.live = False
+        self._lost.set()
+
     def poll(self) -> None:
-        """Hand every notification already on the socket to ``on_change``; never blocks."""
+        """Apply every notification already on the socket; never blocks."""
         conn = self._conn
         if conn is None or not self.live:
             return
@@ -109,13 +127,53 @@ class LayerWatch:
         try:
             pg.consume_input()
         except psycopg.Error:
-            self.live = False
-            self._lost.set()
+            self._lose()
             return
         while (note := pg.notifies()) is not None:
             change = parse_change(note.extra.decode())
             self.generation += 1
             if change is None:  # unknown format: drop everything rather than guess
                 self.on_reset()
-            else:
-                self.on_change(*change)
+                continue
+            table, version, box = change
+            self._seen[table] = max(self._seen.get(table, 0), version)
+            self.on_change(table, box)
+
+    async def fresh(self) -> bool:
+        """Whether the cache may be used: True once every change committed before this call
+        has been applied. Notifications are normally here first; to be sure, the layer
+        versions are read by a query that starts after the call (one query serves every
+        request that waits with it), and a layer whose version is newer than its last
+        notification is dropped from the cache whole. False while the watch is down."""
+        if not self.live:
+            return False
+        self.poll()
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self._waiting = asyncio.get_running_loop().create_future()
+            if self._reading is None:
+                self._reading = asyncio.create_task(self._read_versions())
+        return await asyncio.shield(waiting)
+
+    async def _read_versions(self) -> None:
+        try:
+            while (waiting := self._waiting) is not None:
+                self._waiting = None
+                ok = False
+                try:
+                    if self._reader is not None and self.live:
+                        rows = await (
+                            await self._reader.execute(VERSIONS_SQL, prepare=True)
+                        ).fetchall()
+                        self.poll()  # what arrived meanwhile: exact evictions first
+                        for table, version in rows:
+                            if version > self._seen.get(table, 0):
+                                self._seen[table] = version
+                                self.generation += 1
+                                self.on_change(table, None)
+                        ok = self.live
+                except psycopg.Error:
+                    self._lose()
+                waiting.set_result(ok)
+        finally:
+            self._reading = None

@@ -46,10 +46,9 @@ async def get_tile(
     """(tile, whether it came from the cache). A tile made by PostGIS is cached unless a
     change was heard while it was being made: it may predate that change."""
     watch, cache = state.layer_watch, state.tile_cache
-    watch.poll()
     ids = tuple(c.id for c in layers)
     key = (ids, z, x, y)
-    if watch.live:
+    if await watch.fresh():
         cached = cache.get(key)
         if cached is not None:
             return cached, True

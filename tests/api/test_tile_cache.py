@@ -54,11 +54,12 @@ def test_margin_bounds_cover_the_tile_and_its_buffer() -> None:
 def test_change_payloads_are_parsed() -> None:
     assert parse_change("household:7:105.5,20.25,105.75,20.5") == (
         "household",
+        7,
         (105.5, 20.25, 105.75, 20.5),
     )
-    assert parse_change("coverage:3:*") == ("coverage", None)
-    assert parse_change("coverage:3") == ("coverage", None)  # the 0005 format
-    assert parse_change("nonsense") is None
+    assert parse_change("coverage:3:*") == ("coverage", 3, None)
+    assert parse_change("coverage:3") == ("coverage", 3, None)  # the 0005 format
+    assert parse_change("nonsense") is None and parse_change("a:b:*") is None
 
 
 def test_the_cache_evicts_by_layer_and_extent() -> None:
@@ -85,7 +86,7 @@ def test_a_change_notifies_its_extent_and_an_empty_change_notifies_nothing(demo_
             conn.execute("UPDATE household SET label = label WHERE id = %s", (hid,))
         notes = list(listener.notifies(timeout=2, stop_after=2))
     assert len(notes) == 1, [n.payload for n in notes]
-    table, box = parse_change(notes[0].payload)
+    table, _, box = parse_change(notes[0].payload)
     assert table == "household"
     assert box == (lon, lat, lon, lat)
 
@@ -144,3 +145,17 @@ def test_no_stale_tile_while_the_listener_is_down(demo_url) -> None:
             assert time.monotonic() < deadline, "the tile cache did not come back"
             time.sleep(0.2)
         assert "(khi mất kết nối)".encode() in httpx.get(url).content
+
+
+def test_a_change_not_yet_heard_still_drops_the_layer(live_server, demo_url) -> None:
+    """The race the version read closes: a commit whose notification has not reached the
+    server when the next request arrives. A version bump without a notification stands in
+    for it; the next request must not be answered from the cache."""
+    (_, lon, lat), _ = _two_far_households(demo_url)
+    url = _tile_url(live_server, TMS.tile(lon, lat, 15))
+    httpx.get(url)
+    assert httpx.get(url).headers["x-agrimap-cache"] == "hit"
+    with psycopg.connect(demo_url) as conn:
+        conn.execute("UPDATE layer_version SET version = version + 1 WHERE layer = 'household'")
+    assert httpx.get(url).headers["x-agrimap-cache"] == "miss"
+    assert httpx.get(url).headers["x-agrimap-cache"] == "hit"
