@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import shutil
 import subprocess
 import tempfile
@@ -52,7 +53,7 @@ def run_wrk(base: str, paths: list[str], *, duration: float, connections: int, t
             header: tuple[str, str] | None = None) -> RunResult:  # fmt: skip
     listing = _write_paths(paths)
     try:
-        cmd = [wrk_path() or "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s",
+        cmd = [wrk_path() or "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, math.ceil(duration))}s",  # wrk takes whole seconds
                "--latency", "--timeout", "30s", "-s", str(LUA), base, "--", str(listing),
                *(header or ())]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 90)
