@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip to both")
     p.add_argument("--fresh", action="store_true", help="re-create and reload the database")
     p.add_argument("--no-floor", action="store_true", help="skip the database floor")
+    p.add_argument("--only", action="append", metavar="WORKLOAD",
+                   help="run only workloads whose name starts with this (repeatable), "
+                        "e.g. --only 'features bbox'")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -157,7 +160,9 @@ def list_notes(lists: urls.RequestLists) -> list[str]:
             f"{len(dense)} tiles of the uncached list hold more than {TIPG_TILE_CAP:,} households "
             f"(densest {max(t.households for t in dense):,}): tipg cuts them at its "
             f"max_features_per_tile without saying so (ours clusters households below "
-            f"z{our_tiles.CLUSTER_BELOW_ZOOM} and caps a tile at {our_tiles.MAX_FEATURES:,} "
+            f"z{our_tiles.CLUSTER_BELOW_ZOOM}, and at z{our_tiles.CLUSTER_BELOW_ZOOM}–"
+            f"{our_tiles.DENSITY_CHECK_BELOW_ZOOM - 1} when a tile holds more than "
+            f"{our_tiles.POINT_BUDGET:,}, and caps a tile at {our_tiles.MAX_FEATURES:,} "
             f"features with an X-AgriMap-Truncated header)"
         )
     return notes
@@ -222,6 +227,8 @@ def run(args, console: Console) -> report.Report:
         nocache = servers.started(stack, servers.start_ours(
             "ours-nocache", db.url, logdir, AGRIMAP_TILE_CACHE_MB="0"))  # fmt: skip
         for w in build_workloads(lists, ours, nocache, tipg):
+            if args.only and not any(w.name.startswith(o) for o in args.only):
+                continue
             console.print(f"[bold]{w.name}[/]")
             outcomes = [run_leg(w, leg, args, header, console) for leg in w.legs]
             rep.outcomes += outcomes

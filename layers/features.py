@@ -61,17 +61,42 @@ def _feature_sql(coll: Collection) -> sql.Composable:
     ).format(id=sql.Identifier(coll.id_column), props=props)
 
 
-def _where(coll: Collection, q: FeatureQuery) -> tuple[sql.Composable, list[Any]]:
+# Rows whose bounding box lies inside the bbox shrunk by this much (degrees) certainly intersect
+# it: PostGIS keeps boxes in single precision rounded outwards (under 1.6e-5 degrees at 180),
+# so only rows near the edge need the exact ST_Intersects test.
+_BOX_MARGIN = 1e-4
+
+
+def _bbox_clause(
+    bbox: tuple[float, float, float, float], *, exact_only: bool = False
+) -> tuple[sql.Composable, list[Any]]:
+    """``ST_Intersects(geom, bbox)``, written so that the exact test runs only near the edge.
+
+    ``exact_only`` gives the plain form, whose row estimate the planner gets right (the box
+    shortcut makes it count the bbox selectivity twice)."""
+    west, south, east, north = bbox
+    envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+    margin = _BOX_MARGIN
+    if exact_only or east - west <= 2 * margin or north - south <= 2 * margin:
+        return sql.SQL(f"ST_Intersects(t.geom, {envelope})"), [*bbox]
+    inner = [west + margin, south + margin, east - margin, north - margin]
+    return (
+        sql.SQL(
+            f"t.geom && {envelope} AND (t.geom @ {envelope} OR ST_Intersects(t.geom, {envelope}))"
+        ),
+        [*bbox, *inner, *bbox],
+    )
+
+
+def _where(
+    coll: Collection, q: FeatureQuery, *, exact_only: bool = False
+) -> tuple[sql.Composable, list[Any]]:
     clauses: list[sql.Composable] = []
     params: list[Any] = []
     if q.bbox is not None:
-        clauses.append(
-            sql.SQL(
-                "t.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
-                "ST_Intersects(t.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
-            )
-        )
-        params += [*q.bbox, *q.bbox]
+        clause, clause_params = _bbox_clause(q.bbox, exact_only=exact_only)
+        clauses.append(clause)
+        params += clause_params
     for name, value in sorted(q.equals.items()):
         prop = coll.property(name)
         if prop is None:  # callers validate; this keeps identifiers whitelisted regardless
@@ -131,7 +156,7 @@ async def _planned_rows(conn: AsyncConnection, coll: Collection, query: FeatureQ
     cached = _cached_estimate(key)
     if cached is not None:
         return cached
-    where, params = _where(coll, query)
+    where, params = _where(coll, query, exact_only=True)
     stmt = (
         sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t").format(sql.Identifier(coll.table))
         + where
@@ -146,6 +171,16 @@ async def _planned_rows(conn: AsyncConnection, coll: Collection, query: FeatureQ
     return rows
 
 
+def _tail(names: dict[str, sql.Composable]) -> sql.Composable:
+    """The end of a page statement: the page's features joined, how many, the last id."""
+    return sql.SQL(
+        "t AS (SELECT * FROM page ORDER BY {id} LIMIT %s) "
+        "SELECT (SELECT string_agg({feature}, ',' ORDER BY t.{id}) FROM t), "
+        "(SELECT count(*) FROM page), "
+        "(SELECT t.{id}::text FROM t ORDER BY t.{id} DESC LIMIT 1)"
+    ).format(**names)
+
+
 def _page_sql(
     coll: Collection, query: FeatureQuery, *, count: bool, reltuples: bool
 ) -> tuple[sql.Composable, list[Any]]:
@@ -155,32 +190,38 @@ def _page_sql(
     filter_where, filter_params = _where(coll, query)
     table, idcol = sql.Identifier(coll.table), sql.Identifier(coll.id_column)
     where, params = filter_where, list(filter_params)
+    after: list[Any] = []
     if query.after is not None:
+        after = [int(query.after) if coll.id_column == "id" else query.after]
         keyset = sql.SQL("t.{} > %s").format(idcol)
         where = (where + sql.SQL(" AND ") + keyset) if params else (sql.SQL(" WHERE ") + keyset)
-        params.append(int(query.after) if coll.id_column == "id" else query.after)
+        params += after
     # Only the public columns are read: personal ones never enter the statement's output.
     columns = list(dict.fromkeys([coll.id_column, *(p.name for p in coll.properties), "geom"]))
     selected = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
-    parts: list[sql.Composable] = [
-        sql.SQL(
-            "WITH page AS (SELECT {cols} FROM {table} t{where} ORDER BY t.{id} LIMIT %s), "
-            "t AS (SELECT * FROM page ORDER BY {id} LIMIT %s) "
-            "SELECT (SELECT string_agg({feature}, ',' ORDER BY t.{id}) FROM t), "
-            "(SELECT count(*) FROM page), "
-            "(SELECT t.{id}::text FROM t ORDER BY t.{id} DESC LIMIT 1)"
-        ).format(cols=selected, table=table, where=where, id=idcol, feature=_feature_sql(coll))
-    ]
-    params += [query.limit + 1, query.limit]
-    if count:
-        parts.append(
-            sql.SQL(", (SELECT count(*) FROM (SELECT 1 FROM {} t{} LIMIT %s) n)").format(
-                table, filter_where
-            )
+    names = dict(cols=selected, table=table, where=where, id=idcol, feature=_feature_sql(coll))
+    if count and filter_params:
+        stmt, params = _counted_filtered_page(
+            coll, query, names, filter_where, filter_params, after
         )
-        params += [*filter_params, COUNT_CAP + 1]
+        parts: list[sql.Composable] = [stmt]
     else:
-        parts.append(sql.SQL(", NULL::bigint"))
+        parts = [
+            sql.SQL(
+                "WITH page AS (SELECT {cols} FROM {table} t{where} ORDER BY t.{id} LIMIT %s), "
+            ).format(**names)
+            + _tail(names)
+        ]
+        params += [query.limit + 1, query.limit]
+        if count:
+            parts.append(
+                sql.SQL(", (SELECT count(*) FROM (SELECT 1 FROM {} t{} LIMIT %s) n)").format(
+                    table, filter_where
+                )
+            )
+            params += [*filter_params, COUNT_CAP + 1]
+        else:
+            parts.append(sql.SQL(", NULL::bigint"))
     if reltuples:
         parts.append(
             sql.SQL(
@@ -190,6 +231,36 @@ def _page_sql(
     else:
         parts.append(sql.SQL(", NULL::bigint"))
     return sql.Composed(parts), params
+
+
+def _counted_filtered_page(
+    coll: Collection,
+    query: FeatureQuery,
+    names: dict[str, sql.Composable],
+    filter_where: sql.Composable,
+    filter_params: list[Any],
+    after: list[Any],
+) -> tuple[sql.Composable, list[Any]]:
+    """A filtered page and its count from one scan of the matches.
+
+    The ids of up to COUNT_CAP + 1 matches are read once (``m``); when that is all of them the
+    page is the lowest ids among them, otherwise (more than the cap) the page is looked up on
+    its own. The other branch is switched off by a one-time filter, so only one of them runs."""
+    keyset = sql.SQL(" AND m.{} > %s").format(names["id"]) if after else sql.SQL("")
+    stmt = sql.SQL(
+        "WITH m AS MATERIALIZED (SELECT t.{id} FROM {table} t{filter_where} LIMIT %s), "
+        "c AS (SELECT count(*) AS n FROM m), "
+        "ids AS ((SELECT m.{id} FROM m WHERE (SELECT n FROM c) <= %s{keyset} "
+        "ORDER BY m.{id} LIMIT %s) UNION ALL "
+        "(SELECT t.{id} FROM {table} t{where} AND (SELECT n FROM c) > %s "
+        "ORDER BY t.{id} LIMIT %s)), "
+        "page AS (SELECT {cols} FROM {table} t JOIN ids ON t.{id} = ids.{id}), "
+    ).format(filter_where=filter_where, keyset=keyset, **names)
+    stmt = stmt + _tail(names) + sql.SQL(", (SELECT n FROM c)")
+    page = query.limit + 1
+    params = [*filter_params, COUNT_CAP + 1, COUNT_CAP, *after, page]
+    params += [*filter_params, *after, COUNT_CAP, page, query.limit]
+    return stmt, params
 
 
 async def feature_page(

@@ -315,3 +315,60 @@ def test_estimate_flag_over_http(demo_url: str) -> None:
         assert f"20 / khoảng {big['numberMatched']}" in html
         html = httpx.get(url, params={"bbox": ",".join(map(str, box)), "f": "html"}).text
         assert f"{len(ids)} / {len(ids)}" in html and "khoảng" not in html
+
+
+def test_cursor_paging_within_the_cap_counts_every_page_exactly(
+    demo_url: str, small_cap: int
+) -> None:
+    """Under the cap the count and the page come from one scan; later pages still count the
+    whole filter, not what follows the cursor."""
+    box, ids = _small_box(demo_url, wanted=23)
+    assert len(ids) < small_cap
+    seen: list[int] = []
+    after = None
+    while True:
+        page = _page(demo_url, features.FeatureQuery(limit=5, bbox=box, after=after))
+        assert (page.number_matched, page.matched_is_estimate) == (len(ids), False)
+        seen += [f["id"] for f in orjson.loads("[" + page.features_json + "]")]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == ids
+
+
+def _ids_in(conn: psycopg.Connection, box: tuple[float, ...]) -> list[int]:
+    return [i for (i,) in conn.execute(
+        "SELECT id FROM household WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY id",
+        box,
+    )]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shift", "inside"),
+    [
+        (0.0, True),  # on the edge
+        (-5e-5, True),  # inside, nearer the edge than the shortcut's margin
+        (1e-9, False),  # just outside
+        (5e-6, False),  # outside by less than the single-precision boxes can tell
+    ],
+)
+@pytest.mark.parametrize("edge", ["west", "east", "south", "north"])
+def test_bbox_edges_are_exact(demo_url: str, edge: str, shift: float, inside: bool) -> None:
+    """A bbox page holds exactly the features ST_Intersects finds, also at the edges where the
+    index's single-precision boxes and the interior shortcut do not decide."""
+    with psycopg.connect(demo_url) as conn:
+        hid, x, y = conn.execute(
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM household ORDER BY id LIMIT 1 OFFSET 7"
+        ).fetchone()
+        d = 0.004  # a box big enough for the shortcut (more than twice its margin)
+        box = {
+            "west": (x + shift, y - d, x + 2 * d, y + d),
+            "east": (x - 2 * d, y - d, x - shift, y + d),
+            "south": (x - d, y + shift, x + d, y + 2 * d),
+            "north": (x - d, y - 2 * d, x + d, y - shift),
+        }[edge]
+        expected = _ids_in(conn, box)
+    assert (hid in expected) is inside
+    page = _page(demo_url, features.FeatureQuery(limit=1000, bbox=box))
+    got = [f["id"] for f in orjson.loads("[" + page.features_json + "]")]
+    assert got == expected and page.number_matched == len(expected)
