@@ -73,7 +73,8 @@ def _bbox_clause(
     """``ST_Intersects(geom, bbox)``, written so that the exact test runs only near the edge.
 
     ``exact_only`` gives the plain form, whose row estimate the planner gets right (the box
-    shortcut makes it count the bbox selectivity twice)."""
+    shortcut makes it count the bbox selectivity twice). CASE, not OR: with OR the planner
+    scanned the index twice (a BitmapOr), measured ~10 % slower."""
     west, south, east, north = bbox
     envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
     margin = _BOX_MARGIN
@@ -82,7 +83,8 @@ def _bbox_clause(
     inner = [west + margin, south + margin, east - margin, north - margin]
     return (
         sql.SQL(
-            f"t.geom && {envelope} AND (t.geom @ {envelope} OR ST_Intersects(t.geom, {envelope}))"
+            f"t.geom && {envelope} AND CASE WHEN t.geom @ {envelope} THEN true "
+            f"ELSE ST_Intersects(t.geom, {envelope}) END"
         ),
         [*bbox, *inner, *bbox],
     )
