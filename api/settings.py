@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     qr_rate: str = "60/minute"
     rate_limit_storage: str = "memory://"
     tile_cache_mb: int = 256  # per server process
+    # numberMatched is counted exactly up to this many matches, then estimated (and flagged).
+    count_cap: int = Field(default=10_000, ge=0)
 
     @property
     def secure_cookies(self) -> bool:

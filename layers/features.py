@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +19,8 @@ EXACT_COUNT_LIMIT = 200_000
 # numberMatched is exact up to this many matches, counted in the page's own statement with a
 # capped subquery; above it the response gives the planner's estimate and says so
 # ("numberMatchedIsEstimate": true). Counting every match of a big result cost more than the page.
-# AGRIMAP_COUNT_CAP changes it (the tests use a small cap to reach it with the demo data).
-COUNT_CAP = int(os.environ.get("AGRIMAP_COUNT_CAP", "10000"))
+# The server passes its setting (AGRIMAP_COUNT_CAP); this is the default.
+COUNT_CAP = 10_000
 
 # How long a table's row estimate (pg_class.reltuples) and a filter's planned row count are
 # reused in this process before the database is asked again.
@@ -184,10 +183,10 @@ def _tail(names: dict[str, sql.Composable]) -> sql.Composable:
 
 
 def _page_sql(
-    coll: Collection, query: FeatureQuery, *, count: bool, reltuples: bool
+    coll: Collection, query: FeatureQuery, *, count: bool, reltuples: bool, cap: int
 ) -> tuple[sql.Composable, list[Any]]:
     """One statement for a whole page: the features joined into one text by PostGIS, how many,
-    the last id, whether more follow, and (``count``) the matches counted up to COUNT_CAP + 1,
+    the last id, whether more follow, and (``count``) the matches counted up to ``cap`` + 1,
     and (``reltuples``) the table's row estimate."""
     filter_where, filter_params = _where(coll, query)
     table, idcol = sql.Identifier(coll.table), sql.Identifier(coll.id_column)
@@ -203,9 +202,7 @@ def _page_sql(
     selected = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
     names = dict(cols=selected, table=table, where=where, id=idcol, feature=_feature_sql(coll))
     if count and filter_params:
-        stmt, params = _counted_filtered_page(
-            coll, query, names, filter_where, filter_params, after
-        )
+        stmt, params = _counted_filtered_page(query, names, filter_where, filter_params, after, cap)
         parts: list[sql.Composable] = [stmt]
     else:
         parts = [
@@ -221,7 +218,7 @@ def _page_sql(
                     table, filter_where
                 )
             )
-            params += [*filter_params, COUNT_CAP + 1]
+            params += [*filter_params, cap + 1]
         else:
             parts.append(sql.SQL(", NULL::bigint"))
     if reltuples:
@@ -236,16 +233,16 @@ def _page_sql(
 
 
 def _counted_filtered_page(
-    coll: Collection,
     query: FeatureQuery,
     names: dict[str, sql.Composable],
     filter_where: sql.Composable,
     filter_params: list[Any],
     after: list[Any],
+    cap: int,
 ) -> tuple[sql.Composable, list[Any]]:
     """A filtered page and its count from one scan of the matches.
 
-    The ids of up to COUNT_CAP + 1 matches are read once (``m``); when that is all of them the
+    The ids of up to ``cap`` + 1 matches are read once (``m``); when that is all of them the
     page is the lowest ids among them, otherwise (more than the cap) the page is looked up on
     its own. The other branch is switched off by a one-time filter, so only one of them runs."""
     keyset = sql.SQL(" AND m.{} > %s").format(names["id"]) if after else sql.SQL("")
@@ -260,27 +257,28 @@ def _counted_filtered_page(
     ).format(filter_where=filter_where, keyset=keyset, **names)
     stmt = stmt + _tail(names) + sql.SQL(", (SELECT n FROM c)")
     page = query.limit + 1
-    params = [*filter_params, COUNT_CAP + 1, COUNT_CAP, *after, page]
-    params += [*filter_params, *after, COUNT_CAP, page, query.limit]
+    params = [*filter_params, cap + 1, cap, *after, page]
+    params += [*filter_params, *after, cap, page, query.limit]
     return stmt, params
 
 
 async def feature_page(
-    conn: AsyncConnection, coll: Collection, *, query: FeatureQuery
+    conn: AsyncConnection, coll: Collection, *, query: FeatureQuery, count_cap: int | None = None
 ) -> FeaturePage:
     """One page of features in id order; ``next_after`` is set when more follow.
 
     One statement in the common case: the page, already one GeoJSON text, and numberMatched
-    counted exactly up to COUNT_CAP. Above the cap numberMatched is the planner's estimate
-    (pg_class.reltuples for a whole table, EXPLAIN's row count for a filtered one, both cached
-    for ESTIMATE_TTL seconds) and ``matched_is_estimate`` is set.
+    counted exactly up to ``count_cap`` (COUNT_CAP when not given). Above the cap numberMatched
+    is the planner's estimate (pg_class.reltuples for a whole table, EXPLAIN's row count for a
+    filtered one, both cached for ESTIMATE_TTL seconds) and ``matched_is_estimate`` is set.
     """
+    cap = COUNT_CAP if count_cap is None else count_cap
     filtered = query.bbox is not None or bool(query.equals)
     table_rows = None if filtered else _cached_estimate(_whole_table_key(coll))
     # A whole table known to be big is not counted at all: its estimate is the answer.
-    count = filtered or table_rows is None or table_rows <= COUNT_CAP
+    count = filtered or table_rows is None or table_rows <= cap
     want_reltuples = not filtered and table_rows is None
-    stmt, params = _page_sql(coll, query, count=count, reltuples=want_reltuples)
+    stmt, params = _page_sql(coll, query, count=count, reltuples=want_reltuples, cap=cap)
     # A whole-table page is prepared (its plan does not depend on the values). A filtered one
     # is planned for its own values every time: after five runs PostgreSQL may switch a prepared
     # statement to a generic plan, and the generic plan of a bbox page measured 5x slower.
@@ -294,16 +292,16 @@ async def feature_page(
     estimate = False
     if query.after is None and not more:
         matched = returned  # the first page holds every match: exact whatever the statistics
-    elif capped is not None and capped <= COUNT_CAP:
+    elif capped is not None and capped <= cap:
         matched = int(capped)
     else:
-        # More than COUNT_CAP match (counted now, or the table was known to be that big).
+        # More than ``cap`` match (counted now, or the table was known to be that big).
         if filtered:
             planned = await _planned_rows(conn, coll, query)
         else:
             planned = table_rows or 0
         # Never below what is already known: past the cap, and past what this page has seen.
-        matched = max(planned, COUNT_CAP + 1 if capped is not None else 0, returned)
+        matched = max(planned, cap + 1 if capped is not None else 0, returned)
         estimate = True
     return FeaturePage(
         features_json=text or "",

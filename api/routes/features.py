@@ -133,7 +133,7 @@ async def items(
         request, coll, ogc.Limits(settings.default_limit, settings.max_limit)
     )
     html = ogc.wants_html(request)
-    page = await features.feature_page(conn, coll, query=query)
+    page = await features.feature_page(conn, coll, query=query, count_cap=settings.count_cap)
     base = ogc.base_url(request, settings.public_url)
     url = f"{base}/collections/{coll.id}/items"
     links = [
