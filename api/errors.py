@@ -21,7 +21,7 @@ from geo.errors import (
 
 log = logging.getLogger(__name__)
 
-from layers.registry import PreconditionRequired  # noqa: E402
+from layers.registry_checks import PreconditionRequired  # noqa: E402
 
 STATUS: dict[type[AgriMapError], int] = {
     PreconditionRequired: 428,

@@ -1,289 +1,30 @@
-"""The growing-area registry (server side): check a drawn boundary, register it with a new code,
+"""The growing-area registry (server side): register a checked boundary with a new code,
 replace, change status, delete, list history. Every write runs inside ``api.auth.acting`` so the
-database checks the officer's communes and records history and audit itself.
-
-Checks and their thresholds (chosen here; the issue leaves them open):
-- boundary must be a valid polygon in Vietnam: a self-intersection is an error, with its place;
-- overlap with an *active* area of more than ``OVERLAP_TOLERANCE_M2`` is an error naming the
-  other code and the m² (409 on submit); a sliver up to that is a warning (hand digitising);
-- the area must lie in one commune (at most ``OUTSIDE_TOLERANCE_M2`` outside its boundary);
-- size: under ``MIN_HA`` is an error, over ``WARN_HA`` a warning, over ``MAX_HA`` an error.
+database checks the officer's communes and records history and audit itself. The checks before
+a write are in ``registry_checks``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import shapely
 from psycopg import AsyncConnection
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from geo import codes
-from geo.area import geodesic_area_m2
-from geo.crs import VIETNAM_BOUNDS_WGS84
-from geo.errors import Conflict, GeometryError, InvalidInput, NotFound
-from geo.values import parse_date, parse_integer, parse_text
+from geo.errors import Conflict, InvalidInput, NotFound
+from geo.values import parse_text
 
-from .growing_areas import split_owner
-
-VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-OVERLAP_TOLERANCE_M2 = 1.0
-OUTSIDE_TOLERANCE_M2 = 1.0
-MIN_HA = 0.005  # 50 m²
-WARN_HA = 500.0
-MAX_HA = 5000.0
+from .registry_checks import check, record_fields, refuse_on_errors, vietnam_today
 
 PUBLIC_COLUMNS = (
     "id", "code", "crop", "area_ha", "cooperative", "member_households", "status",
     "status_reason", "status_changed_on", "issued_on", "commune_code", "version", "note",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: str
-    severity: str  # "error" or "warning"
-    message_vi: str
-    message_en: str
-    other_code: str | None = None
-    overlap_m2: float | None = None
-
-
-def vietnam_today() -> dt.date:
-    """Today in Vietnam (UTC+7): an officer's date, whatever the server's clock zone."""
-    return dt.datetime.now(VIETNAM_TZ).date()
-
-
-def vi_number(value: float, decimals: int = 1) -> str:
-    """Vietnamese number format: 3.539,8 (dot for thousands, comma for decimals)."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-
-
-# --- geometry -----------------------------------------------------------------------------
-
-
-def boundary_from_geojson(obj: Any) -> MultiPolygon:
-    """A GeoJSON Polygon/MultiPolygon (or a Feature holding one) in WGS84, as a MultiPolygon."""
-    if isinstance(obj, dict) and obj.get("type") == "Feature":
-        obj = obj.get("geometry")
-    if not isinstance(obj, dict) or obj.get("type") not in ("Polygon", "MultiPolygon"):
-        raise GeometryError(
-            "Cần một ranh giới dạng vùng (Polygon hoặc MultiPolygon GeoJSON).",
-            "A boundary must be a GeoJSON Polygon or MultiPolygon.",
-            hint_vi="Vẽ vùng trên bản đồ hoặc tải lên tệp KML/GeoJSON/shapefile.",
-            hint_en="Draw the area on the map or upload a KML/GeoJSON/shapefile.",
-        )
-    try:
-        geom = shapely.force_2d(shape(obj))
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise GeometryError(
-            f"Tọa độ của ranh giới không đọc được: {exc}.",
-            f"The boundary's coordinates cannot be read: {exc}.",
-        ) from exc
-    if geom.is_empty:
-        raise GeometryError("Ranh giới rỗng.", "The boundary is empty.")
-    minx, miny, maxx, maxy = geom.bounds
-    vx0, vy0, vx1, vy1 = VIETNAM_BOUNDS_WGS84
-    if minx < vx0 or maxx > vx1 or miny < vy0 or maxy > vy1:
-        raise GeometryError(
-            f"Ranh giới nằm ngoài Việt Nam ({minx:.5f}, {miny:.5f} – {maxx:.5f}, {maxy:.5f}).",
-            f"The boundary lies outside Vietnam ({minx:.5f}, {miny:.5f} – {maxx:.5f}, {maxy:.5f}).",
-            hint_vi="Tọa độ phải là kinh độ, vĩ độ WGS84 (ví dụ 104.05, 22.35).",
-            hint_en="Coordinates must be WGS84 longitude, latitude (e.g. 104.05, 22.35).",
-        )
-    return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
-
-
-def shape_problems(geom: MultiPolygon) -> tuple[float, list[Problem]]:
-    """Geodesic area (ha) and the problems visible without the database."""
-    problems: list[Problem] = []
-    if not geom.is_valid:
-        reason = shapely.is_valid_reason(geom)
-        problems.append(
-            Problem(
-                "self_intersection", "error",
-                f"Ranh giới tự cắt hoặc không hợp lệ: {reason}. Hãy sửa các đỉnh bị chéo nhau.",
-                f"The boundary intersects itself or is invalid: {reason}. Fix the crossing vertices.",
-            )
-        )  # fmt: skip
-    ha = geodesic_area_m2(geom) / 10_000
-    if ha < MIN_HA:
-        problems.append(
-            Problem(
-                "too_small", "error",
-                f"Diện tích {vi_number(ha, 4)} ha quá nhỏ (tối thiểu {vi_number(MIN_HA, 3)} ha): có thể vẽ nhầm.",
-                f"Area {ha:.4f} ha is too small (minimum {MIN_HA} ha): probably a mis-drawing.",
-            )
-        )  # fmt: skip
-    elif ha > MAX_HA:
-        problems.append(
-            Problem(
-                "too_large", "error",
-                f"Diện tích {vi_number(ha)} ha vượt quá {vi_number(MAX_HA, 0)} ha của một vùng trồng.",
-                f"Area {ha:,.1f} ha exceeds the {MAX_HA:,.0f} ha limit for one growing area.",
-            )
-        )  # fmt: skip
-    elif ha > WARN_HA:
-        problems.append(
-            Problem(
-                "too_large", "warning",
-                f"Diện tích {vi_number(ha)} ha rất lớn: kiểm tra lại ranh giới.",
-                f"Area {ha:,.1f} ha is very large: check the boundary.",
-            )
-        )  # fmt: skip
-    return ha, problems
-
-
-# --- checks in the database ---------------------------------------------------------------
-
-COMMUNE_SQL = """
-WITH g AS (SELECT ST_GeomFromText(%(wkt)s, 4326) AS g)
-SELECT c.code, c.name,
-       ST_Area(ST_Difference(g.g, c.geom)::geography) AS outside_m2
-FROM commune c, g
-WHERE ST_Intersects(c.geom, g.g)
-ORDER BY ST_Area(ST_Intersection(c.geom, g.g)::geography) DESC
-LIMIT 1
-"""
-OVERLAP_SQL = """
-WITH g AS (SELECT ST_GeomFromText(%(wkt)s, 4326) AS g)
-SELECT a.code, ST_Area(ST_Intersection(a.geom, g.g)::geography) AS m2
-FROM growing_area a, g
-WHERE a.status = 'active' AND ST_Intersects(a.geom, g.g)
-  AND a.id IS DISTINCT FROM %(exclude)s
-ORDER BY m2 DESC
-"""
-
-
-async def check(
-    conn: AsyncConnection, geom: MultiPolygon, *, exclude_id: int | None = None
-) -> dict[str, Any]:
-    """Everything an officer should see before submitting: area, commune, problems."""
-    ha, problems = shape_problems(geom)
-    commune_code = commune_name = None
-    if geom.is_valid:
-        params = {"wkt": geom.wkt, "exclude": exclude_id}
-        row = await (await conn.execute(COMMUNE_SQL, params)).fetchone()
-        if row is None:
-            problems.append(
-                Problem(
-                    "outside_commune", "error",
-                    "Vùng trồng không nằm trong xã nào đã có trên bản đồ.",
-                    "The area lies in no commune on the map.",
-                )
-            )  # fmt: skip
-        else:
-            commune_code, commune_name, outside = row
-            if outside > OUTSIDE_TOLERANCE_M2:
-                problems.append(
-                    Problem(
-                        "outside_commune", "error",
-                        f"{vi_number(outside, 0)} m² của vùng nằm ngoài ranh giới xã {commune_name}.",
-                        f"{outside:,.0f} m² of the area lie outside commune {commune_name}.",
-                    )
-                )  # fmt: skip
-        for code, m2 in await (await conn.execute(OVERLAP_SQL, params)).fetchall():
-            error = m2 > OVERLAP_TOLERANCE_M2
-            problems.append(
-                Problem(
-                    "overlap", "error" if error else "warning",
-                    f"Chồng lấn {vi_number(m2)} m² với vùng trồng đang hoạt động {code}.",
-                    f"Overlaps {m2:,.1f} m² with active growing area {code}.",
-                    other_code=code, overlap_m2=round(m2, 1),
-                )
-            )  # fmt: skip
-    return {
-        "area_ha": round(ha, 4),
-        "commune_code": commune_code,
-        "commune_name": commune_name,
-        "problems": [asdict(p) for p in problems],
-    }
-
-
-def refuse_on_errors(result: dict[str, Any]) -> None:
-    """Raise the error an API client gets for the first blocking problem (409 for overlaps)."""
-    errors = [p for p in result["problems"] if p["severity"] == "error"]
-    if not errors:
-        return
-    details = [p["message_en"] for p in errors][:20]
-    shape_errors = [p for p in errors if p["kind"] != "overlap"]
-    if not shape_errors:  # a good boundary that clashes with a registered one: 409
-        p = errors[0]
-        more = len(errors) - 1
-        tail_vi = f" (và {more} vùng khác)" if more else ""
-        tail_en = f" (and {more} more)" if more else ""
-        raise Conflict(p["message_vi"] + tail_vi, p["message_en"] + tail_en, details=details)
-    vi = " ".join(p["message_vi"] for p in shape_errors)
-    en = " ".join(p["message_en"] for p in shape_errors)
-    raise GeometryError(vi, en, details=details)
-
-
-# --- record fields ------------------------------------------------------------------------
-
-
-def record_fields(props: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Validate the properties an officer submits; returns the columns to store."""
-    allowed = {"crop", "owner", "member_households", "issued_on", "note", "code", "version"}
-    unknown = sorted(set(props) - allowed - {"area_ha", "commune_code", "status", "id"})
-    problems_vi: list[str] = [f"không có trường '{k}'" for k in unknown]
-    out: dict[str, Any] = {}
-
-    def take(key: str, parse, label: str) -> None:
-        if key not in props:
-            return
-        try:
-            out[key] = parse(props[key])
-        except ValueError as exc:
-            problems_vi.append(f"{label}: giá trị '{props[key]}' không hợp lệ ({exc})")
-
-    take("crop", parse_text, "cây trồng")
-    take("note", parse_text, "ghi chú")
-    take("member_households", parse_integer, "số hộ")
-    take("issued_on", parse_date, "ngày cấp")
-    take("owner", parse_text, "chủ sở hữu")
-    if not partial and not out.get("crop"):
-        problems_vi.append("cây trồng là bắt buộc")
-    if (out.get("member_households") or 0) < 0:
-        problems_vi.append("số hộ không được âm")
-    if out.get("issued_on") and out["issued_on"] > vietnam_today():
-        problems_vi.append("ngày cấp ở tương lai")
-    if problems_vi:
-        raise InvalidInput(
-            "Thông tin vùng trồng chưa hợp lệ: " + "; ".join(problems_vi) + ".",
-            "Invalid growing-area record: " + "; ".join(problems_vi) + ".",
-            hint_vi="Các trường: crop, owner, member_households, issued_on, note.",
-            hint_en="Fields: crop, owner, member_households, issued_on, note.",
-        )
-    if "owner" in out:
-        out.update(split_owner(out))  # pops "owner": organisation public, person private
-    if "member_households" in out and out["member_households"] is None:
-        out["member_households"] = 0
-    return out
-
-
-def expected_version(if_match: str | None, props: dict[str, Any]) -> int:
-    """The version the client last saw, from If-Match ("v3", W/"v3" or 3) or properties.version."""
-    raw = if_match if if_match is not None else props.get("version")
-    if raw is not None:
-        text = str(raw).strip().removeprefix("W/").strip('"').lstrip("v")
-        if text.isdigit():
-            return int(text)
-    raise PreconditionRequired(
-        "Cần biết phiên bản bạn đang sửa (tiêu đề If-Match hoặc thuộc tính version).",
-        "Say which version you are changing (If-Match header or the version property).",
-        hint_vi="Đọc vùng trồng trước, rồi gửi lại ETag của nó trong If-Match.",
-        hint_en="Read the area first and send its ETag back in If-Match.",
-    )
-
-
-class PreconditionRequired(InvalidInput):
-    """A write to an existing area without the version it is based on (HTTP 428)."""
 
 
 # --- writes -------------------------------------------------------------------------------
@@ -558,7 +299,3 @@ async def history(conn: AsyncConnection, gid: int) -> list[dict[str, Any]]:
             }
         )  # fmt: skip
     return out
-
-
-def is_polygonal(geom: BaseGeometry) -> bool:
-    return isinstance(geom, Polygon | MultiPolygon)

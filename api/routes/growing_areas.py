@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from shapely.geometry import mapping
 
 from geo.errors import Conflict, InvalidInput, NotFound
-from layers import registry
+from layers import registry, registry_checks
 from layers.boundary import boundary_from_file
 
 from ..auth import Principal, PrincipalDep, acting, require
@@ -70,15 +70,15 @@ async def check_boundary(
     conn: ConnDep, feature: dict[str, Any] = FEATURE, who: Principal = Writers,
     exclude: int | None = None,
 ) -> dict:  # fmt: skip
-    geom = registry.boundary_from_geojson(feature)
-    return await registry.check(conn, geom, exclude_id=exclude)
+    geom = registry_checks.boundary_from_geojson(feature)
+    return await registry_checks.check(conn, geom, exclude_id=exclude)
 
 
 @router.post(ITEMS, status_code=201, summary="Register a growing area (a new code is issued)")
 async def create(
     request: Request, conn: ConnDep, feature: dict[str, Any] = FEATURE, who: Principal = Writers
 ) -> Response:
-    geom = registry.boundary_from_geojson(feature)
+    geom = registry_checks.boundary_from_geojson(feature)
     async with acting(conn, who):
         gid = await registry.create(conn, geom, _props(feature), user=who.username)
         props, stored = await registry.get_record(conn, gid)
@@ -96,8 +96,8 @@ async def replace(
     if_match: str | None = Header(None),
 ) -> Response:
     props = _props(feature)
-    version = registry.expected_version(if_match, props)
-    geom = registry.boundary_from_geojson(feature)
+    version = registry_checks.expected_version(if_match, props)
+    geom = registry_checks.boundary_from_geojson(feature)
     async with acting(conn, who):
         await registry.replace(conn, fid, geom, props, version)
         record, stored = await registry.get_record(conn, fid)
@@ -115,9 +115,9 @@ async def patch(
     # A partial Feature ({"properties": …, "geometry": …}) or the properties alone.
     is_feature = "properties" in changes or "geometry" in changes
     props = dict(changes.get("properties") or {}) if is_feature else dict(changes)
-    version = registry.expected_version(if_match, props)
+    version = registry_checks.expected_version(if_match, props)
     geom = (
-        registry.boundary_from_geojson(changes["geometry"])
+        registry_checks.boundary_from_geojson(changes["geometry"])
         if is_feature and changes.get("geometry")
         else None
     )
@@ -131,7 +131,7 @@ async def patch(
 async def delete(
     fid: int, conn: ConnDep, who: Principal = Writers, if_match: str | None = Header(None)
 ) -> Response:
-    version = registry.expected_version(if_match, {})
+    version = registry_checks.expected_version(if_match, {})
     async with acting(conn, who):
         await registry.delete(conn, fid, version)
     return Response(status_code=204)
@@ -152,7 +152,7 @@ async def status_action(
     who: Principal = Writers,
     if_match: str | None = Header(None),
 ) -> Response:
-    version = registry.expected_version(if_match, {"version": body.version})
+    version = registry_checks.expected_version(if_match, {"version": body.version})
     async with acting(conn, who):
         await registry.change_status(
             conn, fid, action, reason=body.reason, on=body.date, version=version
