@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from geo import crs as vncrs
-from geo import textenc
+from geo import crs_source, textenc
 from geo.errors import Conflict, InvalidInput
 from geo.geometry import check_geometry
 
@@ -181,7 +181,7 @@ def reproject(table: RawTable, crs_option: str | None) -> tuple[np.ndarray, str,
     bounds = _bounds(table.geometry)
     if bounds is None:
         return table.geometry, "", ""
-    resolved = vncrs.resolve_source_crs(option=crs_option, file_crs=table.crs, bounds=bounds)
+    resolved = crs_source.resolve_source_crs(option=crs_option, file_crs=table.crs, bounds=bounds)
     transformer = vncrs.transformer_to_wgs84(resolved.crs)
     mask = np.array([g is not None for g in table.geometry])
     out = np.full(len(table.geometry), None, dtype=object)
@@ -193,7 +193,7 @@ def reproject(table: RawTable, crs_option: str | None) -> tuple[np.ndarray, str,
     out[mask] = shapely.transform(shapely.force_2d(table.geometry[mask].astype(object)), move)
     after = _bounds(out)
     if after is not None:
-        vncrs.check_in_vietnam(after, source_crs_label=resolved.label, source_bounds=bounds)
+        crs_source.check_in_vietnam(after, source_crs_label=resolved.label, source_bounds=bounds)
     return out, resolved.label, resolved.note_en
 
 

@@ -15,6 +15,7 @@ from pyproj import CRS
 from shapely.geometry import box
 
 from geo import crs as vncrs
+from geo import crs_source
 from geo.errors import InvalidInput
 from geo.soil import property_key
 
@@ -64,7 +65,9 @@ def import_raster(
         tags = {k.lower(): v for k, v in src.tags().items()}
         prop = _property_from(tags, path.name)
         file_crs = CRS.from_user_input(src.crs.to_wkt()) if src.crs else None
-        resolved = vncrs.resolve_source_crs(option=crs, file_crs=file_crs, bounds=tuple(src.bounds))
+        resolved = crs_source.resolve_source_crs(
+            option=crs, file_crs=file_crs, bounds=tuple(src.bounds)
+        )
         tr = vncrs.transformer_to_wgs84(resolved.crs)
         footprint = shapely.transform(
             box(*src.bounds).segmentize(
@@ -72,7 +75,7 @@ def import_raster(
             ),
             lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])),
         )
-        vncrs.check_in_vietnam(
+        crs_source.check_in_vietnam(
             footprint.bounds, source_crs_label=resolved.label, source_bounds=tuple(src.bounds)
         )
         band = src.read(1, masked=True)

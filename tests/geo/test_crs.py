@@ -17,16 +17,13 @@ from geo.crs import (
     VN2000_TM3_EPSG,
     VN2000_TOWGS84,
     VN2000_UTM_EPSG,
-    check_in_vietnam,
     crs_label,
     meridian_label,
-    parse_crs_option,
     province_central_meridian,
     recognise_vn2000,
-    resolve_source_crs,
-    suggest_crs,
     transformer_to_wgs84,
 )
+from geo.crs_source import check_in_vietnam, parse_crs_option, resolve_source_crs, suggest_crs
 from geo.errors import CRSError
 
 GEOD = pyproj.Geod(ellps="WGS84")
