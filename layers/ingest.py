@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from geo import crs as vncrs
-from geo import crs_source, textenc
+from geo import crs_source, textenc, textguess
 from geo.errors import Conflict, InvalidInput
 from geo.geometry import check_geometry
 
@@ -105,7 +105,7 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
     columns = _text_columns(table)
     if not table.bytes_text:
         values = [v for c in columns for v in table.frame[c] if isinstance(v, str)]
-        if encoding is None and not any(textenc.looks_like_mojibake(v) for v in values):
+        if encoding is None and not any(textguess.looks_like_mojibake(v) for v in values):
             return "utf-8", ""
         # Text that was mis-converted before it reached a UTF-8 format: undo that first.
         for c in columns:
@@ -119,7 +119,7 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
     elif not non_ascii:
         chosen, note = "utf-8", ""
     else:
-        guess = textenc.guess_encoding(non_ascii)
+        guess = textguess.guess_encoding(non_ascii)
         chosen = guess.encoding
         note = f"{guess.reason} (e.g. '{guess.example_raw}' -> '{guess.example_decoded}')"
         if table.declared_encoding and _cpg_name(table.declared_encoding) not in (None, chosen):

@@ -15,12 +15,14 @@ from geo.textenc import (
     VNI_TABLE,
     decode_legacy,
     encode_legacy,
+    normalise_encoding_name,
+    recover_bytes,
+)
+from geo.textguess import (
     fix_text_column,
     guess_encoding,
     is_vietnamese_syllable,
     looks_like_mojibake,
-    normalise_encoding_name,
-    recover_bytes,
 )
 
 # Place and person names from DOMAIN.md and the demo commune.
