@@ -8,17 +8,19 @@ from dataclasses import replace
 
 import pytest
 
-from geo.codes import (
-    DEFAULT_LAYOUT,
+from geo.adminunits import (
     PRE_REFORM_PROVINCE_CODES,
     AdminLists,
-    CodeLayout,
     Commune,
     District,
+    package_lists,
+)
+from geo.codes import (
+    DEFAULT_LAYOUT,
+    CodeLayout,
     ParsedCode,
     next_code,
     normalise,
-    package_lists,
     validate,
 )
 from geo.errors import InvalidInput
