@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     tile_cache_mb: int = 256  # per server process
     # numberMatched is counted exactly up to this many matches, then estimated (and flagged).
     count_cap: int = Field(default=10_000, ge=0)
+    # JSON pages of more than this many features are streamed as PostGIS writes them.
+    stream_above: int = Field(default=1_000, ge=0)
 
     @property
     def secure_cookies(self) -> bool:

@@ -48,7 +48,7 @@ class FeaturePage:
     next_after: str | None
 
 
-def _feature_sql(coll: Collection) -> sql.Composable:
+def feature_json_sql(coll: Collection) -> sql.Composable:
     props = sql.SQL(", ").join(
         sql.SQL("{}, t.{}").format(sql.Literal(p.name), sql.Identifier(p.name))
         for p in coll.properties
@@ -89,7 +89,7 @@ def _bbox_clause(
     )
 
 
-def _where(
+def where_clause(
     coll: Collection, q: FeatureQuery, *, exact_only: bool = False
 ) -> tuple[sql.Composable, list[Any]]:
     clauses: list[sql.Composable] = []
@@ -157,7 +157,7 @@ async def _planned_rows(conn: AsyncConnection, coll: Collection, query: FeatureQ
     cached = _cached_estimate(key)
     if cached is not None:
         return cached
-    where, params = _where(coll, query, exact_only=True)
+    where, params = where_clause(coll, query, exact_only=True)
     stmt = (
         sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t").format(sql.Identifier(coll.table))
         + where
@@ -188,7 +188,7 @@ def _page_sql(
     """One statement for a whole page: the features joined into one text by PostGIS, how many,
     the last id, whether more follow, and (``count``) the matches counted up to ``cap`` + 1,
     and (``reltuples``) the table's row estimate."""
-    filter_where, filter_params = _where(coll, query)
+    filter_where, filter_params = where_clause(coll, query)
     table, idcol = sql.Identifier(coll.table), sql.Identifier(coll.id_column)
     where, params = filter_where, list(filter_params)
     after: list[Any] = []
@@ -200,7 +200,7 @@ def _page_sql(
     # Only the public columns are read: personal ones never enter the statement's output.
     columns = list(dict.fromkeys([coll.id_column, *(p.name for p in coll.properties), "geom"]))
     selected = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
-    names = dict(cols=selected, table=table, where=where, id=idcol, feature=_feature_sql(coll))
+    names = dict(cols=selected, table=table, where=where, id=idcol, feature=feature_json_sql(coll))
     if count and filter_params:
         stmt, params = _counted_filtered_page(query, names, filter_where, filter_params, after, cap)
         parts: list[sql.Composable] = [stmt]
@@ -289,20 +289,16 @@ async def feature_page(
         _remember_estimate(_whole_table_key(coll), table_rows)
     returned = min(int(fetched), query.limit)
     more = fetched > query.limit
-    estimate = False
-    if query.after is None and not more:
-        matched = returned  # the first page holds every match: exact whatever the statistics
-    elif capped is not None and capped <= cap:
-        matched = int(capped)
-    else:
-        # More than ``cap`` match (counted now, or the table was known to be that big).
-        if filtered:
-            planned = await _planned_rows(conn, coll, query)
-        else:
-            planned = table_rows or 0
-        # Never below what is already known: past the cap, and past what this page has seen.
-        matched = max(planned, cap + 1 if capped is not None else 0, returned)
-        estimate = True
+    matched, estimate = await number_matched(
+        conn,
+        coll,
+        query,
+        returned=returned,
+        more=more,
+        capped=capped,
+        table_rows=table_rows,
+        cap=cap,
+    )
     return FeaturePage(
         features_json=text or "",
         number_returned=returned,
@@ -312,13 +308,77 @@ async def feature_page(
     )
 
 
+async def number_matched(
+    conn: AsyncConnection,
+    coll: Collection,
+    query: FeatureQuery,
+    *,
+    returned: int,
+    more: bool,
+    capped: int | None,
+    table_rows: int | None,
+    cap: int,
+) -> tuple[int, bool]:
+    """numberMatched of a page and whether it is an estimate.
+
+    ``capped`` is the count of matches up to ``cap`` + 1 (None when not counted: a whole table
+    known to be bigger than the cap, whose row estimate is ``table_rows``)."""
+    if query.after is None and not more:
+        return returned, False  # the first page holds every match: exact whatever the statistics
+    if capped is not None and capped <= cap:
+        return int(capped), False
+    # More than ``cap`` match (counted now, or the table was known to be that big).
+    if query.bbox is not None or query.equals:
+        planned = await _planned_rows(conn, coll, query)
+    else:
+        planned = table_rows or 0
+    # Never below what is already known: past the cap, and past what this page has seen.
+    return max(planned, cap + 1 if capped is not None else 0, returned), True
+
+
+async def count_matched(
+    conn: AsyncConnection,
+    coll: Collection,
+    query: FeatureQuery,
+    *,
+    returned: int,
+    more: bool,
+    count_cap: int | None = None,
+) -> tuple[int, bool]:
+    """numberMatched for a page read without its count (a streamed page): counted up to the
+    cap in its own statement when needed, as ``feature_page`` does in the page's."""
+    cap = COUNT_CAP if count_cap is None else count_cap
+    if query.after is None and not more:
+        return returned, False
+    filtered = query.bbox is not None or bool(query.equals)
+    table_rows = None if filtered else await _estimated_rows(conn, coll)
+    capped = None
+    if filtered or (table_rows or 0) <= cap:
+        where, params = where_clause(coll, query)
+        stmt = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} t{} LIMIT %s) n").format(
+            sql.Identifier(coll.table), where
+        )
+        row = await (await conn.execute(stmt, [*params, cap + 1], prepare=False)).fetchone()
+        capped = int(row[0]) if row else 0
+    return await number_matched(
+        conn,
+        coll,
+        query,
+        returned=returned,
+        more=more,
+        capped=capped,
+        table_rows=table_rows,
+        cap=cap,
+    )
+
+
 async def feature(conn: AsyncConnection, coll: Collection, *, fid: str) -> str:
     """One feature by id, as GeoJSON text; NotFound when there is none."""
     if coll.id_column == "id" and not fid.isdigit():
         raise _not_found(coll, fid)
     stmt = (
         sql.SQL("SELECT ")
-        + _feature_sql(coll)
+        + feature_json_sql(coll)
         + sql.SQL(" FROM {} t WHERE t.{} = %s").format(
             sql.Identifier(coll.table), sql.Identifier(coll.id_column)
         )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from psycopg import AsyncConnection
 
 from geo.errors import NotFound
-from layers import features
+from layers import feature_stream, features
 from layers.catalog import BY_ID, COLLECTIONS, Collection
 
 from .. import ogc
@@ -124,6 +127,36 @@ async def queryables(collection_id: str, request: Request, settings: SettingsDep
     return _json(doc, "application/schema+json")
 
 
+def _page_links(
+    request: Request, base: str, coll: Collection, next_after: str | None, html: bool
+) -> list[dict]:
+    url = f"{base}/collections/{coll.id}/items"
+    links = [
+        ogc.link(ogc.with_params(url, request, f="json"), "self", ogc.GEOJSON, "Trang này"),
+        ogc.link(
+            ogc.with_params(url, request, f="html"), "alternate", ogc.HTML, "Trang này (HTML)"
+        ),
+        ogc.link(f"{base}/collections/{coll.id}", "collection", ogc.JSON, coll.title_vi),
+    ]
+    if next_after is not None:
+        links.append(
+            ogc.link(
+                ogc.with_params(url, request, cursor=next_after, f="html" if html else "json"),
+                "next",
+                ogc.HTML if html else ogc.GEOJSON,
+                "Trang sau",
+            )
+        )
+    return links
+
+
+def _counts(returned: int, matched: int | None, estimate: bool) -> dict:
+    doc: dict = {"numberReturned": returned, "numberMatched": matched}
+    if estimate:
+        doc["numberMatchedIsEstimate"] = True
+    return doc
+
+
 @router.get("/collections/{collection_id}/items", summary="Features of a collection")
 async def items(
     collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
@@ -133,26 +166,12 @@ async def items(
         request, coll, ogc.Limits(settings.default_limit, settings.max_limit)
     )
     html = ogc.wants_html(request)
-    page = await features.feature_page(conn, coll, query=query, count_cap=settings.count_cap)
     base = ogc.base_url(request, settings.public_url)
-    url = f"{base}/collections/{coll.id}/items"
-    links = [
-        ogc.link(ogc.with_params(url, request, f="json"), "self", ogc.GEOJSON, "Trang này"),
-        ogc.link(
-            ogc.with_params(url, request, f="html"), "alternate", ogc.HTML, "Trang này (HTML)"
-        ),
-        ogc.link(f"{base}/collections/{coll.id}", "collection", ogc.JSON, coll.title_vi),
-    ]
-    if page.next_after is not None:
-        fmt = "html" if html else "json"
-        links.append(
-            ogc.link(
-                ogc.with_params(url, request, cursor=page.next_after, f=fmt),
-                "next",
-                ogc.HTML if html else ogc.GEOJSON,
-                "Trang sau",
-            )
-        )
+    if not html and query.limit > settings.stream_above:
+        body = _streamed_items(request, conn, coll, query, base, settings.count_cap)
+        return StreamingResponse(body, media_type=ogc.GEOJSON)
+    page = await features.feature_page(conn, coll, query=query, count_cap=settings.count_cap)
+    links = _page_links(request, base, coll, page.next_after, html)
     if html:
         parsed = orjson.loads("[" + page.features_json + "]")
         return HTMLResponse(
@@ -167,15 +186,38 @@ async def items(
         )
     head = {
         "type": "FeatureCollection",
-        "numberReturned": page.number_returned,
-        "numberMatched": page.number_matched,
+        **_counts(page.number_returned, page.number_matched, page.matched_is_estimate),
         "links": links,
     }
-    if page.matched_is_estimate:
-        head["numberMatchedIsEstimate"] = True
     # The features are already one JSON text from PostGIS: splice it in rather than re-parse.
     body = orjson.dumps(head)[:-1] + b',"features":[' + page.features_json.encode() + b"]}"
     return Response(body, media_type=ogc.GEOJSON)
+
+
+async def _streamed_items(
+    request: Request,
+    conn: AsyncConnection,
+    coll: Collection,
+    query: features.FeatureQuery,
+    base: str,
+    count_cap: int,
+) -> AsyncIterator[bytes]:
+    """A big page as it is read: the features first, then the counts and links (the next
+    link and numberMatched are known only at the end). The request's connection stays open
+    until the response is sent (FastAPI >= 0.118 closes yield dependencies after it)."""
+    page = feature_stream.StreamedPage()
+    yield b'{"type":"FeatureCollection","features":['
+    async for chunk in feature_stream.stream_features(conn, coll, query=query, page=page):
+        yield chunk.encode()
+    more = page.next_after is not None
+    matched, estimate = await features.count_matched(
+        conn, coll, query, returned=page.number_returned, more=more, count_cap=count_cap
+    )
+    tail = {
+        **_counts(page.number_returned, matched, estimate),
+        "links": _page_links(request, base, coll, page.next_after, html=False),
+    }
+    yield b"]," + orjson.dumps(tail)[1:]
 
 
 @router.get("/collections/{collection_id}/items/{fid}", summary="One feature")
