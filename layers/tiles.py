@@ -4,7 +4,9 @@
   ``CLUSTER_CELLS``² cells per tile: one point per cell with ``count`` and ``with_fibre``;
   up to ``DENSITY_CHECK_BELOW_ZOOM`` a tile with more than ``POINT_BUDGET`` points is
   aggregated the same way, so dense villages do not make 100 kB tiles;
-- polygons below ``SIMPLIFY_BELOW_ZOOM`` are simplified to about a quarter pixel;
+- polygons below ``SIMPLIFY_BELOW_ZOOM`` are simplified to about a quarter pixel; layers of
+  many small polygons (growing areas) are aggregated like the points below their
+  ``aggregate_below_zoom``: one point per cell with ``count`` and a total (``area_ha``);
 - no tile carries more than ``MAX_FEATURES`` features per layer: the rest are cut off and
   the response says so (``X-AgriMap-Truncated``), never silently.
 Only a collection's public properties go into its tiles (the catalogue lists them).
@@ -111,6 +113,36 @@ def _cluster_sql(coll: Collection, z: int) -> sql.Composed:
     )
 
 
+def aggregated(coll: Collection, z: int) -> bool:
+    """Whether the layer's polygons are drawn as grid aggregates at this zoom."""
+    return coll.aggregate_below_zoom is not None and z < coll.aggregate_below_zoom
+
+
+def _aggregate_sql(coll: Collection, z: int) -> sql.Composed:
+    """One point per grid cell (as for clustered households) for the polygons whose box centre
+    lies in it, at their mean centre, with their ``count`` and the sum of the layer's total
+    column (area in hectares for growing areas). Box centres by arithmetic, no ST_Transform."""
+    size = WORLD_M / 2**z
+    return sql.SQL(
+        "SELECT ST_MakePoint(round((c.mx - ST_XMin(b.env)) * {scale}), "
+        "                    round((ST_YMax(b.env) - c.my) * {scale})) AS geom, "
+        "c.count, c.{total} FROM ("
+        "  SELECT avg(p.mx) AS mx, avg(p.my) AS my, count(*)::int AS count, "
+        "         round(sum(p.total)::numeric, 4)::float8 AS {total} FROM ("
+        "    SELECT {r} * radians((ST_XMin(t.geom) + ST_XMax(t.geom)) / 2) AS mx, "
+        "           {r} * ln(tan(pi() / 4 + radians((ST_YMin(t.geom) + ST_YMax(t.geom)) / 2) / 2)) "
+        "           AS my, t.{total} AS total "
+        "    FROM {table} t, b WHERE t.geom && b.env4326) p "
+        "  GROUP BY floor(p.mx / {cell}), floor(p.my / {cell})) c, b"
+    ).format(
+        scale=sql.Literal(EXTENT / size),
+        r=sql.Literal(EARTH_RADIUS_M),
+        total=sql.Identifier(coll.aggregate_total or "area_ha"),
+        table=sql.Identifier(coll.table),
+        cell=sql.Literal(size / CLUSTER_CELLS),
+    )
+
+
 def _cells_sql(coll: Collection, z: int) -> sql.Composed:
     """Clusters from the z12 cell counts (migration 0007): a tile up to z12 is 64 + 2 cells
     of its zoom across (with the buffer), each the union of 2^(12−z) × 2^(12−z) z12 cells."""
@@ -188,6 +220,8 @@ def layer_sql(coll: Collection, z: int, dense: sql.Identifier | None = None) -> 
     always = sql.SQL("true")
     if coll.geometry_type == "Point" and z < CLUSTER_BELOW_ZOOM:
         return _mvt(coll, _clusters(coll, z), always)
+    if aggregated(coll, z):
+        return _mvt(coll, _aggregate_sql(coll, z), always)
     if dense is None:
         return _mvt(coll, _features_sql(coll, z), always)
     is_dense = sql.SQL("(SELECT dense FROM {})").format(dense)

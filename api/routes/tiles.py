@@ -43,10 +43,13 @@ def _check_tms(tms_id: str) -> None:
 
 
 def _cluster_fields(coll: Collection) -> dict[str, str]:
-    """Point layers are clustered below z13 and in dense z13–14 tiles (layers/tiles.py)."""
-    if coll.geometry_type != "Point":
-        return {}
-    return {"count": "number", "with_fibre": "number"}
+    """Point layers are clustered below z13 and in dense z13–14 tiles, layers of small polygons
+    aggregated below their ``aggregate_below_zoom`` (layers/tiles.py)."""
+    if coll.geometry_type == "Point":
+        return {"count": "number", "with_fibre": "number"}
+    if coll.aggregate_below_zoom is not None:
+        return {"count": "number"}
+    return {}
 
 
 def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path: str) -> dict:

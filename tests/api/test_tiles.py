@@ -176,3 +176,48 @@ def test_soil_raster_png_tiles_are_coloured_by_grade(live_server, demo_url) -> N
     assert httpx.get(f"{base}/tiles/WebMercatorQuad/{far.z}/{far.x}/{far.y}.png").status_code == 204
     legend = httpx.get(f"{base}/legend").json()
     assert legend["property"] == "om" and [c["grade"] for c in legend["classes"]][0] == "rất nghèo"
+
+
+def _mvt_features(tmp_path: Path, tile: morecantile.Tile, content: bytes) -> list[dict]:
+    path = tmp_path / str(tile.z) / str(tile.x) / f"{tile.y}.pbf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    out = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "-t_srs", "EPSG:4326", "-oo", "CLIP=NO",
+                          "/vsistdout/", f"MVT:{path}"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(out.stdout)["features"]
+
+
+def test_growing_areas_are_aggregated_at_low_zoom(live_server, demo_url, tmp_path) -> None:
+    """Below z12 a growing area is under a screen pixel: the tile gives one point per grid cell
+    with how many areas and hectares it stands for, and counts every area touching it once."""
+    with psycopg.connect(demo_url) as conn:
+        lon, lat = conn.execute(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM growing_area "
+            "ORDER BY id LIMIT 1) s"
+        ).fetchone()
+    layer = f"{live_server}/collections/growing_areas/tiles/WebMercatorQuad"
+    for z in (10, 11):
+        tile = TMS.tile(lon, lat, z)
+        r = httpx.get(f"{layer}/{z}/{tile.x}/{tile.y}")
+        assert r.status_code == 200
+        points = _mvt_features(tmp_path / str(z), tile, r.content)
+        w, s, e, n = margin_bounds(z, tile.x, tile.y)
+        with psycopg.connect(demo_url) as conn:
+            count, hectares = conn.execute(
+                "SELECT count(*), sum(area_ha) FROM growing_area "
+                "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", (w, s, e, n)
+            ).fetchone()  # fmt: skip
+        assert {f["geometry"]["type"] for f in points} == {"Point"}
+        assert sum(f["properties"]["count"] for f in points) == count > len(points) > 0
+        total = sum(f["properties"]["area_ha"] for f in points)
+        assert abs(total - float(hectares)) < 0.01 * len(points)
+        assert "code" not in points[0]["properties"]  # no one area's attributes on a cell
+    tile = TMS.tile(lon, lat, 12)  # from z12 on each area is drawn with its attributes
+    shapes = _mvt_features(
+        tmp_path / "12", tile, httpx.get(f"{layer}/12/{tile.x}/{tile.y}").content
+    )
+    assert shapes and {f["geometry"]["type"] for f in shapes} <= {"Polygon", "MultiPolygon"}
+    assert all(f["properties"]["code"].startswith("VN-") for f in shapes)
+    fields = httpx.get(f"{layer}").json()["vector_layers"][0]["fields"]
+    assert fields["count"] == "number" and fields["area_ha"] == "number"
