@@ -48,7 +48,8 @@ async def get_tile(
     watch, cache = state.layer_watch, state.tile_cache
     ids = tuple(c.id for c in layers)
     key = (ids, z, x, y)
-    if await watch.fresh():
+    # Without a cache (AGRIMAP_TILE_CACHE_MB=0) nothing can be stale: no version read.
+    if cache.max_bytes > 0 and await watch.fresh():
         cached = cache.get(key)
         if cached is not None:
             return cached, True
