@@ -213,6 +213,8 @@ def run(args, console: Console) -> report.Report:
                          "client saturates first and shares the cores with the servers, so it "
                          "flattens fast servers: neither numbers nor ratios compare with wrk runs "
                          "(apt-get install wrk)")  # fmt: skip
+    rep.notes.append(f"both servers: uvicorn {' '.join(servers.UVICORN_FLAGS)}, one worker, "
+                     f"a pool of {servers.POOL_SIZE} connections")  # fmt: skip
     rep.notes.append("tipg has no tile cache: its 'tiles cached' row makes the same 64 tiles "
                      "again and again (the database's buffers are warm for both servers)")  # fmt: skip
     rep.notes.append("our uncached runs use a second instance of our server with "

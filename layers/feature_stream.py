@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from .catalog import Collection
-from .features import FeatureQuery, feature_json_sql, where_clause
+from .features import FeatureQuery, feature_json_sql, keyset_where, public_columns, where_clause
 
 # Features joined into one chunk before it is sent (~250 bytes each for households).
 CHUNK = 500
@@ -28,22 +28,16 @@ class StreamedPage:
 
 def rows_sql(coll: Collection, query: FeatureQuery) -> tuple[sql.Composable, list[Any]]:
     """The page's features one per row, (GeoJSON text, id), in id order, one row past the page."""
-    where, params = where_clause(coll, query)
+    filter_where, filter_params = where_clause(coll, query)
+    where, params, _ = keyset_where(coll, query, filter_where, filter_params)
     idcol = sql.Identifier(coll.id_column)
-    if query.after is not None:
-        keyset = sql.SQL("t.{} > %s").format(idcol)
-        where = (where + sql.SQL(" AND ") + keyset) if params else (sql.SQL(" WHERE ") + keyset)
-        params.append(int(query.after) if coll.id_column == "id" else query.after)
-    # Only the public columns are read: personal ones never enter the statement's output.
-    columns = list(dict.fromkeys([coll.id_column, *(p.name for p in coll.properties), "geom"]))
-    selected = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
     stmt = sql.SQL(
         "SELECT {feature}, t.{id}::text FROM (SELECT {cols} FROM {table} t{where} "
         "ORDER BY t.{id} LIMIT %s) t ORDER BY t.{id}"
     ).format(
         feature=feature_json_sql(coll),
         id=idcol,
-        cols=selected,
+        cols=public_columns(coll),
         table=sql.Identifier(coll.table),
         where=where,
     )

@@ -172,6 +172,26 @@ async def _planned_rows(conn: AsyncConnection, coll: Collection, query: FeatureQ
     return rows
 
 
+def keyset_where(
+    coll: Collection, query: FeatureQuery, where: sql.Composable, params: list[Any]
+) -> tuple[sql.Composable, list[Any], list[Any]]:
+    """The filter with the keyset cursor added (ids after ``query.after``): (where, all its
+    parameters, the cursor's own parameter list, empty without a cursor)."""
+    if query.after is None:
+        return where, list(params), []
+    after = [int(query.after) if coll.id_column == "id" else query.after]
+    keyset = sql.SQL("t.{} > %s").format(sql.Identifier(coll.id_column))
+    where = (where + sql.SQL(" AND ") + keyset) if params else (sql.SQL(" WHERE ") + keyset)
+    return where, [*params, *after], after
+
+
+def public_columns(coll: Collection) -> sql.Composable:
+    """The columns a page reads: id, public properties, geometry. Personal columns never enter
+    a page statement's output."""
+    columns = list(dict.fromkeys([coll.id_column, *(p.name for p in coll.properties), "geom"]))
+    return sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
+
+
 def _tail(names: dict[str, sql.Composable]) -> sql.Composable:
     """The end of a page statement: the page's features joined, how many, the last id."""
     return sql.SQL(
@@ -189,18 +209,14 @@ def _page_sql(
     the last id, whether more follow, and (``count``) the matches counted up to ``cap`` + 1,
     and (``reltuples``) the table's row estimate."""
     filter_where, filter_params = where_clause(coll, query)
-    table, idcol = sql.Identifier(coll.table), sql.Identifier(coll.id_column)
-    where, params = filter_where, list(filter_params)
-    after: list[Any] = []
-    if query.after is not None:
-        after = [int(query.after) if coll.id_column == "id" else query.after]
-        keyset = sql.SQL("t.{} > %s").format(idcol)
-        where = (where + sql.SQL(" AND ") + keyset) if params else (sql.SQL(" WHERE ") + keyset)
-        params += after
-    # Only the public columns are read: personal ones never enter the statement's output.
-    columns = list(dict.fromkeys([coll.id_column, *(p.name for p in coll.properties), "geom"]))
-    selected = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
-    names = dict(cols=selected, table=table, where=where, id=idcol, feature=feature_json_sql(coll))
+    where, params, after = keyset_where(coll, query, filter_where, filter_params)
+    names = dict(
+        cols=public_columns(coll),
+        table=sql.Identifier(coll.table),
+        where=where,
+        id=sql.Identifier(coll.id_column),
+        feature=feature_json_sql(coll),
+    )
     if count and filter_params:
         stmt, params = _counted_filtered_page(query, names, filter_where, filter_params, after, cap)
         parts: list[sql.Composable] = [stmt]
@@ -215,7 +231,7 @@ def _page_sql(
         if count:
             parts.append(
                 sql.SQL(", (SELECT count(*) FROM (SELECT 1 FROM {} t{} LIMIT %s) n)").format(
-                    table, filter_where
+                    names["table"], filter_where
                 )
             )
             params += [*filter_params, cap + 1]

@@ -100,10 +100,15 @@ def _spawn(name: str, cmd: list[str], env: dict[str, str], cwd: Path, logdir: Pa
     return Server(name, f"http://127.0.0.1:{port}", proc, log)
 
 
+# Both servers run as `agrimap serve` runs ours: warnings and errors logged, no line per
+# request (a production deployment logs requests at its reverse proxy).
+UVICORN_FLAGS = ("--log-level", "warning")
+
+
 def start_ours(name: str, database_url: str, logdir: Path, **extra_env: str) -> Server:
     env = {**os.environ, "DATABASE_URL": database_url, "AGRIMAP_POOL_MAX": str(POOL_SIZE),
            "AGRIMAP_DATA_DIR": str(CACHE / "data"), **extra_env}  # fmt: skip
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.asgi:create"]
+    cmd = [sys.executable, "-m", "uvicorn", *UVICORN_FLAGS, "--factory", "api.asgi:create"]
     server = _spawn(name, cmd, env, ROOT, logdir)
     _wait_ready(server, "/conformance")
     return server
@@ -120,7 +125,8 @@ def start_tipg(python: Path, database_url: str, logdir: Path) -> Server:
         "TIPG_CATALOG_TTL": "0",  # no catalogue refresh in the middle of a run
     }
     # cwd outside the repo: tipg's settings also read a .env file from the working folder.
-    server = _spawn("tipg", [str(python), "-m", "uvicorn", "tipg.main:app"], env, logdir, logdir)
+    cmd = [str(python), "-m", "uvicorn", *UVICORN_FLAGS, "tipg.main:app"]
+    server = _spawn("tipg", cmd, env, logdir, logdir)
     _wait_ready(server, "/healthz")
     return server
 
