@@ -90,19 +90,29 @@ def _features_sql(coll: Collection, z: int) -> sql.Composed:
     )
 
 
-def _cluster_sql(coll: Collection, z: int) -> sql.Composed:
+def _grid_sql(
+    coll: Collection,
+    z: int,
+    *,
+    lon: sql.Composable,
+    lat: sql.Composable,
+    carried: sql.Composable,
+    totals: sql.Composable,
+    fields: sql.Composable,
+) -> sql.Composed:
     """One point per grid cell (``CLUSTER_CELLS``² per tile, aligned across tiles) at the mean
-    position of its households. Web Mercator by formula and tile coordinates by arithmetic:
-    no ST_Transform or ST_AsMVTGeom per household (2–3× faster on dense low-zoom tiles)."""
+    position (``lon``, ``lat`` of each row, in degrees) of the layer's rows in the tile and its
+    buffer, with their ``count`` and the ``totals`` computed over the ``carried`` columns.
+    Web Mercator by formula and tile coordinates by arithmetic: no ST_Transform or
+    ST_AsMVTGeom per row (2–3× faster on dense low-zoom tiles)."""
     size = WORLD_M / 2**z
     return sql.SQL(
         "SELECT ST_MakePoint(round((c.mx - ST_XMin(b.env)) * {scale}), "
         "                    round((ST_YMax(b.env) - c.my) * {scale})) AS geom, "
-        "c.count, c.with_fibre FROM ("
-        "  SELECT avg(p.mx) AS mx, avg(p.my) AS my, count(*)::int AS count, "
-        "         count(*) FILTER (WHERE p.has_fibre)::int AS with_fibre FROM ("
-        "    SELECT {r} * radians(ST_X(t.geom)) AS mx, "
-        "           {r} * ln(tan(pi() / 4 + radians(ST_Y(t.geom)) / 2)) AS my, t.has_fibre "
+        "c.count, {fields} FROM ("
+        "  SELECT avg(p.mx) AS mx, avg(p.my) AS my, count(*)::int AS count, {totals} FROM ("
+        "    SELECT {r} * radians({lon}) AS mx, "
+        "           {r} * ln(tan(pi() / 4 + radians({lat}) / 2)) AS my, {carried} "
         "    FROM {table} t, b WHERE t.geom && b.env4326) p "
         "  GROUP BY floor(p.mx / {cell}), floor(p.my / {cell})) c, b"
     ).format(
@@ -110,6 +120,24 @@ def _cluster_sql(coll: Collection, z: int) -> sql.Composed:
         r=sql.Literal(EARTH_RADIUS_M),
         table=sql.Identifier(coll.table),
         cell=sql.Literal(size / CLUSTER_CELLS),
+        lon=lon,
+        lat=lat,
+        carried=carried,
+        totals=totals,
+        fields=fields,
+    )
+
+
+def _cluster_sql(coll: Collection, z: int) -> sql.Composed:
+    """Households clustered on the tile grid from their points: ``count``, ``with_fibre``."""
+    return _grid_sql(
+        coll,
+        z,
+        lon=sql.SQL("ST_X(t.geom)"),
+        lat=sql.SQL("ST_Y(t.geom)"),
+        carried=sql.SQL("t.has_fibre"),
+        totals=sql.SQL("count(*) FILTER (WHERE p.has_fibre)::int AS with_fibre"),
+        fields=sql.SQL("c.with_fibre"),
     )
 
 
@@ -119,27 +147,17 @@ def aggregated(coll: Collection, z: int) -> bool:
 
 
 def _aggregate_sql(coll: Collection, z: int) -> sql.Composed:
-    """One point per grid cell (as for clustered households) for the polygons whose box centre
-    lies in it, at their mean centre, with their ``count`` and the sum of the layer's total
-    column (area in hectares for growing areas). Box centres by arithmetic, no ST_Transform."""
-    size = WORLD_M / 2**z
-    return sql.SQL(
-        "SELECT ST_MakePoint(round((c.mx - ST_XMin(b.env)) * {scale}), "
-        "                    round((ST_YMax(b.env) - c.my) * {scale})) AS geom, "
-        "c.count, c.{total} FROM ("
-        "  SELECT avg(p.mx) AS mx, avg(p.my) AS my, count(*)::int AS count, "
-        "         round(sum(p.total)::numeric, 4)::float8 AS {total} FROM ("
-        "    SELECT {r} * radians((ST_XMin(t.geom) + ST_XMax(t.geom)) / 2) AS mx, "
-        "           {r} * ln(tan(pi() / 4 + radians((ST_YMin(t.geom) + ST_YMax(t.geom)) / 2) / 2)) "
-        "           AS my, t.{total} AS total "
-        "    FROM {table} t, b WHERE t.geom && b.env4326) p "
-        "  GROUP BY floor(p.mx / {cell}), floor(p.my / {cell})) c, b"
-    ).format(
-        scale=sql.Literal(EXTENT / size),
-        r=sql.Literal(EARTH_RADIUS_M),
-        total=sql.Identifier(coll.aggregate_total or "area_ha"),
-        table=sql.Identifier(coll.table),
-        cell=sql.Literal(size / CLUSTER_CELLS),
+    """Small polygons on the tile grid, each at its box centre: ``count`` and the sum of the
+    layer's total column (hectares for growing areas)."""
+    total = sql.Identifier(coll.aggregate_total or "area_ha")
+    return _grid_sql(
+        coll,
+        z,
+        lon=sql.SQL("(ST_XMin(t.geom) + ST_XMax(t.geom)) / 2"),
+        lat=sql.SQL("(ST_YMin(t.geom) + ST_YMax(t.geom)) / 2"),
+        carried=sql.SQL("t.{} AS total").format(total),
+        totals=sql.SQL("round(sum(p.total)::numeric, 4)::float8 AS {}").format(total),
+        fields=sql.SQL("c.{}").format(total),
     )
 
 
