@@ -8,25 +8,23 @@ from pathlib import Path
 
 import psycopg
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.settings import Settings
+from agrimap.settings import Settings
 from geo.errors import AgriMapError
 from layers import migrate
 from layers.ingest import ImportRefused, ImportSummary, import_file
 
 from . import localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
+from .clicommon import console, database_url, fail, load_settings
 
 app = typer.Typer(
     help="AgriMap – bản đồ số nông nghiệp (digital agriculture map).", no_args_is_help=True
 )
 db_app = typer.Typer(help="The local PostGIS used when DATABASE_URL is not set.")
 app.add_typer(db_app, name="db")
-console = Console()
-err = Console(stderr=True)
 
 DEMO_DIR = localpg.PROJECT_ROOT / "data" / "shapefiles"
 # (file, layer, extra options): the order follows the foreign keys.
@@ -39,32 +37,6 @@ DEMO_FILES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("ho_gia_dinh.csv", "households", {"crs": "EPSG:9208"}),
     ("phu_song.geojson", "coverage", {}),
 )
-
-
-def _settings() -> Settings:
-    return Settings()
-
-
-def database_url(settings: Settings) -> str:
-    """DATABASE_URL when given, else the project's local PostGIS (started if needed)."""
-    if settings.database_url:
-        return settings.database_url
-    try:
-        cluster = localpg.start()
-    except localpg.LocalPostgresError as exc:
-        err.print(
-            f"[red]Không khởi động được PostGIS cục bộ / cannot start local PostGIS:[/] {exc}"
-        )
-        raise typer.Exit(2) from exc
-    return cluster.url()
-
-
-def _fail(exc: AgriMapError) -> typer.Exit:
-    err.print(f"[bold red]Lỗi:[/] {exc.message('vi')}")
-    err.print(f"[dim]Error: {exc.message('en')}[/]")
-    for line in exc.details:
-        err.print(f"  • {line}")
-    return typer.Exit(1)
 
 
 @db_app.command("start")
@@ -84,13 +56,13 @@ def db_stop() -> None:
 @db_app.command("url")
 def db_url() -> None:
     """Print the database URL in use."""
-    console.print(database_url(_settings()))
+    console.print(database_url(load_settings()))
 
 
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Bring the database schema up to date (alembic)."""
-    url = database_url(_settings())
+    url = database_url(load_settings())
     migrate.upgrade(url)
     console.print("Lược đồ CSDL đã cập nhật / schema up to date.")
 
@@ -161,7 +133,7 @@ def import_cmd(
     ),
 ) -> None:
     """Import a file into a layer: all of it, or nothing."""
-    settings = _settings()
+    settings = load_settings()
     url = database_url(settings)
     with psycopg.connect(url) as conn:
         try:
@@ -171,9 +143,9 @@ def import_cmd(
             )  # fmt: skip
         except ImportRefused as exc:
             print_summary(exc.summary)
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         except AgriMapError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
     print_summary(summary)
 
 
@@ -205,7 +177,7 @@ def demo_cmd(
     serve: bool = typer.Option(True, help="Serve after loading (--no-serve to only load)"),
 ) -> None:
     """Start PostGIS if needed, migrate, load the demo commune and serve it."""
-    settings = _settings()
+    settings = load_settings()
     url = database_url(settings)
     console.print(f"[bold]1/3[/] Cơ sở dữ liệu / database: {url}")
     migrate.upgrade(url)
@@ -213,7 +185,7 @@ def demo_cmd(
     try:
         loaded = load_demo(url, settings)
     except AgriMapError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if not loaded:
         console.print("  Xã mẫu đã có sẵn, bỏ qua / demo commune already loaded, skipped")
     with psycopg.connect(url) as conn:
@@ -249,7 +221,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 @app.command("serve")
 def serve_cmd(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
     """Serve the API and map pages (the database must be migrated)."""
-    settings = _settings()
+    settings = load_settings()
     _serve(settings.model_copy(update={"database_url": database_url(settings)}), host, port)
 
 

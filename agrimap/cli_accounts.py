@@ -12,6 +12,8 @@ from rich.table import Table
 from geo.errors import AgriMapError
 from layers import accounts
 
+from .clicommon import database_url, fail, load_settings
+
 user_app = typer.Typer(help="Tài khoản / accounts (admin, officer, planner).", no_args_is_help=True)
 token_app = typer.Typer(help="Mã truy cập API / API tokens.", no_args_is_help=True)
 console = Console()
@@ -26,19 +28,15 @@ DEMO_ACCOUNTS = (
 
 
 def _url() -> str:
-    from .cli import _settings, database_url
-
-    return database_url(_settings())
+    return database_url(load_settings())
 
 
 def _run(action):
-    from .cli import _fail
-
     try:
         with psycopg.connect(_url()) as conn:
             return action(conn)
     except AgriMapError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 def _password(given: str | None) -> str:

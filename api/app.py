@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
+from agrimap.settings import Settings
+
 from . import errors
 from .html import render
 from .layerwatch import LayerWatch
@@ -29,7 +31,6 @@ from .routes import (
     records,
     tiles,
 )
-from .settings import Settings
 from .tilecache import TileCache
 from .tileserve import TileFastPath
 

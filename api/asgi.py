@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from agrimap.settings import Settings
+
 from .app import create_app
-from .settings import Settings
 
 
 def create() -> FastAPI:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from psycopg import AsyncConnection
 
-from .settings import Settings
+from agrimap.settings import Settings
 
 
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from geo.errors import InvalidInput
-from layers.catalog import Collection
-from layers.features import FeatureQuery
+from layers.serving.catalog import Collection
+from layers.serving.features import FeatureQuery
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

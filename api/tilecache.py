@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
-from layers import tiles as tile_rules
+from layers.serving import tiles as tile_rules
 
 Box = tuple[float, float, float, float]
 

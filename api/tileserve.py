@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from layers import tiles
-from layers.catalog import COLLECTIONS, Collection
+from layers.serving import tiles
+from layers.serving.catalog import COLLECTIONS, Collection
 
 from .tilecache import Tile, make_tile
 

@@ -32,7 +32,7 @@ import psycopg
 from rich.console import Console
 from tilebench import data, drive, floor, report, servers, urls
 
-from layers import tiles as our_tiles
+from layers.serving import tiles as our_tiles
 
 TIPG_TILE_CAP = 10_000  # tipg's default max_features_per_tile: denser tiles are cut silently
 

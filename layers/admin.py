@@ -6,7 +6,7 @@ from typing import Any
 
 from geo.values import parse_text
 
-from .spec import Field, LayerSpec, Reference
+from .schema import Field, LayerSpec, Reference
 
 
 def _code(digits: int):

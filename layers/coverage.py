@@ -6,7 +6,7 @@ from typing import Any
 
 from geo.values import fold, parse_choice, parse_date, parse_text
 
-from .spec import Field, LayerSpec
+from .schema import Field, LayerSpec
 
 TECHNOLOGY_WORDS = {
     "2g": "2G", "gsm": "2G",

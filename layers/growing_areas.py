@@ -7,7 +7,7 @@ from typing import Any
 
 from geo.values import fold, parse_choice, parse_date, parse_integer, parse_number, parse_text
 
-from .spec import Field, LayerSpec
+from .schema import Field, LayerSpec
 
 STATUS_WORDS = {
     "active": "active",

@@ -12,7 +12,7 @@ from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.values import normalise_phone, parse_bool, parse_text
 
-from .spec import Field, LayerSpec, Reference, RowCheck, parse_changes
+from .schema import Field, LayerSpec, Reference, RowCheck, parse_changes
 
 
 def _code(value: Any) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 from geo.soil import grade, property_key
 from geo.values import parse_number, parse_text
 
-from .spec import Field, LayerSpec
+from .schema import Field, LayerSpec
 
 
 @lru_cache(maxsize=1)

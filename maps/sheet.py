@@ -26,7 +26,7 @@ from geo.crs import (
     vn2000_tm3_zone,
 )
 from geo.errors import GeometryError
-from layers.exports import FIELDS, STATUS_VI, export_record, format_date_vi, geojson_geometry
+from geo.exports import FIELDS, STATUS_VI, export_record, format_date_vi, geojson_geometry
 
 from .sheet_svg import MapFrame, map_svg, vn_number
 

@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 
 from agrimap import localpg
-from api.settings import Settings
+from agrimap.settings import Settings
 from layers import migrate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from psycopg import AsyncConnection
 
 from geo.errors import NotFound
-from layers import feature_stream, features
-from layers.catalog import BY_ID, COLLECTIONS, Collection
+from layers.serving import feature_stream, features
+from layers.serving.catalog import BY_ID, COLLECTIONS, Collection
 
 from .. import ogc
 from ..deps import ConnDep, SettingsDep

@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
 
+from geo.boundary import boundary_from_file
 from geo.errors import Conflict, InvalidInput, NotFound
 from layers import registry, registry_checks
-from layers.boundary import boundary_from_file
 
 from ..auth import Principal, PrincipalDep, acting, require
 from ..deps import ConnDep
@@ -219,7 +219,7 @@ def _check_format(f: str) -> None:
 
 
 async def _export(conn, f: str, title: str, **filters) -> Response:
-    from layers.exports import ExportFeature, export
+    from geo.exports import ExportFeature, export
 
     _check_format(f)
     rows = await (await conn.execute(EXPORT_SQL, filters)).fetchall()

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from geo.errors import PermissionDenied
-from layers import features
-from layers.catalog import BY_ID
+from layers.serving import features
+from layers.serving.catalog import BY_ID
 from maps.overview import LayerView, render_overview
 
 from ..auth import Principal, current_principal, ensure_role, login_url

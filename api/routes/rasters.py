@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from geo.errors import NotFound
 from geo.soil_colours import colourise, legend
-from layers import tiles
+from layers.serving import tiles
 from layers.soil import grade_tables
 
 from ..deps import ConnDep

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from geo.errors import NotFound
-from layers import tiles
-from layers.catalog import Collection
+from layers.serving import tiles
+from layers.serving.catalog import Collection
 
 from .. import tileserve
 from ..tileserve import MVT, TMS_ID, VECTOR

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 import psycopg
 from psycopg import sql
 
-from layers import tiles as tile_sql
-from layers.catalog import COLLECTIONS
+from layers.serving import tiles as tile_sql
+from layers.serving.catalog import COLLECTIONS
 
 from .urls import TileRef
 

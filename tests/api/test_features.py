@@ -12,8 +12,8 @@ import orjson
 import psycopg
 import pytest
 
-from layers import features
-from layers.catalog import BY_ID, COLLECTIONS
+from layers.serving import features
+from layers.serving.catalog import BY_ID, COLLECTIONS
 from tests.conftest import serve
 
 PERSONAL_KEYS = {"head_name", "phone", "qr_token", "owner_name", "ten_chu_ho", "dien_thoai"}

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from layers.catalog import COLLECTIONS
+from layers.serving.catalog import COLLECTIONS
 
 pytestmark = pytest.mark.gdal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from api.settings import Settings
+from agrimap.settings import Settings
 
 
 def test_production_refuses_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:

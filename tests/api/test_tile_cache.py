@@ -10,7 +10,7 @@ import psycopg
 
 from api.layerwatch import APPLICATION_NAME, parse_change
 from api.tilecache import TileCache, make_tile
-from layers.tiles import margin_bounds, touches
+from layers.serving.tiles import margin_bounds, touches
 from tests.conftest import serve
 
 TMS = morecantile.tms.get("WebMercatorQuad")

@@ -11,7 +11,7 @@ import httpx
 import morecantile
 import psycopg
 
-from layers.tiles import MAX_FEATURES, margin_bounds
+from layers.serving.tiles import MAX_FEATURES, margin_bounds
 from tests.conftest import serve
 
 TMS = morecantile.tms.get("WebMercatorQuad")

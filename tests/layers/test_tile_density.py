@@ -8,8 +8,8 @@ from pathlib import Path
 import morecantile
 import psycopg
 
-from layers import tiles
-from layers.catalog import COLLECTIONS
+from layers.serving import tiles
+from layers.serving.catalog import COLLECTIONS
 
 HOUSEHOLDS = next(c for c in COLLECTIONS if c.id == "households")
 TMS = morecantile.tms.get("WebMercatorQuad")

@@ -74,9 +74,13 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         {APPLY.format(rows=ROWS.format(sign=-1, source="old_rows"))}
     ELSE
-        {APPLY.format(rows=ROWS.format(sign=-1, source=MOVED.format(a="old_rows", b="new_rows"))
-                      + " UNION ALL "
-                      + ROWS.format(sign=1, source=MOVED.format(a="new_rows", b="old_rows")))}
+        {
+    APPLY.format(
+        rows=ROWS.format(sign=-1, source=MOVED.format(a="old_rows", b="new_rows"))
+        + " UNION ALL "
+        + ROWS.format(sign=1, source=MOVED.format(a="new_rows", b="old_rows"))
+    )
+}
     END IF;
     RETURN NULL;
 END $$;

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.resources import files
 from typing import Any, Literal
 
 from geo.values import fold
@@ -58,7 +57,7 @@ class LayerSpec:
     kind: Literal["polygon", "point"]
     title_vi: str
     fields: tuple[Field, ...]
-    sql_file: str  # INSERT ... SELECT FROM staging, next to the module
+    sql_file: str  # INSERT ... SELECT FROM staging, in layers/ingest/sql/
     unique: tuple[str, ...] = ()  # columns unique in the stored table
     references: tuple[Reference, ...] = ()
     derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # row -> extra/changed values
@@ -68,14 +67,6 @@ class LayerSpec:
 
     def columns(self) -> list[tuple[str, str]]:
         return [(f.column, f.sql_type) for f in self.fields] + list(self.extra_columns)
-
-    def statements(self) -> list[str]:
-        text = (files("layers") / "sql" / self.sql_file).read_text()
-        return [s.strip() for s in text.split(";\n") if s.strip() and not _only_comments(s)]
-
-
-def _only_comments(stmt: str) -> bool:
-    return all(not line.strip() or line.strip().startswith("--") for line in stmt.splitlines())
 
 
 @dataclass

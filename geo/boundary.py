@@ -11,8 +11,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.errors import InvalidInput
 
-from .ingest import reproject
-from .readers import read_table
+from .readers import read_table, reproject
 
 GPX_LAYERS = ("tracks", "track_points", "routes", "route_points", "waypoints")
 

@@ -19,8 +19,8 @@ from geo import crs_source
 from geo.errors import InvalidInput
 from geo.soil import property_key
 
-from .ingest import ImportSummary
-from .ingest_write import record_batch
+from .result import ImportSummary
+from .write import record_batch
 
 UNITS = {
     "ph_kcl": "pH",

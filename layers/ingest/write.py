@@ -4,7 +4,8 @@ with its import batch and audit row."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -14,10 +15,8 @@ from psycopg.types.json import Jsonb
 
 from geo.errors import Conflict, InvalidInput
 
-from .spec import LayerSpec
-
-if TYPE_CHECKING:  # annotations only: ingest imports this module
-    from .ingest import ImportSummary, Progress
+from ..schema import LayerSpec
+from .result import ImportSummary, Progress
 
 
 def _create_staging(conn: psycopg.Connection, spec: LayerSpec) -> list[str]:
@@ -175,8 +174,18 @@ def write_rows(
         _check_references(conn, spec)
         _check_rows(conn, spec)
         _check_conflicts(conn, spec)
-        for stmt in spec.statements():
+        for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
         conn.execute("DROP TABLE pg_temp.staging")
         summary.batch_id = batch
         summary.imported = len(rows)
+
+
+def move_statements(spec: LayerSpec) -> list[str]:
+    """The layer's INSERT ... SELECT FROM staging statements, from ``sql/<layer>.sql`` here."""
+    text = (files("layers.ingest") / "sql" / spec.sql_file).read_text()
+    return [s.strip() for s in text.split(";\n") if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(stmt: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in stmt.splitlines())

@@ -17,6 +17,8 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from geo import crs as vncrs
+from geo import crs_source
 from geo.errors import InvalidInput, UnsupportedFormat
 from geo.values import fold
 
@@ -220,3 +222,35 @@ def _coordinate_columns(frame: pd.DataFrame, name: str) -> tuple[str, str]:
             "Name the coordinate columns x, y (or lon, lat).",
         )
     return xcol, ycol
+
+
+# --- reprojection ----------------------------------------------------------------
+
+
+def _bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    present = geoms[[g is not None and not g.is_empty for g in geoms]]
+    if len(present) == 0:
+        return None
+    b = shapely.total_bounds(present)
+    return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+
+
+def reproject(table: RawTable, crs_option: str | None) -> tuple[np.ndarray, str, str]:
+    """Geometries in WGS84 lon/lat; returns them with the source CRS label and how it was chosen."""
+    bounds = _bounds(table.geometry)
+    if bounds is None:
+        return table.geometry, "", ""
+    resolved = crs_source.resolve_source_crs(option=crs_option, file_crs=table.crs, bounds=bounds)
+    transformer = vncrs.transformer_to_wgs84(resolved.crs)
+    mask = np.array([g is not None for g in table.geometry])
+    out = np.full(len(table.geometry), None, dtype=object)
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    out[mask] = shapely.transform(shapely.force_2d(table.geometry[mask].astype(object)), move)
+    after = _bounds(out)
+    if after is not None:
+        crs_source.check_in_vietnam(after, source_crs_label=resolved.label, source_bounds=bounds)
+    return out, resolved.label, resolved.note_en

@@ -1,0 +1,40 @@
+"""What every `agrimap` sub-command shares: settings, the database URL, how an error is printed."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from geo.errors import AgriMapError
+
+from . import localpg
+from .settings import Settings
+
+console = Console()
+err = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when given, else the project's local PostGIS (started if needed)."""
+    if settings.database_url:
+        return settings.database_url
+    try:
+        cluster = localpg.start()
+    except localpg.LocalPostgresError as exc:
+        err.print(
+            f"[red]Không khởi động được PostGIS cục bộ / cannot start local PostGIS:[/] {exc}"
+        )
+        raise typer.Exit(2) from exc
+    return cluster.url()
+
+
+def fail(exc: AgriMapError) -> typer.Exit:
+    err.print(f"[bold red]Lỗi:[/] {exc.message('vi')}")
+    err.print(f"[dim]Error: {exc.message('en')}[/]")
+    for line in exc.details:
+        err.print(f"  • {line}")
+    return typer.Exit(1)

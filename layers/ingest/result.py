@@ -1,0 +1,45 @@
+"""What an import reports (its summary, progress callback) and the refusal it raises: shared by
+the readers, the row checks, the write and the raster import, so none of them imports another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from geo.errors import InvalidInput
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ImportSummary:
+    layer: str
+    source: str
+    features_read: int = 0
+    imported: int = 0
+    repaired: list[tuple[int, str]] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    encoding: str = "utf-8"
+    encoding_note: str = ""
+    crs_label: str = ""
+    crs_note: str = ""
+    warnings: list[str] = field(default_factory=list)
+    batch_id: int | None = None
+
+
+class ImportRefused(InvalidInput):
+    """Rows were rejected and the caller did not ask to skip them: nothing was written."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        n = len(summary.rejected)
+        details = [f"dòng/row {row}: {reason}" for row, reason in summary.rejected[:50]]
+        if n > 50:
+            details.append(f"... và {n - 50} dòng khác / and {n - 50} more rows")
+        super().__init__(
+            f"Không nhập tệp {summary.source}: {n}/{summary.features_read} đối tượng bị từ chối; cơ sở dữ liệu không thay đổi.",
+            f"Did not import {summary.source}: {n} of {summary.features_read} features were rejected; the database is unchanged.",
+            hint_vi="Sửa các dòng được liệt kê rồi nhập lại, hoặc dùng --skip-invalid để chỉ nhập các dòng hợp lệ.",
+            hint_en="Fix the rows listed and import again, or pass --skip-invalid to import only the valid rows.",
+            details=details,
+        )
+        self.summary = summary
