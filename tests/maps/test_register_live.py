@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from layers import accounts
 from tests.browser import browser_page, page_log, screenshot
@@ -87,6 +88,10 @@ def _sign_in_to_register(page, base: str, username: str) -> None:
     page.wait_for_function("document.body.dataset.registerReady === '1'", timeout=30_000)
     assert page.evaluate("document.body.dataset.existingFailed") is None
     assert page.locator("#agrimap-notices").is_hidden()
+    # The page fits the commune with a zoom animation; a view set while it runs is undone at its
+    # end, so the tests wait for it before they centre the map on the spot they draw.
+    page.wait_for_function("!agrimapRegister.map._animatingZoom", timeout=5_000)
+    page.wait_for_timeout(50)
 
 
 def _screen_points(page, corners: list[list[float]]) -> list[list[float]]:
@@ -117,11 +122,31 @@ def _screen_points(page, corners: list[list[float]]) -> list[list[float]]:
 
 def _draw(page, points: list[list[float]]) -> None:
     page.click(".leaflet-draw-draw-polygon")
-    for x, y in [*points, points[0]]:
-        page.mouse.move(x, y, steps=3)
-        page.mouse.click(x, y)
-        page.wait_for_timeout(120)  # Leaflet.draw ignores clicks closer than 50 ms together
-    page.wait_for_function("agrimapRegister.drawnLayer() !== null", timeout=5_000)
+    # Count the vertices Leaflet.draw takes: on a busy machine a click can be swallowed (it
+    # ignores clicks closer than 50 ms together), so each one is confirmed, and repeated once.
+    page.evaluate(
+        "window.agrimapVertices = 0;"
+        "agrimapRegister.map.on(L.Draw.Event.DRAWVERTEX, () => { window.agrimapVertices += 1; })"
+    )
+    for n, (x, y) in enumerate(points, start=1):
+        for _attempt in range(2):
+            page.mouse.move(x, y, steps=3)
+            page.mouse.click(x, y)
+            try:
+                page.wait_for_function(f"window.agrimapVertices >= {n}", timeout=2_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        page.wait_for_timeout(120)
+    for _attempt in range(2):
+        page.mouse.move(*points[0], steps=3)
+        page.mouse.click(*points[0])
+        try:
+            page.wait_for_function("agrimapRegister.drawnLayer() !== null", timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    page.wait_for_function("agrimapRegister.drawnLayer() !== null", timeout=1_000)
 
 
 def _wait_checked(page) -> dict:
