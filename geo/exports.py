@@ -1,7 +1,8 @@
 """Export files for dossiers (hồ sơ): growing areas as GeoJSON, GeoPackage, shapefile, KML or EUDR.
 
-No database access: callers pass the records they selected. Every format keeps Vietnamese text
-(UTF-8 throughout, ``.cpg`` declared for shapefiles) and only the columns in ``FIELDS``, so a
+No database access: callers pass the records they selected and the fields to write (the growing
+areas' schema declares them: ``layers.growing_areas.EXPORT_FIELDS``). Every format keeps
+Vietnamese text (UTF-8 throughout, ``.cpg`` declared for shapefiles) and only those fields, so a
 person's name passed by mistake never leaves the server (Law 91/2025/QH15).
 
 Shapefile columns (DBF names, at most 10 characters) are the Vietnamese words the provincial
@@ -10,7 +11,7 @@ data and our own importer already use (``data/shapefiles/vung_trong.dbf``; alias
 DBF: code -> MA_VUNG, crop -> CAY_TRONG, area_ha -> DIEN_TICH (real), cooperative -> HTX,
 member_households -> SO_HO (integer), status -> TRANG_THAI, issued_on -> NGAY_CAP (date),
 commune_code -> MA_XA, commune_name -> TEN_XA, version -> PHIEN_BAN (integer),
-producer_country -> QUOC_GIA. ``FIELDS`` also holds the Vietnamese labels of KML and the sheet.
+producer_country -> QUOC_GIA. The fields also hold the Vietnamese labels of KML and the sheet.
 A DBF text field holds at most 254 bytes (about 100 Vietnamese letters): GDAL cuts longer values.
 """
 
@@ -37,7 +38,7 @@ from geo.errors import GeometryError, InvalidInput, UnsupportedFormat
 from geo.eudr import EUDR_DECIMALS, eudr_geometries, round_geometry, validate_eudr
 from geo.values import fold, parse_date, parse_integer, parse_number, parse_text
 
-__all__ = ["FIELDS", "FORMATS", "ExportFeature", "ExportFile", "export", "validate_eudr"]
+__all__ = ["FORMATS", "ExportField", "ExportFeature", "ExportFile", "export", "validate_eudr"]
 
 GEOJSON_DECIMALS = 8  # about 1 mm: VN-2000 coordinates given to the centimetre survive
 LAYER_NAME = "vung_trong"
@@ -74,20 +75,6 @@ class ExportField:
     label_vi: str
 
 
-FIELDS: tuple[ExportField, ...] = (
-    ExportField("code", "MA_VUNG", "str", "Mã số vùng trồng"),
-    ExportField("crop", "CAY_TRONG", "str", "Cây trồng"),
-    ExportField("area_ha", "DIEN_TICH", "float", "Diện tích (ha)"),
-    ExportField("cooperative", "HTX", "str", "Tổ chức đại diện (HTX)"),
-    ExportField("member_households", "SO_HO", "int", "Số hộ thành viên"),
-    ExportField("status", "TRANG_THAI", "str", "Trạng thái"),
-    ExportField("issued_on", "NGAY_CAP", "date", "Ngày cấp"),
-    ExportField("commune_code", "MA_XA", "str", "Mã xã"),
-    ExportField("commune_name", "TEN_XA", "str", "Xã"),
-    ExportField("version", "PHIEN_BAN", "int", "Phiên bản"),
-    ExportField("producer_country", "QUOC_GIA", "str", "Quốc gia sản xuất"),
-)
-
 # format -> (file name suffix, media type)
 FORMATS: dict[str, tuple[str, str]] = {
     "geojson": (".geojson", "application/geo+json"),
@@ -99,7 +86,12 @@ FORMATS: dict[str, tuple[str, str]] = {
 
 
 def export(
-    features: Sequence[ExportFeature], fmt: str, *, title: str, points_for_small: bool = False
+    features: Sequence[ExportFeature],
+    fmt: str,
+    *,
+    title: str,
+    fields: Sequence[ExportField],
+    points_for_small: bool = False,
 ) -> ExportFile:
     """Write ``features`` as one file in ``fmt`` (``FORMATS``); ``title`` names the layer and file.
 
@@ -117,7 +109,7 @@ def export(
         raise InvalidInput(
             "Không có vùng trồng nào để xuất.", "There are no growing areas to export."
         )
-    records = [export_record(f.properties, f.geometry) for f in features]
+    records = [export_record(f.properties, f.geometry, fields=fields) for f in features]
     geoms = [
         _checked_geometry(f.geometry, r["code"]) for f, r in zip(features, records, strict=True)
     ]
@@ -127,7 +119,7 @@ def export(
     elif fmt == "eudr":
         content = _eudr(records, geoms, points_for_small=points_for_small)
     else:
-        content = _OGR_WRITERS[fmt](records, geoms, title)
+        content = _OGR_WRITERS[fmt](records, geoms, title, fields)
     return ExportFile(content, media_type, file_stem(title) + suffix)
 
 
@@ -135,20 +127,26 @@ def export(
 
 
 def export_record(
-    properties: dict[str, Any], geometry: BaseGeometry | None = None
+    properties: dict[str, Any],
+    geometry: BaseGeometry | None = None,
+    *,
+    fields: Sequence[ExportField],
 ) -> dict[str, Any]:
-    """The ``FIELDS`` of one growing area with Python types; missing ones are None.
+    """The ``fields`` of one growing area with Python types; missing ones are None.
 
     ``producer_country`` comes from the code's prefix ("VN-…") unless given; ``area_ha`` from
     the geometry (on the ellipsoid) when the record has none.
 
-    >>> export_record({"code": "VN-10-086-02923-07-24", "issued_on": "15/03/2024"})["issued_on"]
-    datetime.date(2024, 3, 15)
-    >>> export_record({})["producer_country"]
+    >>> F = [ExportField("code", "MA_VUNG", "str", "Mã"), ExportField("issued_on", "NGAY_CAP",
+    ...      "date", "Ngày cấp"), ExportField("producer_country", "QUOC_GIA", "str", "Quốc gia"),
+    ...      ExportField("area_ha", "DIEN_TICH", "float", "Diện tích (ha)")]
+    >>> export_record({"code": "VN-10-086-02923-07-24", "issued_on": "15/03/2024"}, fields=F)
+    {'code': 'VN-10-086-02923-07-24', 'issued_on': datetime.date(2024, 3, 15), 'producer_country': 'VN', 'area_ha': None}
+    >>> export_record({}, fields=F)["producer_country"]
     'VN'
     """
     record: dict[str, Any] = {}
-    for f in FIELDS:
+    for f in fields:
         try:
             record[f.key] = _typed(properties.get(f.key), f.kind)
         except ValueError as exc:
@@ -343,15 +341,15 @@ def _write_layer(path: Path, records, geoms, columns: list[Column], **options: A
     )  # fmt: skip
 
 
-def _plain_columns(use_dbf_names: bool) -> list[Column]:
-    return [(f.dbf if use_dbf_names else f.key, f.kind, lambda r, k=f.key: r[k]) for f in FIELDS]
+def _plain_columns(fields: Sequence[ExportField], use_dbf_names: bool) -> list[Column]:
+    return [(f.dbf if use_dbf_names else f.key, f.kind, lambda r, k=f.key: r[k]) for f in fields]
 
 
-def _gpkg(records, geoms, title: str) -> bytes:
+def _gpkg(records, geoms, title: str, fields: Sequence[ExportField]) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.gpkg"
         _write_layer(
-            path, records, geoms, _plain_columns(False), driver="GPKG", layer=LAYER_NAME,
+            path, records, geoms, _plain_columns(fields, False), driver="GPKG", layer=LAYER_NAME,
             # 1.2: GDAL before 3.7 (Debian's gdal-bin) warns on the 1.4 files newer GDAL writes.
             dataset_options={"VERSION": "1.2"},
             layer_options={"IDENTIFIER": title or LAYER_NAME, "DESCRIPTION": title},
@@ -359,12 +357,12 @@ def _gpkg(records, geoms, title: str) -> bytes:
         return path.read_bytes()
 
 
-def _shp(records, geoms, title: str) -> bytes:
+def _shp(records, geoms, title: str, fields: Sequence[ExportField]) -> bytes:
     stem = file_stem(title)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{stem}.shp"
         _write_layer(
-            path, records, geoms, _plain_columns(True), driver="ESRI Shapefile", layer=stem,
+            path, records, geoms, _plain_columns(fields, True), driver="ESRI Shapefile", layer=stem,
             encoding="UTF-8",
         )  # fmt: skip
         buffer = Path(tmp) / "out.zip"
@@ -384,11 +382,11 @@ def _kml_value(key: str, value: Any) -> Any:
     return value
 
 
-def _kml(records, geoms, title: str) -> bytes:
+def _kml(records, geoms, title: str, fields: Sequence[ExportField]) -> bytes:
     # "Name" becomes each placemark's <name>; the other columns are the ExtendedData table,
     # headed by their Vietnamese labels.
     columns: list[Column] = [("Name", "str", lambda r: r["code"])]
-    for f in FIELDS:
+    for f in fields:
         kind: Kind = "str" if f.kind == "date" or f.key == "status" else f.kind
         columns.append((f.label_vi, kind, lambda r, k=f.key: _kml_value(k, r[k])))
     with tempfile.TemporaryDirectory() as tmp:
@@ -400,7 +398,7 @@ def _kml(records, geoms, title: str) -> bytes:
         return path.read_bytes()
 
 
-_OGR_WRITERS: dict[str, Callable[[list[dict[str, Any]], list[BaseGeometry], str], bytes]] = {
+_OGR_WRITERS: dict[str, Callable[..., bytes]] = {
     "gpkg": _gpkg,
     "shp": _shp,
     "kml": _kml,

@@ -6,7 +6,7 @@ from typing import Any
 
 from geo.values import parse_text
 
-from .schema import Field, LayerSpec, Reference
+from .schema import Column, Layer, Reference
 
 
 def _code(digits: int):
@@ -30,62 +30,78 @@ def _village_code(value: Any) -> str | None:
     return text
 
 
-PROVINCES = LayerSpec(
-    name="provinces",
+PROVINCES = Layer(
+    id="provinces",
     table="province",
-    kind="polygon",
-    title_vi="Tỉnh",
-    fields=(
-        Field("code", "text", ("ma_tinh", "matinh", "province_code"), _code(2), True, "mã tỉnh"),
-        Field("name", "text", ("ten_tinh", "tentinh", "ten"), parse_text, True, "tên tỉnh"),
-        Field("old_code", "text", ("ma_tinh_cu", "matinhcu"), _code(2), False, "mã tỉnh cũ"),
+    id_column="code",
+    geometry_type="MultiPolygon",
+    title_vi="Tỉnh, thành phố",
+    title_en="Provinces",
+    description_vi="Tỉnh, thành phố trực thuộc trung ương, mã của Tổng cục Thống kê (sau 1/7/2025).",
+    description_en="Provinces with their statistics-office codes (after 1 July 2025).",
+    columns=(
+        Column("code", "text", "Mã tỉnh", "Province code", _code(2),
+               ("ma_tinh", "matinh", "province_code"), required=True, public=True),
+        Column("name", "text", "Tên", "Name", parse_text, ("ten_tinh", "tentinh", "ten"),
+               required=True, public=True, label="tên tỉnh"),
+        Column("old_code", "text", "Mã tỉnh cũ", "Former province code", _code(2),
+               ("ma_tinh_cu", "matinhcu")),
     ),
     sql_file="provinces.sql",
     unique=("code",),
     geometry_required=False,
-)
+)  # fmt: skip
 
-COMMUNES = LayerSpec(
-    name="communes",
+COMMUNES = Layer(
+    id="communes",
     table="commune",
-    kind="polygon",
-    title_vi="Xã",
-    fields=(
-        Field("code", "text", ("ma_xa", "maxa", "commune_code"), _code(5), True, "mã xã"),
-        Field("name", "text", ("ten_xa", "tenxa", "ten"), parse_text, True, "tên xã"),
-        Field("province_code", "text", ("ma_tinh", "matinh"), _code(2), True, "mã tỉnh"),
-        Field("province_name", "text", ("ten_tinh", "tentinh"), parse_text, False, "tên tỉnh"),
-        Field("old_code", "text", ("ma_xa_cu", "maxacu"), _code(5), False, "mã xã cũ"),
-        Field(
-            "old_province_code", "text", ("ma_tinh_cu", "matinhcu"), _code(2), False, "mã tỉnh cũ"
-        ),
-        Field(
-            "old_district_code",
-            "text",
-            ("ma_huyen_cu", "ma_huyen", "mahuyen"),
-            _code(3),
-            False,
-            "mã huyện cũ",
-        ),
-        Field("old_name", "text", ("ten_xa_cu",), parse_text, False, "tên xã cũ"),
+    id_column="code",
+    geometry_type="MultiPolygon",
+    title_vi="Xã, phường",
+    title_en="Communes",
+    description_vi="Xã, phường, đặc khu với mã của Tổng cục Thống kê.",
+    description_en="Communes and wards with their statistics-office codes.",
+    columns=(
+        Column("code", "text", "Mã xã", "Commune code", _code(5),
+               ("ma_xa", "maxa", "commune_code"), required=True, public=True),
+        Column("name", "text", "Tên", "Name", parse_text, ("ten_xa", "tenxa", "ten"),
+               required=True, public=True, label="tên xã"),
+        Column("province_code", "text", "Mã tỉnh", "Province code", _code(2),
+               ("ma_tinh", "matinh"), required=True, public=True),
+        # Read on import to fill commune_former_code (codes issued before the 2025 reform).
+        Column("province_name", "text", "Tên tỉnh", "Province name", parse_text,
+               ("ten_tinh", "tentinh")),
+        Column("old_code", "text", "Mã xã cũ", "Former commune code", _code(5),
+               ("ma_xa_cu", "maxacu")),
+        Column("old_province_code", "text", "Mã tỉnh cũ", "Former province code", _code(2),
+               ("ma_tinh_cu", "matinhcu")),
+        Column("old_district_code", "text", "Mã huyện cũ", "Former district code", _code(3),
+               ("ma_huyen_cu", "ma_huyen", "mahuyen")),
+        Column("old_name", "text", "Tên xã cũ", "Former commune name", parse_text,
+               ("ten_xa_cu",)),
     ),
     sql_file="communes.sql",
     unique=("code",),
-)
+)  # fmt: skip
 
-VILLAGES = LayerSpec(
-    name="villages",
+VILLAGES = Layer(
+    id="villages",
     table="village",
-    kind="polygon",
-    title_vi="Thôn",
-    fields=(
-        Field(
-            "code", "text", ("ma_thon", "mathon", "village_code"), _village_code, True, "mã thôn"
-        ),
-        Field("name", "text", ("ten_thon", "tenthon", "ten"), parse_text, True, "tên thôn"),
-        Field("commune_code", "text", ("ma_xa", "maxa"), _code(5), True, "mã xã"),
+    id_column="code",
+    geometry_type="MultiPolygon",
+    title_vi="Thôn, bản, tổ dân phố",
+    title_en="Villages",
+    description_vi="Thôn, bản, tổ dân phố trong xã.",
+    description_en="Villages (thôn) within communes.",
+    columns=(
+        Column("code", "text", "Mã thôn", "Village code", _village_code,
+               ("ma_thon", "mathon", "village_code"), required=True, public=True, popup=2),
+        Column("name", "text", "Tên", "Name", parse_text, ("ten_thon", "tenthon", "ten"),
+               required=True, public=True, popup=1, label="tên thôn"),
+        Column("commune_code", "text", "Mã xã", "Commune code", _code(5), ("ma_xa", "maxa"),
+               required=True, public=True),
     ),
     sql_file="villages.sql",
     unique=("code",),
     references=(Reference("commune_code", "commune", "code", "mã xã"),),
-)
+)  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Any
 
 from geo.values import fold, parse_choice, parse_date, parse_text
 
-from .schema import Field, LayerSpec
+from .schema import Column, Layer
 
 TECHNOLOGY_WORDS = {
     "2g": "2G", "gsm": "2G",
@@ -24,37 +24,26 @@ def _operator(value: Any) -> str | None:
     return None if text is None else OPERATOR_NAMES.get(fold(text), text)
 
 
-SPEC = LayerSpec(
-    name="coverage",
+LAYER = Layer(
+    id="coverage",
     table="coverage",
-    kind="polygon",
-    title_vi="Vùng phủ sóng",
-    fields=(
-        Field(
-            "operator",
-            "text",
-            ("nha_mang", "nhamang", "doanh_nghiep", "name"),
-            _operator,
-            True,
-            "nhà mạng",
-        ),
-        Field(
-            "technology",
-            "text",
-            ("cong_nghe", "congnghe", "loai_song", "tech"),
-            lambda v: parse_choice(v, TECHNOLOGY_WORDS),
-            True,
-            "công nghệ",
-        ),
-        Field("source", "text", ("nguon", "nguon_du_lieu"), parse_text, False, "nguồn"),
-        Field(
-            "observed_on",
-            "date",
-            ("ngay_do", "ngay", "ngay_khao_sat"),
-            parse_date,
-            False,
-            "ngày đo",
-        ),
+    geometry_type="MultiPolygon",
+    title_vi="Vùng phủ sóng viễn thông",
+    title_en="Telecom coverage",
+    description_vi="Vùng phủ sóng di động 2G/3G/4G/5G và cáp quang theo nhà mạng.",
+    description_en="Mobile (2G-5G) and fibre coverage by operator.",
+    columns=(
+        Column("operator", "text", "Nhà mạng", "Operator", _operator,
+               ("nha_mang", "nhamang", "doanh_nghiep", "name"), required=True, public=True,
+               popup=1),
+        Column("technology", "text", "Công nghệ", "Technology",
+               lambda v: parse_choice(v, TECHNOLOGY_WORDS),
+               ("cong_nghe", "congnghe", "loai_song", "tech"), required=True, public=True,
+               popup=2),
+        Column("source", "text", "Nguồn", "Source", parse_text, ("nguon", "nguon_du_lieu"),
+               public=True),
+        Column("observed_on", "date", "Ngày đo", "Observed on", parse_date,
+               ("ngay_do", "ngay", "ngay_khao_sat"), public=True),
     ),
     sql_file="coverage.sql",
-)
+)  # fmt: skip

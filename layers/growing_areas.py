@@ -1,13 +1,16 @@
-"""Growing areas (vùng trồng) with their growing-area codes (mã số vùng trồng): import mapping."""
+"""Growing areas (vùng trồng) with their growing-area codes (mã số vùng trồng): the layer's
+schema (columns, import aliases, export names) and its value parsers."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
+from geo.exports import ExportFeature, ExportField, export
 from geo.values import fold, parse_choice, parse_date, parse_integer, parse_number, parse_text
 
-from .schema import Field, LayerSpec
+from .schema import Column, Layer
 
 STATUS_WORDS = {
     "active": "active",
@@ -54,13 +57,6 @@ def _area(value: Any) -> float | None:
     return area
 
 
-def _members(value: Any) -> int | None:
-    n = parse_integer(value)
-    if n is not None and n < 0:
-        raise ValueError(f"member households {value} cannot be negative")
-    return n
-
-
 def split_owner(row: dict[str, Any]) -> dict[str, Any]:
     owner = row.pop("owner", None)
     org = owner is not None and is_organisation(owner)
@@ -70,59 +66,77 @@ def split_owner(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-SPEC = LayerSpec(
-    name="growing_areas",
+# Registry fields (records, exports, checks) come from this one list.
+LAYER = Layer(
+    id="growing_areas",
     table="growing_area",
-    kind="polygon",
+    geometry_type="MultiPolygon",
     title_vi="Vùng trồng",
-    fields=(
-        Field(
-            "code",
-            "text",
-            ("ma_vung", "ma_so_vung_trong", "msvt", "ma_vung_trong"),
-            _code,
-            True,
-            "mã số vùng trồng",
-        ),
-        Field("crop", "text", ("cay_trong", "caytrong", "loai_cay"), parse_text, True, "cây trồng"),
-        Field(
-            "area_ha",
-            "numeric",
-            ("dien_tich", "dientich", "dt_ha", "area"),
-            _area,
-            False,
-            "diện tích (ha)",
-        ),
-        Field(
-            "owner",
-            "text",
-            ("chu_so_huu", "chu_so_hu", "dai_dien", "to_chuc", "htx"),
-            parse_text,
-            False,
-            "chủ sở hữu / tổ chức đại diện",
-        ),
-        Field(
-            "member_households",
-            "integer",
-            ("so_ho", "soho", "so_ho_tham_gia"),
-            _members,
-            False,
-            "số hộ",
-        ),
-        Field(
-            "status",
-            "text",
-            ("trang_thai", "trangthai"),
-            lambda v: parse_choice(v, STATUS_WORDS),
-            False,
-            "trạng thái",
-        ),
-        Field(
-            "issued_on", "date", ("ngay_cap", "ngaycap", "issued"), parse_date, False, "ngày cấp"
-        ),
+    title_en="Growing areas",
+    description_vi="Vùng trồng đã được cấp mã số vùng trồng.",
+    description_en="Growing areas with their growing-area codes.",
+    columns=(
+        Column("code", "text", "Mã số vùng trồng", "Growing-area code", _code,
+               ("ma_vung", "ma_so_vung_trong", "msvt", "ma_vung_trong"), required=True,
+               public=True, export_name="MA_VUNG", popup=1),
+        Column("crop", "text", "Cây trồng", "Crop", parse_text,
+               ("cay_trong", "caytrong", "loai_cay"), required=True, public=True, editable=True,
+               export_name="CAY_TRONG", popup=2),
+        Column("area_ha", "numeric", "Diện tích (ha)", "Area (ha)", _area,
+               ("dien_tich", "dientich", "dt_ha", "area"), public=True, export_name="DIEN_TICH",
+               popup=3),
+        # Entered as one "owner": an organisation is public (cooperative), a person is not.
+        Column("owner", "text", "Chủ sở hữu / tổ chức đại diện", "Owner or representative",
+               parse_text, ("chu_so_huu", "chu_so_hu", "dai_dien", "to_chuc", "htx"),
+               editable=True, stored=False, label="chủ sở hữu"),
+        Column("cooperative", "text", "Tổ chức đại diện (HTX)", "Representative organisation",
+               public=True, export_name="HTX"),
+        Column("owner_name", "text", "Chủ hộ (cá nhân)", "Owner (person)"),
+        Column("member_households", "integer", "Số hộ tham gia", "Member households",
+               parse_integer, ("so_ho", "soho", "so_ho_tham_gia"), public=True, editable=True,
+               export_name="SO_HO", label="số hộ", non_negative=True),
+        Column("status", "text", "Trạng thái", "Status", lambda v: parse_choice(v, STATUS_WORDS),
+               ("trang_thai", "trangthai"), public=True, export_name="TRANG_THAI", popup=4),
+        Column("status_reason", "text", "Lý do tạm dừng/thu hồi", "Suspension/revocation reason",
+               public=True),
+        Column("status_changed_on", "date", "Ngày đổi trạng thái", "Status changed on",
+               public=True),
+        Column("issued_on", "date", "Ngày cấp", "Issued on", parse_date,
+               ("ngay_cap", "ngaycap", "issued"), public=True, editable=True,
+               export_name="NGAY_CAP"),
+        Column("commune_code", "text", "Mã xã", "Commune code", public=True, export_name="MA_XA"),
+        Column("commune_name", "text", "Xã", "Commune", stored=False, export_name="TEN_XA"),
+        Column("version", "integer", "Phiên bản", "Version", public=True,
+               export_name="PHIEN_BAN"),
+        # Free text of the officers: in the registry record, not in the public collection.
+        Column("note", "text", "Ghi chú", "Note", editable=True),
+        Column("producer_country", "text", "Quốc gia sản xuất", "Country of production",
+               stored=False, export_name="QUOC_GIA"),
     ),
     sql_file="growing_areas.sql",
     unique=("code",),
     derive=split_owner,
-    extra_columns=(("cooperative", "text"), ("owner_name", "text")),
+    derived_columns=("cooperative", "owner_name"),
+    # A plot of 0.1–2 ha is under a screen pixel up to z11; drawn one by one, z8–10 tiles
+    # of a province with 50,000 plots were 0.4–1.6 MB and took 0.2–0.4 s.
+    aggregate_below_zoom=12,
+    aggregate_total="area_ha",
+)  # fmt: skip
+
+# The registry's record of one area: every public column and the officers' note (not personal).
+RECORD_COLUMNS: tuple[str, ...] = (
+    "id",
+    *(c.name for c in LAYER.properties),
+    *(c.name for c in LAYER.editable if c.stored and not c.public),
 )
+# Export fields in export order; geo.exports writes them (it knows no layer).
+EXPORT_FIELDS: tuple[ExportField, ...] = tuple(
+    ExportField(c.name, c.export_name or c.name, c.export_kind, c.title_vi)  # type: ignore[arg-type]
+    for c in LAYER.exported
+)
+EXPORT_COLUMNS: tuple[str, ...] = tuple(f.key for f in EXPORT_FIELDS if LAYER.column(f.key).stored)
+
+
+def export_areas(features: Sequence[ExportFeature], fmt: str, *, title: str, **options: Any):
+    """Growing areas as one export file (``geo.exports.FORMATS``) with this layer's fields."""
+    return export(features, fmt, title=title, fields=EXPORT_FIELDS, **options)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -12,7 +11,8 @@ from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.values import normalise_phone, parse_bool, parse_text
 
-from .schema import Field, LayerSpec, Reference, RowCheck, parse_changes
+from .schema import Column, Layer, Reference, RowCheck, parse_changes
+from .updates import BY_ID, SET_POINT, update_statement
 
 
 def _code(value: Any) -> str | None:
@@ -22,45 +22,87 @@ def _code(value: Any) -> str | None:
     return text
 
 
-SPEC = LayerSpec(
-    name="households",
+LAYER = Layer(
+    id="households",
     table="household",
-    kind="point",
+    geometry_type="Point",
     title_vi="Hộ gia đình",
-    fields=(
-        Field("code", "text", ("ma_ho", "maho", "household_code", "ma"), _code, True, "mã hộ"),
-        Field(
+    title_en="Households",
+    description_vi="Vị trí hộ gia đình (không có tên, số điện thoại).",
+    description_en="Household locations (without names or phone numbers).",
+    columns=(
+        Column(
+            "code",
+            "text",
+            "Mã hộ",
+            "Household code",
+            _code,
+            ("ma_ho", "maho", "household_code", "ma"),
+            required=True,
+            public=True,
+        ),
+        Column(
             "label",
             "text",
-            ("nhan", "ten_hien_thi", "so_nha", "dia_chi_ngan"),
+            "Nhãn",
+            "Label",
             parse_text,
-            False,
-            "nhãn",
+            ("nhan", "ten_hien_thi", "so_nha", "dia_chi_ngan"),
+            public=True,
+            editable=True,
+            popup=1,
         ),
-        Field("village_code", "text", ("ma_thon", "mathon"), parse_text, False, "mã thôn"),
-        Field(
+        Column(
+            "village_code",
+            "text",
+            "Mã thôn",
+            "Village code",
+            parse_text,
+            ("ma_thon", "mathon"),
+            public=True,
+            popup=2,
+        ),
+        # Personal data (Law 91/2025/QH15): never public, shown only with the household's consent.
+        Column(
             "head_name",
             "text",
-            ("ten_chu_ho", "chu_ho", "ho_ten", "ten"),
+            "Tên chủ hộ",
+            "Head of household",
             parse_text,
-            False,
-            "tên chủ hộ",
+            ("ten_chu_ho", "chu_ho", "ho_ten", "ten"),
+            editable=True,
         ),
-        Field(
+        Column(
             "phone",
             "text",
-            ("dien_thoai", "so_dien_thoai", "sdt", "phone"),
+            "Điện thoại",
+            "Phone",
             normalise_phone,
-            False,
-            "điện thoại",
+            ("dien_thoai", "so_dien_thoai", "sdt", "phone"),
+            editable=True,
         ),
-        Field(
+        Column(
             "has_fibre",
             "boolean",
-            ("cap_quang", "co_cap_quang", "internet_cap_quang", "ftth"),
+            "Có cáp quang",
+            "Has fibre",
             parse_bool,
-            False,
-            "cáp quang",
+            ("cap_quang", "co_cap_quang", "internet_cap_quang", "ftth"),
+            public=True,
+            editable=True,
+            popup=3,
+            label="cáp quang",
+        ),
+        Column(
+            "show_head_name", "boolean", "Công khai tên", "Show the name", parse_bool, editable=True
+        ),
+        Column(
+            "show_phone",
+            "boolean",
+            "Công khai điện thoại",
+            "Show the phone",
+            parse_bool,
+            editable=True,
         ),
     ),
     sql_file="households.sql",
@@ -85,21 +127,13 @@ SPEC = LayerSpec(
 
 # --- records (server) -------------------------------------------------------------------
 
-EDITABLE = frozenset({"label", "head_name", "phone", "has_fibre", "show_head_name", "show_phone"})
 PERSONAL_COLUMNS = (
     "id", "code", "label", "village_code", "commune_code", "head_name", "phone", "has_fibre",
     "show_head_name", "show_phone", "qr_token", "lon", "lat",
 )  # fmt: skip
-CONSENT = {
-    "show_head_name": Field("show_head_name", "boolean", (), parse_bool, False, "công khai tên"),
-    "show_phone": Field("show_phone", "boolean", (), parse_bool, False, "công khai điện thoại"),
-}
 VILLAGE_AT = (
     "SELECT code FROM village WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))"
 )
-
-
-_EDIT_SPEC = replace(SPEC, fields=SPEC.fields + tuple(CONSENT.values()))
 
 
 def location(geometry: Any) -> tuple[float, float]:
@@ -136,7 +170,7 @@ async def update(conn: AsyncConnection, hid: int, changes: dict[str, Any]) -> di
     is_feature = "properties" in changes or "geometry" in changes
     props = dict(changes.get("properties") or {}) if is_feature else dict(changes)
     values = parse_changes(
-        _EDIT_SPEC, props, EDITABLE, frozenset({"label", "has_fibre", "show_head_name", "show_phone"})
+        LAYER, props, not_null=frozenset({"label", "has_fibre", "show_head_name", "show_phone"})
     ) if props else {}  # fmt: skip
     geometry = changes.get("geometry") if is_feature else None
     if geometry is not None:  # a move: the village follows the point
@@ -145,18 +179,10 @@ async def update(conn: AsyncConnection, hid: int, changes: dict[str, Any]) -> di
         values["lon"], values["lat"] = lon, lat
     if not values:
         raise InvalidInput("Không có gì để sửa.", "Nothing to change.")
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder(k))
-        for k in values
-        if k not in ("lon", "lat")
-    )
-    if geometry is not None:
-        assignments = sql.SQL(", ").join(
-            [assignments, sql.SQL("geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)")]
-        )
+    extra = [SET_POINT] if geometry is not None else []
+    columns = [k for k in values if k not in ("lon", "lat")]
     cur = await conn.execute(
-        sql.SQL("UPDATE household SET {} WHERE id = %(id)s RETURNING id").format(assignments),
-        {**values, "id": hid},
+        update_statement("household", columns, *extra, where=BY_ID), {**values, "id": hid}
     )
     if await cur.fetchone() is None:
         raise not_found(hid)
@@ -186,7 +212,7 @@ async def create(conn: AsyncConnection, feature: dict[str, Any]) -> int:
             hint_en="Check the location, or leave the village code out to have it filled in.",
         )
     code = parse_text(props.pop("code", None))
-    values = parse_changes(_EDIT_SPEC, props, EDITABLE, frozenset({"label"})) if props else {}
+    values = parse_changes(LAYER, props, not_null=frozenset({"label"})) if props else {}
     if not values.get("label"):
         raise InvalidInput("Cần nhãn hiển thị của hộ (label).", "A household needs a label.")
     if code is None:

@@ -11,20 +11,27 @@ import json
 from typing import Any
 
 import shapely
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from geo import codes
 from geo.errors import Conflict, InvalidInput, NotFound
+from geo.exports import ExportFeature
 from geo.values import parse_text
 
+from .growing_areas import EXPORT_COLUMNS, LAYER, RECORD_COLUMNS
 from .registry_checks import check, record_fields, refuse_on_errors, vietnam_today
+from .updates import BY_ID_AND_VERSION, SET_POLYGON, update_statement
 
-PUBLIC_COLUMNS = (
-    "id", "code", "crop", "area_ha", "cooperative", "member_households", "status",
-    "status_reason", "status_changed_on", "issued_on", "commune_code", "version", "note",
-)  # fmt: skip
+# The stored columns an officer's record fills: editable ones and those derived from them
+# (an owner becomes the public cooperative or the private owner_name).
+WRITTEN = tuple([c.name for c in LAYER.editable if c.stored] + list(LAYER.derived_columns))
+DEFAULTS = {"member_households": 0}  # what an absent value is stored as
+
+
+def _written(fields: dict[str, Any]) -> dict[str, Any]:
+    return {c: fields.get(c) if fields.get(c) is not None else DEFAULTS.get(c) for c in WRITTEN}
 
 
 # --- writes -------------------------------------------------------------------------------
@@ -95,29 +102,22 @@ async def create(
         code = checked.code
     else:
         code = await allocate_code(conn, result["commune_code"], issued.year, layout)
+    values = {
+        **_written(fields),
+        "issued_on": issued,
+        "code": code,
+        "area_ha": result["area_ha"],
+        "status": "active",
+        "commune_code": result["commune_code"],
+        "registered_by": user,
+    }
+    insert = sql.SQL("INSERT INTO growing_area ({}, geom) VALUES ({}, {}) RETURNING id").format(
+        sql.SQL(", ").join(map(sql.Identifier, values)),
+        sql.SQL(", ").join(map(sql.Placeholder, values)),
+        sql.SQL("ST_GeomFromText(%(wkt)s, 4326)"),
+    )
     try:
-        row = await (
-            await conn.execute(
-                "INSERT INTO growing_area (code, crop, area_ha, cooperative, owner_name, "
-                "member_households, status, issued_on, commune_code, note, registered_by, geom) "
-                "VALUES (%(code)s, %(crop)s, %(area)s, %(cooperative)s, %(owner_name)s, "
-                "%(members)s, 'active', %(issued)s, %(commune)s, %(note)s, %(user)s, "
-                "ST_GeomFromText(%(wkt)s, 4326)) RETURNING id",
-                {
-                    "code": code,
-                    "crop": fields["crop"],
-                    "area": result["area_ha"],
-                    "cooperative": fields.get("cooperative"),
-                    "owner_name": fields.get("owner_name"),
-                    "members": fields.get("member_households") or 0,
-                    "issued": issued,
-                    "commune": result["commune_code"],
-                    "note": fields.get("note"),
-                    "user": user,
-                    "wkt": geom.wkt,
-                },
-            )  # fmt: skip
-        ).fetchone()
+        row = await (await conn.execute(insert, {**values, "wkt": geom.wkt})).fetchone()
     except Exception as exc:
         if getattr(exc, "sqlstate", None) == "23505":  # unique code
             raise Conflict(
@@ -128,8 +128,12 @@ async def create(
     return row[0]
 
 
-async def _write(conn: AsyncConnection, gid: int, version: int, sql: str, params: dict) -> None:
-    row = await (await conn.execute(sql, {**params, "id": gid, "version": version})).fetchone()
+async def _write(
+    conn: AsyncConnection, gid: int, version: int, statement: sql.Composable, params: dict
+) -> None:
+    row = await (
+        await conn.execute(statement, {**params, "id": gid, "version": version})
+    ).fetchone()
     if row is not None:
         return
     current = await (
@@ -151,19 +155,14 @@ async def replace(
     fields = record_fields(props)
     result = await check(conn, geom, exclude_id=gid)
     refuse_on_errors(result)
+    values = _written(fields)
+    if values["issued_on"] is None:
+        del values["issued_on"]  # a replacement without a date keeps the issue date
+    values.update(area_ha=result["area_ha"], commune_code=result["commune_code"], wkt=geom.wkt)
+    columns = [c for c in values if c != "wkt"]
     await _write(
         conn, gid, version,
-        "UPDATE growing_area SET crop = %(crop)s, cooperative = %(cooperative)s, "
-        "owner_name = %(owner_name)s, member_households = %(members)s, "
-        "issued_on = coalesce(%(issued)s, issued_on), note = %(note)s, area_ha = %(area)s, "
-        "commune_code = %(commune)s, geom = ST_GeomFromText(%(wkt)s, 4326) "
-        "WHERE id = %(id)s AND version = %(version)s RETURNING id",
-        {
-            "crop": fields["crop"], "cooperative": fields.get("cooperative"),
-            "owner_name": fields.get("owner_name"), "members": fields.get("member_households") or 0,
-            "issued": fields.get("issued_on"), "note": fields.get("note"),
-            "area": result["area_ha"], "commune": result["commune_code"], "wkt": geom.wkt,
-        },
+        update_statement("growing_area", columns, SET_POLYGON, where=BY_ID_AND_VERSION), values,
     )  # fmt: skip
 
 
@@ -190,15 +189,13 @@ async def patch(
             hint_vi='Gửi các trường cần sửa, ví dụ {"crop": "Chè"}.',
             hint_en='Send the fields to change, e.g. {"crop": "Tea"}.',
         )
-    sets = [f"{k} = %({k})s" for k in values]
+    columns = list(values)
+    extra = [SET_POLYGON] if geom is not None else []
     if geom is not None:
-        sets.append("geom = ST_GeomFromText(%(wkt)s, 4326)")
         values["wkt"] = geom.wkt
     await _write(
         conn, gid, version,
-        f"UPDATE growing_area SET {', '.join(sets)} "  # noqa: S608 - column names are ours
-        "WHERE id = %(id)s AND version = %(version)s RETURNING id",
-        values,
+        update_statement("growing_area", columns, *extra, where=BY_ID_AND_VERSION), values,
     )  # fmt: skip
 
 
@@ -263,16 +260,13 @@ async def change_status(
 
 
 async def get_record(conn: AsyncConnection, gid: int) -> tuple[dict[str, Any], BaseGeometry]:
-    cols = ", ".join(PUBLIC_COLUMNS)
-    row = await (
-        await conn.execute(
-            f"SELECT {cols}, ST_AsText(geom) FROM growing_area WHERE id = %s",  # noqa: S608
-            (gid,),
-        )
-    ).fetchone()
+    query = sql.SQL("SELECT {}, ST_AsText(geom) FROM growing_area WHERE id = %s").format(
+        sql.SQL(", ").join(map(sql.Identifier, RECORD_COLUMNS))
+    )
+    row = await (await conn.execute(query, (gid,))).fetchone()
     if row is None:
         raise NotFound(f"Không có vùng trồng số {gid}.", f"No growing area with id {gid}.")
-    props = dict(zip(PUBLIC_COLUMNS, row[:-1], strict=True))
+    props = dict(zip(RECORD_COLUMNS, row[:-1], strict=True))
     props["area_ha"] = float(props["area_ha"])
     return props, shapely.from_wkt(row[-1])
 
@@ -299,3 +293,41 @@ async def history(conn: AsyncConnection, gid: int) -> list[dict[str, Any]]:
             }
         )  # fmt: skip
     return out
+
+
+async def export_features(
+    conn: AsyncConnection,
+    *,
+    gid: int | None = None,
+    commune: str | None = None,
+    status: str | None = None,
+    crop: str | None = None,
+) -> list[ExportFeature]:
+    """The areas an export holds (the layer's stored export columns), ordered by code."""
+    query = sql.SQL(
+        "SELECT {}, ST_AsBinary(geom) FROM growing_area "
+        "WHERE (%(id)s::bigint IS NULL OR id = %(id)s) "
+        "AND (%(commune)s::text IS NULL OR commune_code = %(commune)s) "
+        "AND (%(status)s::text IS NULL OR status = %(status)s) "
+        "AND (%(crop)s::text IS NULL OR crop = %(crop)s) "
+        "ORDER BY code"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, EXPORT_COLUMNS)))
+    params = {"id": gid, "commune": commune, "status": status, "crop": crop}
+    rows = await (await conn.execute(query, params)).fetchall()
+    return [
+        ExportFeature(dict(zip(EXPORT_COLUMNS, r[:-1], strict=True)), shapely.from_wkb(r[-1]))
+        for r in rows
+    ]
+
+
+async def commune_and_province_names(
+    conn: AsyncConnection, commune: str
+) -> tuple[str | None, str | None]:
+    row = await (
+        await conn.execute(
+            "SELECT c.name, p.name FROM commune c JOIN province p ON p.code = c.province_code "
+            "WHERE c.code = %s",
+            (commune,),
+        )
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)

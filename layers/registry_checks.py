@@ -24,9 +24,8 @@ from shapely.geometry.base import BaseGeometry
 from geo.area import geodesic_area_m2
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, GeometryError, InvalidInput
-from geo.values import parse_date, parse_integer, parse_text
 
-from .growing_areas import split_owner
+from .growing_areas import LAYER, split_owner
 
 VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OVERLAP_TOLERANCE_M2 = 1.0
@@ -219,38 +218,39 @@ def refuse_on_errors(result: dict[str, Any]) -> None:
 # --- record fields ------------------------------------------------------------------------
 
 
+# What an officer may send: the layer's editable columns, the code of a registration, the
+# version being changed, and the read-only values a client echoes back from a read.
+_EDITABLE = {c.name: c for c in LAYER.editable}
+_ACCEPTED = {*_EDITABLE, "code", "version"}
+_ECHOED = {"id", "area_ha", "commune_code", "status"}
+
+
 def record_fields(props: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validate the properties an officer submits; returns the columns to store."""
-    allowed = {"crop", "owner", "member_households", "issued_on", "note", "code", "version"}
-    unknown = sorted(set(props) - allowed - {"area_ha", "commune_code", "status", "id"})
+    unknown = sorted(set(props) - _ACCEPTED - _ECHOED)
     problems_vi: list[str] = [f"không có trường '{k}'" for k in unknown]
     out: dict[str, Any] = {}
-
-    def take(key: str, parse, label: str) -> None:
-        if key not in props:
-            return
+    for name, col in _EDITABLE.items():
+        if name not in props:
+            continue
         try:
-            out[key] = parse(props[key])
+            out[name] = col.parse(props[name])
         except ValueError as exc:
-            problems_vi.append(f"{label}: giá trị '{props[key]}' không hợp lệ ({exc})")
-
-    take("crop", parse_text, "cây trồng")
-    take("note", parse_text, "ghi chú")
-    take("member_households", parse_integer, "số hộ")
-    take("issued_on", parse_date, "ngày cấp")
-    take("owner", parse_text, "chủ sở hữu")
-    if not partial and not out.get("crop"):
-        problems_vi.append("cây trồng là bắt buộc")
-    if (out.get("member_households") or 0) < 0:
-        problems_vi.append("số hộ không được âm")
+            problems_vi.append(f"{col.label_vi}: giá trị '{props[name]}' không hợp lệ ({exc})")
+    for name, col in _EDITABLE.items():
+        if col.required and not partial and not out.get(name):
+            problems_vi.append(f"{col.label_vi} là bắt buộc")
+        if col.refuses(out.get(name)):
+            problems_vi.append(f"{col.label_vi} không được âm")
     if out.get("issued_on") and out["issued_on"] > vietnam_today():
         problems_vi.append("ngày cấp ở tương lai")
     if problems_vi:
+        fields = ", ".join(_EDITABLE)
         raise InvalidInput(
             "Thông tin vùng trồng chưa hợp lệ: " + "; ".join(problems_vi) + ".",
             "Invalid growing-area record: " + "; ".join(problems_vi) + ".",
-            hint_vi="Các trường: crop, owner, member_households, issued_on, note.",
-            hint_en="Fields: crop, owner, member_households, issued_on, note.",
+            hint_vi=f"Các trường: {fields}.",
+            hint_en=f"Fields: {fields}.",
         )
     if "owner" in out:
         out.update(split_owner(out))  # pops "owner": organisation public, person private

@@ -10,7 +10,7 @@ from typing import Any
 from geo.soil import grade, property_key
 from geo.values import parse_number, parse_text
 
-from .schema import Field, LayerSpec
+from .schema import Column, Layer
 
 
 @lru_cache(maxsize=1)
@@ -37,28 +37,42 @@ def _fill_grade(row: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-ZONES = LayerSpec(
-    name="soil_zones",
+ZONES = Layer(
+    id="soil_zones",
     table="soil_zone",
-    kind="polygon",
-    title_vi="Vùng nông hóa",
-    fields=(
-        Field(
-            "property", "text", ("chi_tieu", "chitieu", "thuoc_tinh"), _property, True, "chỉ tiêu"
-        ),
-        Field(
-            "value",
-            "double precision",
-            ("gia_tri", "giatri", "gia_tri_tb"),
-            parse_number,
-            False,
-            "giá trị",
-        ),
-        Field("grade", "text", ("cap", "phan_cap", "xep_loai"), parse_text, False, "cấp"),
-        Field(
-            "survey", "text", ("dot_dieu_tra", "dot_dt", "nguon"), parse_text, False, "đợt điều tra"
-        ),
+    geometry_type="MultiPolygon",
+    title_vi="Vùng nông hóa thổ nhưỡng",
+    title_en="Soil fertility zones",
+    description_vi="Vùng phân cấp độ phì đất theo chỉ tiêu (pH, chất hữu cơ, N, P₂O₅, K₂O).",
+    description_en="Classified soil fertility zones by property (pH, organic matter, N, P2O5, K2O).",
+    columns=(
+        Column("property", "text", "Chỉ tiêu", "Property", _property,
+               ("chi_tieu", "chitieu", "thuoc_tinh"), required=True, public=True, popup=1),
+        Column("value", "double precision", "Giá trị", "Value", parse_number,
+               ("gia_tri", "giatri", "gia_tri_tb"), public=True, popup=3),
+        Column("grade", "text", "Cấp", "Grade", parse_text, ("cap", "phan_cap", "xep_loai"),
+               public=True, popup=2),
+        Column("survey", "text", "Đợt điều tra", "Survey", parse_text,
+               ("dot_dieu_tra", "dot_dt", "nguon"), public=True),
     ),
     sql_file="soil_zones.sql",
     derive=_fill_grade,
+)  # fmt: skip
+
+# The raster catalogue: rasters are imported by layers.ingest.rasters, not from vector files.
+RASTERS = Layer(
+    id="soil_rasters",
+    table="soil_raster",
+    geometry_type="Polygon",
+    title_vi="Bản đồ nông hóa dạng ảnh",
+    title_en="Soil rasters",
+    description_vi="Danh mục ảnh raster chỉ tiêu đất; hình học là phạm vi của ảnh.",
+    description_en="Catalogue of soil property rasters; the geometry is each raster's footprint.",
+    columns=(
+        Column("property", "text", "Chỉ tiêu", "Property", public=True),
+        Column("unit", "text", "Đơn vị", "Unit", public=True),
+        Column("depth_cm", "text", "Tầng đất (cm)", "Depth (cm)", public=True),
+        Column("source", "text", "Nguồn", "Source", public=True),
+        Column("surveyed_on", "date", "Ngày điều tra", "Surveyed on", public=True),
+    ),
 )

@@ -26,7 +26,8 @@ from geo.crs import (
     vn2000_tm3_zone,
 )
 from geo.errors import GeometryError
-from geo.exports import FIELDS, STATUS_VI, export_record, format_date_vi, geojson_geometry
+from geo.exports import STATUS_VI, export_record, format_date_vi, geojson_geometry
+from layers.growing_areas import EXPORT_FIELDS
 
 from .sheet_svg import MapFrame, map_svg, vn_number
 
@@ -38,7 +39,7 @@ FIXED_PARTS_MM = 100.0  # title, record table, headings, notes, signatures and s
 ROW_MM = (4.8, 3.7)  # height of a corner-table row: one column (8.5 pt), two columns (7 pt)
 NOTE_MM = 6.0  # the line saying how many corners were left out
 MAP_HEIGHT_MM = (50.0, 125.0)
-LABELS = {f.key: f.label_vi for f in FIELDS}
+LABELS = {f.key: f.label_vi for f in EXPORT_FIELDS}
 
 ToGrid = Callable[[float, float], tuple[float, float]]
 
@@ -229,7 +230,7 @@ def render_sheet(properties: dict[str, Any], geometry: BaseGeometry, *, province
     """
     geom = _checked(geometry)
     to_grid, zone = to_vn2000(province_name)
-    record = export_record(properties, geom)
+    record = export_record(properties, geom, fields=EXPORT_FIELDS)
     rings = boundary_rings(geom, to_grid)
     meridian = meridian_label(province_central_meridian(province_name))
     zone_label = f"VN-2000, múi 3°, KTT {meridian}"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import shapely
 from fastapi import APIRouter, Body, File, Header, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
@@ -17,7 +16,9 @@ from shapely.geometry import mapping
 
 from geo.boundary import boundary_from_file
 from geo.errors import Conflict, InvalidInput, NotFound
+from geo.exports import FORMATS
 from layers import registry, registry_checks
+from layers.growing_areas import export_areas
 
 from ..auth import Principal, PrincipalDep, acting, require
 from ..deps import ConnDep
@@ -190,22 +191,7 @@ async def upload_boundary(
 
 # --- dossiers: exports and the printable map sheet ---------------------------------------
 
-EXPORT_FORMATS = ("geojson", "gpkg", "shp", "kml", "eudr")
-EXPORT_SQL = """
-SELECT a.id, a.code, a.crop, a.area_ha::float8, a.cooperative, a.member_households, a.status,
-       a.status_reason, a.status_changed_on, a.issued_on, a.commune_code, a.version,
-       ST_AsBinary(a.geom)
-FROM growing_area a
-WHERE (%(id)s::bigint IS NULL OR a.id = %(id)s)
-  AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
-  AND (%(status)s::text IS NULL OR a.status = %(status)s)
-  AND (%(crop)s::text IS NULL OR a.crop = %(crop)s)
-ORDER BY a.code
-"""
-EXPORT_COLUMNS = (
-    "id", "code", "crop", "area_ha", "cooperative", "member_households", "status",
-    "status_reason", "status_changed_on", "issued_on", "commune_code", "version",
-)  # fmt: skip
+EXPORT_FORMATS = tuple(FORMATS)
 
 
 def _check_format(f: str) -> None:
@@ -219,19 +205,13 @@ def _check_format(f: str) -> None:
 
 
 async def _export(conn, f: str, title: str, **filters) -> Response:
-    from geo.exports import ExportFeature, export
-
     _check_format(f)
-    rows = await (await conn.execute(EXPORT_SQL, filters)).fetchall()
-    if not rows:
+    feats = await registry.export_features(conn, **filters)
+    if not feats:
         raise NotFound(
             "Không có vùng trồng nào khớp bộ lọc.", "No growing area matches the filter."
         )
-    feats = [
-        ExportFeature(dict(zip(EXPORT_COLUMNS, r[:-1], strict=True)), shapely.from_wkb(r[-1]))
-        for r in rows
-    ]
-    out = export(feats, f, title=title)
+    out = export_areas(feats, f, title=title)
     return Response(
         out.content,
         media_type=out.media_type,
@@ -250,7 +230,7 @@ async def export_many(
     title = f"vung_trong_{commune_code or 'tat_ca'}"
     if f == "eudr" and status is None:
         status = "active"  # suspended or revoked codes do not go into a due-diligence file
-    return await _export(conn, f, title, id=None, commune=commune_code, status=status, crop=crop)
+    return await _export(conn, f, title, commune=commune_code, status=status, crop=crop)
 
 
 @router.get(ITEMS + "/{fid}/export", summary="Export one growing area for a dossier")
@@ -261,7 +241,7 @@ async def export_one(fid: int, conn: ConnDep, f: str = "geojson") -> Response:
             f"Mã {props['code']} đang ở trạng thái {props['status']}: không xuất hồ sơ EUDR.",
             f"Code {props['code']} is {props['status']}: no EUDR file is issued for it.",
         )
-    return await _export(conn, f, props["code"], id=fid, commune=None, status=None, crop=None)
+    return await _export(conn, f, props["code"], gid=fid)
 
 
 @router.get(ITEMS + "/{fid}/sheet", response_class=HTMLResponse, summary="Printable map sheet")
@@ -269,14 +249,9 @@ async def sheet(fid: int, conn: ConnDep) -> HTMLResponse:
     from maps.sheet import render_sheet
 
     props, geom = await registry.get_record(conn, fid)
-    row = await (
-        await conn.execute(
-            "SELECT c.name, p.name FROM commune c JOIN province p ON p.code = c.province_code "
-            "WHERE c.code = %s",
-            (props["commune_code"],),
-        )
-    ).fetchone()
-    commune_name, province_name = row if row else (None, None)
+    commune_name, province_name = await registry.commune_and_province_names(
+        conn, props["commune_code"]
+    )
     return HTMLResponse(
         render_sheet({**props, "commune_name": commune_name}, geom, province_name=province_name)
     )

@@ -20,32 +20,13 @@ router = APIRouter()
 # Vietnam's mainland, for an empty database.
 VIETNAM_VIEW = (102.1, 8.5, 109.5, 23.4)
 
-OVERVIEW_LAYERS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
-    ("villages", "polygon", "#6c757d", (("name", "Thôn"), ("code", "Mã thôn"))),
-    (
-        "soil_zones",
-        "polygon",
-        "#a0522d",
-        (("property", "Chỉ tiêu"), ("grade", "Cấp"), ("value", "Giá trị")),
-    ),
-    ("coverage", "polygon", "#1f77b4", (("operator", "Nhà mạng"), ("technology", "Công nghệ"))),
-    (
-        "growing_areas",
-        "polygon",
-        "#2ca02c",
-        (
-            ("code", "Mã số vùng trồng"),
-            ("crop", "Cây trồng"),
-            ("area_ha", "Diện tích (ha)"),
-            ("status", "Trạng thái"),
-        ),
-    ),
-    (
-        "households",
-        "point",
-        "#d62728",
-        (("label", "Hộ"), ("village_code", "Mã thôn"), ("has_fibre", "Cáp quang")),
-    ),
+# (collection, how it is drawn, colour); popups show the columns each layer's schema marks.
+OVERVIEW_LAYERS: tuple[tuple[str, str, str], ...] = (
+    ("villages", "polygon", "#6c757d"),
+    ("soil_zones", "polygon", "#a0522d"),
+    ("coverage", "polygon", "#1f77b4"),
+    ("growing_areas", "polygon", "#2ca02c"),
+    ("households", "point", "#d62728"),
 )
 HIDDEN_BY_DEFAULT = {"soil_zones", "coverage"}
 
@@ -63,10 +44,10 @@ async def overview(request: Request, conn: ConnDep) -> HTMLResponse:
             items_url=f"/collections/{cid}/items?f=json&limit=10000",
             kind=kind,
             color=color,
-            popup_fields=fields,
+            popup_fields=tuple((c.name, c.title_vi) for c in BY_ID[cid].popup_columns),
             show=cid not in HIDDEN_BY_DEFAULT,
         )
-        for cid, kind, color, fields in OVERVIEW_LAYERS
+        for cid, kind, color in OVERVIEW_LAYERS
     ]
     lang = request_lang(request)
     title = (

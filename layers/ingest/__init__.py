@@ -11,7 +11,7 @@ from geo.errors import InvalidInput
 from geo.readers import read_table, reproject
 
 from .. import admin, coverage, growing_areas, households, soil
-from ..schema import LayerSpec
+from ..schema import Layer
 from .rasters import import_raster
 from .result import ImportRefused, ImportSummary, Progress
 from .rows import build_rows
@@ -22,16 +22,16 @@ __all__ = ["LAYER_NAMES", "SPECS", "ImportRefused", "ImportSummary", "import_fil
 
 log = logging.getLogger(__name__)
 
-SPECS: dict[str, LayerSpec] = {
+SPECS: dict[str, Layer] = {
     s.name: s
     for s in (
         admin.PROVINCES,
         admin.COMMUNES,
         admin.VILLAGES,
-        growing_areas.SPEC,
+        growing_areas.LAYER,
         soil.ZONES,
-        households.SPEC,
-        coverage.SPEC,
+        households.LAYER,
+        coverage.LAYER,
     )
 }
 LAYER_NAMES = (*SPECS, "soil_rasters")

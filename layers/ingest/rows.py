@@ -12,21 +12,19 @@ from geo.errors import InvalidInput
 from geo.geometry import check_geometry
 from geo.readers import RawTable
 
-from ..schema import LayerSpec
+from ..schema import Layer
 from .result import ImportSummary
 
 
 def build_rows(
-    spec: LayerSpec, table: RawTable, geoms: np.ndarray, summary: ImportSummary
+    spec: Layer, table: RawTable, geoms: np.ndarray, summary: ImportSummary
 ) -> list[dict[str, Any]]:
     """Parse attributes and check geometries; rejected rows go into the summary."""
     columns = list(table.frame.columns)
-    found = {f.column: f.find(columns) for f in spec.fields}
-    missing = [f for f in spec.fields if f.required and found[f.column] is None]
+    found = {f.name: f.find(columns) for f in spec.fields}
+    missing = [f for f in spec.fields if f.required and found[f.name] is None]
     if missing:
-        want = ", ".join(
-            f"{f.label_vi} ({f.aliases[0] if f.aliases else f.column})" for f in missing
-        )
+        want = ", ".join(f"{f.label_vi} ({f.aliases[0] if f.aliases else f.name})" for f in missing)
         raise InvalidInput(
             f"Tệp thiếu cột bắt buộc cho lớp {spec.title_vi}: {want}. Các cột có trong tệp: {', '.join(columns)}.",
             f"The file lacks required column(s) for layer {spec.name}: {want}. Columns found: {', '.join(columns)}.",
@@ -53,21 +51,24 @@ def build_rows(
     return rows
 
 
-def _parse_row(
-    spec: LayerSpec, found: dict[str, str | None], record: dict
-) -> tuple[dict, list[str]]:
+def _parse_row(spec: Layer, found: dict[str, str | None], record: dict) -> tuple[dict, list[str]]:
     row: dict[str, Any] = {}
     problems: list[str] = []
     for f in spec.fields:
-        source = found[f.column]
+        source = found[f.name]
         try:
             value = f.parse(record[source]) if source is not None else None
         except ValueError as exc:
             problems.append(f"{f.label_vi} ({source}): {exc}")
             continue
+        if f.refuses(value):
+            problems.append(
+                f"{f.label_vi} ({source}): {value} không được âm / must not be negative"
+            )
+            continue
         if value is None and f.required:
-            problems.append(f"thiếu {f.label_vi} / missing {f.column} ({source})")
-        row[f.column] = value
+            problems.append(f"thiếu {f.label_vi} / missing {f.name} ({source})")
+        row[f.name] = value
     if spec.derive is not None and not problems:
         try:
             row.update(spec.derive(row))
@@ -76,7 +77,7 @@ def _parse_row(
     return row, problems
 
 
-def _reject_duplicates(spec: LayerSpec, rows: list[dict[str, Any]], summary: ImportSummary) -> None:
+def _reject_duplicates(spec: Layer, rows: list[dict[str, Any]], summary: ImportSummary) -> None:
     for column in spec.unique:
         counts = Counter(r[column] for r in rows)
         dupes = {v for v, n in counts.items() if n > 1}

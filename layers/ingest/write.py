@@ -15,12 +15,12 @@ from psycopg.types.json import Jsonb
 
 from geo.errors import Conflict, InvalidInput
 
-from ..schema import LayerSpec
+from ..schema import Layer
 from .result import ImportSummary, Progress
 
 
-def _create_staging(conn: psycopg.Connection, spec: LayerSpec) -> list[str]:
-    cols = spec.columns()
+def _create_staging(conn: psycopg.Connection, spec: Layer) -> list[str]:
+    cols = spec.staging_columns()
     defs = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in cols
     )
@@ -61,7 +61,7 @@ def _copy_rows(
         progress("write", len(rows), len(rows))
 
 
-def _check_references(conn: psycopg.Connection, spec: LayerSpec) -> None:
+def _check_references(conn: psycopg.Connection, spec: Layer) -> None:
     for ref in spec.references:
         stmt = sql.SQL(
             "SELECT s.row_no, s.{col} FROM staging s WHERE s.{col} IS NOT NULL AND NOT EXISTS "
@@ -82,7 +82,7 @@ def _check_references(conn: psycopg.Connection, spec: LayerSpec) -> None:
             )
 
 
-def _check_rows(conn: psycopg.Connection, spec: LayerSpec) -> None:
+def _check_rows(conn: psycopg.Connection, spec: Layer) -> None:
     for check in spec.checks:
         bad = conn.execute(check.sql).fetchall()
         if bad:
@@ -96,7 +96,7 @@ def _check_rows(conn: psycopg.Connection, spec: LayerSpec) -> None:
             )
 
 
-def _check_conflicts(conn: psycopg.Connection, spec: LayerSpec) -> None:
+def _check_conflicts(conn: psycopg.Connection, spec: Layer) -> None:
     for column in spec.unique:
         stmt = sql.SQL(
             "SELECT s.row_no, s.{c} FROM staging s JOIN {t} t ON t.{c} = s.{c} ORDER BY s.row_no LIMIT 50"
@@ -151,7 +151,7 @@ def record_batch(
 
 def write_rows(
     conn: psycopg.Connection,
-    spec: LayerSpec,
+    spec: Layer,
     rows: list[dict[str, Any]],
     summary: ImportSummary,
     *,
@@ -181,7 +181,7 @@ def write_rows(
         summary.imported = len(rows)
 
 
-def move_statements(spec: LayerSpec) -> list[str]:
+def move_statements(spec: Layer) -> list[str]:
     """The layer's INSERT ... SELECT FROM staging statements, from ``sql/<layer>.sql`` here."""
     text = (files("layers.ingest") / "sql" / spec.sql_file).read_text()
     return [s.strip() for s in text.split(";\n") if s.strip() and not _only_comments(s)]

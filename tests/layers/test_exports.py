@@ -21,7 +21,9 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from geo.crs import recognise_vn2000, transformer_to_wgs84
 from geo.errors import GeometryError, InvalidInput, UnsupportedFormat
 from geo.eudr import MESSAGES
-from geo.exports import FIELDS, ExportFeature, ExportFile, export, validate_eudr
+from geo.exports import ExportFeature, ExportFile, validate_eudr
+from layers.growing_areas import EXPORT_FIELDS as FIELDS
+from layers.growing_areas import export_areas as export
 from layers.ingest import import_file
 
 from ..conftest import DEMO_DIR

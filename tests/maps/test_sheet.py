@@ -16,7 +16,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 
 from geo.crs import transformer_to_wgs84, vn2000_tm3_zone
 from geo.errors import CRSError, GeometryError
-from geo.exports import ExportFeature, export
+from geo.exports import ExportFeature
+from layers.growing_areas import export_areas as export
 from maps.sheet import MAX_CORNER_ROWS, TITLE, render_sheet
 from tests.browser import browser_page, page_log, screenshot
 
