@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Body, File, Header, Request, UploadFile
+from fastapi import APIRouter, File, Header, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
@@ -21,28 +21,13 @@ from layers import registry, registry_checks
 from layers.growing_areas import export_areas
 
 from ..auth import Principal, PrincipalDep, acting, require
+from ..bodies import GrowingAreaChange, GrowingAreaFeature
 from ..deps import ConnDep
 
 router = APIRouter(tags=["Vùng trồng / growing areas"])
 Writers = require("admin", "officer")
 ITEMS = "/collections/growing_areas/items"
 UPLOAD_LIMIT = 20 * 1024 * 1024
-FEATURE = Body(
-    ...,
-    description="A GeoJSON Feature: Polygon/MultiPolygon in WGS84 and the record's properties",
-    examples=[
-        {
-            "type": "Feature",
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [[[104.05, 22.35], [104.051, 22.35], [104.051, 22.351],
-                                 [104.05, 22.351], [104.05, 22.35]]],
-            },
-            "properties": {"crop": "Chè", "owner": "HTX Nông nghiệp Gia Phú",
-                           "member_households": 12, "issued_on": "2026-11-22"},
-        }
-    ],
-)  # fmt: skip
 
 
 def _feature_response(props: dict[str, Any], geom, *, status: int = 200) -> Response:
@@ -68,17 +53,18 @@ def _props(feature: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/collections/growing_areas/check", summary="Check a boundary before submitting")
 async def check_boundary(
-    conn: ConnDep, feature: dict[str, Any] = FEATURE, who: Principal = Writers,
+    conn: ConnDep, body: GrowingAreaFeature, who: Principal = Writers,
     exclude: int | None = None,
 ) -> dict:  # fmt: skip
-    geom = registry_checks.boundary_from_geojson(feature)
+    geom = registry_checks.boundary_from_geojson(body.data())
     return await registry_checks.check(conn, geom, exclude_id=exclude)
 
 
 @router.post(ITEMS, status_code=201, summary="Register a growing area (a new code is issued)")
 async def create(
-    request: Request, conn: ConnDep, feature: dict[str, Any] = FEATURE, who: Principal = Writers
+    request: Request, conn: ConnDep, body: GrowingAreaFeature, who: Principal = Writers
 ) -> Response:
+    feature = body.data()
     geom = registry_checks.boundary_from_geojson(feature)
     async with acting(conn, who):
         gid = await registry.create(conn, geom, _props(feature), user=who.username)
@@ -92,10 +78,11 @@ async def create(
 async def replace(
     fid: int,
     conn: ConnDep,
-    feature: dict[str, Any] = FEATURE,
+    body: GrowingAreaFeature,
     who: Principal = Writers,
     if_match: str | None = Header(None),
 ) -> Response:
+    feature = body.data()
     props = _props(feature)
     version = registry_checks.expected_version(if_match, props)
     geom = registry_checks.boundary_from_geojson(feature)
@@ -109,10 +96,11 @@ async def replace(
 async def patch(
     fid: int,
     conn: ConnDep,
-    changes: dict[str, Any] = Body(..., examples=[{"properties": {"crop": "Chè"}}]),
+    body: GrowingAreaChange,
     who: Principal = Writers,
     if_match: str | None = Header(None),
 ) -> Response:
+    changes = body.data()
     # A partial Feature ({"properties": …, "geometry": …}) or the properties alone.
     is_feature = "properties" in changes or "geometry" in changes
     props = dict(changes.get("properties") or {}) if is_feature else dict(changes)
