@@ -18,7 +18,7 @@ from layers.ingest import ImportRefused, ImportSummary, import_file
 
 from . import localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
-from .clicommon import console, database_url, fail, load_settings
+from .clicommon import console, database_url, fail, load_settings, run_async
 
 app = typer.Typer(
     help="AgriMap – bản đồ số nông nghiệp (digital agriculture map).", no_args_is_help=True
@@ -188,8 +188,7 @@ def demo_cmd(
         raise fail(exc) from exc
     if not loaded:
         console.print("  Xã mẫu đã có sẵn, bỏ qua / demo commune already loaded, skipped")
-    with psycopg.connect(url) as conn:
-        demo_accounts = ensure_demo_accounts(conn)
+    demo_accounts = run_async(url, ensure_demo_accounts)
     table = Table(
         title="Tài khoản mẫu / demo accounts (mật khẩu mới mỗi lần chạy / new passwords each run)"
     )

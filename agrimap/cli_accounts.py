@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import getpass
 
-import psycopg
 import typer
+from psycopg import AsyncConnection
 from rich.console import Console
 from rich.table import Table
 
-from geo.errors import AgriMapError
+from geo.errors import AgriMapError, Conflict, NotFound
 from layers import accounts
 
-from .clicommon import database_url, fail, load_settings
+from .clicommon import database_url, fail, load_settings, run_async
 
 user_app = typer.Typer(help="Tài khoản / accounts (admin, officer, planner).", no_args_is_help=True)
 token_app = typer.Typer(help="Mã truy cập API / API tokens.", no_args_is_help=True)
@@ -27,14 +27,11 @@ DEMO_ACCOUNTS = (
 )
 
 
-def _url() -> str:
-    return database_url(load_settings())
-
-
-def _run(action):
+def _run(fn, **kw):
+    """Run a layers/accounts function against DATABASE_URL (or the local PostGIS), acting as
+    the shell user."""
     try:
-        with psycopg.connect(_url()) as conn:
-            return action(conn)
+        return run_async(database_url(load_settings()), fn, **kw)
     except AgriMapError as exc:
         raise fail(exc) from exc
 
@@ -59,12 +56,22 @@ def user_add(
 ) -> None:
     """Create an account."""
     pw = _password(password)
-    acct = _run(
-        lambda c: accounts.add_user(
-            c, username, role=role, password=pw, display_name=name, communes=commune,
-            personal_data=personal_data, by=CLI_ACTOR,
-        )
-    )  # fmt: skip
+    try:
+        acct = run_async(
+            database_url(load_settings()), accounts.add_user, username=username, role=role,
+            password=pw, display_name=name, communes=commune, personal_data=personal_data,
+            by=CLI_ACTOR,
+        )  # fmt: skip
+    except Conflict as exc:  # the shell user can look the names up
+        raise fail(
+            Conflict(
+                exc.vi, exc.en,
+                hint_vi="Chọn tên khác, hoặc dùng `agrimap user list`.",
+                hint_en="Choose another name, or see `agrimap user list`.",
+            )
+        ) from exc  # fmt: skip
+    except AgriMapError as exc:
+        raise fail(exc) from exc
     console.print(f"Đã tạo / created: {acct.username} ({acct.role}) {', '.join(acct.communes)}")
 
 
@@ -83,7 +90,7 @@ def user_list() -> None:
 @user_app.command("disable")
 def user_disable(username: str, enable: bool = typer.Option(False, help="Enable it again")) -> None:
     """Disable an account (its sessions end at once; its tokens stop working)."""
-    acct = _run(lambda c: accounts.set_disabled(c, username, not enable, by=CLI_ACTOR))
+    acct = _run(accounts.update_user, username=username, disabled=not enable, by=CLI_ACTOR)
     console.print(f"{acct.username}: {'disabled' if acct.disabled else 'enabled'}")
 
 
@@ -91,14 +98,14 @@ def user_disable(username: str, enable: bool = typer.Option(False, help="Enable 
 def user_password(username: str, password: str = typer.Option(None)) -> None:
     """Set a new password (ends the account's sessions)."""
     pw = _password(password)
-    _run(lambda c: accounts.set_password(c, username, pw, by=CLI_ACTOR))
+    _run(accounts.update_user, username=username, password=pw, by=CLI_ACTOR)
     console.print(f"{username}: password changed")
 
 
 @token_app.command("create")
 def token_create(username: str, name: str = typer.Option(..., help="What it is for")) -> None:
     """Create an API token for USERNAME; it is printed once and stored only as a hash."""
-    tid, token = _run(lambda c: accounts.create_token(c, username, name, by=CLI_ACTOR))
+    tid, token = _run(accounts.create_token, username=username, name=name, by=CLI_ACTOR)
     console.print(f"Token {tid} for {username} (lưu ngay, chỉ hiện một lần / shown once):")
     print(token)
 
@@ -106,22 +113,23 @@ def token_create(username: str, name: str = typer.Option(..., help="What it is f
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke an API token by its id."""
-    _run(lambda c: accounts.revoke_token(c, token_id, by=CLI_ACTOR))
+    _run(accounts.revoke_token, token_id=token_id, by=CLI_ACTOR)
     console.print(f"Token {token_id} revoked")
 
 
-def ensure_demo_accounts(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+async def ensure_demo_accounts(conn: AsyncConnection) -> list[tuple[str, str, str]]:
     """Create the demo accounts or give them new passwords; returns (username, role, password)."""
     out = []
     for username, role, display, communes, personal in DEMO_ACCOUNTS:
         password = accounts.generate_password()
         try:
-            accounts.get_user(conn, username)
-            accounts.set_password(conn, username, password, by="demo")
-        except AgriMapError:
-            accounts.add_user(
-                conn, username, role=role, password=password, display_name=display,
+            await accounts.get_user(conn, username=username)
+        except NotFound:
+            await accounts.add_user(
+                conn, username=username, role=role, password=password, display_name=display,
                 communes=communes, personal_data=personal, by="demo",
             )  # fmt: skip
+        else:
+            await accounts.update_user(conn, username=username, password=password, by="demo")
         out.append((username, role, password))
     return out

@@ -1,7 +1,13 @@
-"""What every `agrimap` sub-command shares: settings, the database URL, how an error is printed."""
+"""What every `agrimap` sub-command shares: settings, the database URL, how an error is printed,
+how a `layers/` async function is run."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
 import typer
 from rich.console import Console
 
@@ -10,6 +16,7 @@ from geo.errors import AgriMapError
 from . import localpg
 from .settings import Settings
 
+T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
 
@@ -38,3 +45,14 @@ def fail(exc: AgriMapError) -> typer.Exit:
     for line in exc.details:
         err.print(f"  • {line}")
     return typer.Exit(1)
+
+
+def run_async(dsn: str, fn: Callable[..., Awaitable[T]], **kw: Any) -> T:
+    """``fn(conn, **kw)`` on a connection of its own, as the server runs it (autocommit: the
+    layers functions open their transactions themselves). For the CLI and the tests."""
+
+    async def main() -> T:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            return await fn(conn, **kw)
+
+    return asyncio.run(main())

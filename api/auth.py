@@ -17,7 +17,8 @@ from fastapi import Depends, Request
 from psycopg import AsyncConnection
 
 from geo.errors import NotSignedIn, PermissionDenied
-from layers.accounts import TOKEN_PREFIX, digest, session_digest
+from layers import accounts
+from layers.accounts import Account
 
 from .deps import ConnDep
 
@@ -54,26 +55,6 @@ class Principal:
 
 ANONYMOUS = Principal(id=None, username="public", role="public")
 
-_PRINCIPAL_SQL = """
-SELECT a.id, a.username, a.role, a.display_name, a.personal_data,
-       coalesce(array_agg(c.commune_code ORDER BY c.commune_code)
-                FILTER (WHERE c.commune_code IS NOT NULL), '{{}}'){extra}
-FROM {source}
-JOIN app_user a ON a.id = x.user_id AND NOT a.disabled
-LEFT JOIN user_commune c ON c.user_id = a.id
-WHERE {where}
-GROUP BY a.id{group}
-"""
-_BY_TOKEN = _PRINCIPAL_SQL.format(
-    extra="", source="api_token x", where="x.token_hash = %s AND x.revoked_at IS NULL", group=""
-)
-_BY_SESSION = _PRINCIPAL_SQL.format(
-    extra=", x.csrf_token",
-    source="web_session x",
-    where="x.id_hash = %s AND x.expires_at > now()",
-    group=", x.csrf_token",
-)
-
 
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
@@ -81,31 +62,32 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
+def _principal(account: Account, via: str, csrf: str | None = None) -> Principal:
+    return Principal(
+        account.id, account.username, account.role, account.display_name,
+        account.personal_data, account.communes, via=via, csrf=csrf,
+    )  # fmt: skip
+
+
 async def principal_for(conn: AsyncConnection, request: Request) -> Principal:
     token = _bearer(request)
     if token is not None:
-        row = None
-        if token.startswith(TOKEN_PREFIX):
-            row = await (await conn.execute(_BY_TOKEN, (digest(token),))).fetchone()
-        if row is None:
+        account = await accounts.account_for_token(conn, token=token)
+        if account is None:
             raise NotSignedIn(
                 "Mã truy cập API không hợp lệ, đã bị thu hồi, hoặc tài khoản đã bị khóa.",
                 "The API token is invalid or revoked, or its account is disabled.",
                 hint_vi="Tạo mã mới bằng `agrimap token create` hoặc tại /auth/tokens.",
                 hint_en="Create a new one with `agrimap token create` or at /auth/tokens.",
             )
-        await conn.execute(
-            "UPDATE api_token SET last_used_at = now() WHERE token_hash = %s "
-            "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-            (digest(token),),
-        )
-        return Principal(*row[:5], communes=tuple(row[5]), via="token")
+        return _principal(account, "token")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        key = request.app.state.settings.secret_key
-        row = await (await conn.execute(_BY_SESSION, (session_digest(key, cookie),))).fetchone()
-        if row is not None:
-            return Principal(*row[:5], communes=tuple(row[5]), via="session", csrf=row[6])
+        found = await accounts.account_for_session(
+            conn, secret_key=request.app.state.settings.secret_key, session=cookie
+        )
+        if found is not None:
+            return _principal(found[0], "session", csrf=found[1])
     return ANONYMOUS
 
 
@@ -166,10 +148,7 @@ def require(*roles: str):
 async def acting(conn: AsyncConnection, principal: Principal) -> AsyncIterator[AsyncConnection]:
     """A transaction in which the database knows who acts (for its scope checks and audit)."""
     async with conn.transaction():
-        await conn.execute(
-            "SELECT set_config('agrimap.user_id', %s, true), set_config('agrimap.user', %s, true)",
-            ("" if principal.id is None else str(principal.id), principal.username),
-        )
+        await accounts.set_acting(conn, user_id=principal.id, username=principal.username)
         yield conn
 
 

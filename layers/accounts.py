@@ -1,9 +1,10 @@
-"""Accounts: people (admin, officer, planner) and the API tokens of programs.
+"""Accounts: people (admin, officer, planner), their sessions, the API tokens of programs
+and the audit trail.
 
 Passwords are hashed with Argon2id (argon2-cffi). API tokens and session ids carry 256
 random bits, so a SHA-256 of them is enough to store (a leaked table gives no usable
-token). The functions here are synchronous, for the CLI and the tests; the server's
-request-time checks are in ``api/auth.py`` and use the same SQL and helpers.
+token). The database functions are async, for the server; the CLI runs the same ones
+through ``agrimap.clicommon.run_async``.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 
 from geo.errors import Conflict, InvalidInput, NotFound
 
 ROLES = ("admin", "officer", "planner")
-ROLE_TITLES_VI = {"admin": "Quản trị", "officer": "Cán bộ xã", "planner": "Quy hoạch"}
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 COMMUNE = re.compile(r"^[0-9]{5}$")
 TOKEN_PREFIX = "agm_"
@@ -135,35 +137,8 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-# --- database (synchronous: CLI, demo, tests) ------------------------------------------
-
-ACCOUNT_SQL = """
-SELECT a.id, a.username, a.display_name, a.role, a.personal_data, a.disabled,
-       coalesce(array_agg(c.commune_code ORDER BY c.commune_code)
-                FILTER (WHERE c.commune_code IS NOT NULL), '{}')
-FROM app_user a LEFT JOIN user_commune c ON c.user_id = a.id
-"""
-
-
-INSERT_AUDIT = (
-    "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id, detail) "
-    "VALUES (%s, %s, %s, %s, %s, %s)"
-)
-INSERT_TOKEN = (
-    "INSERT INTO api_token (user_id, name, token_hash, prefix, created_by) "
-    "SELECT id, %s, %s, %s, %s FROM app_user WHERE username = %s RETURNING id"
-)
-REVOKE_TOKEN = (
-    "UPDATE api_token t SET revoked_at = now() FROM app_user a "
-    "WHERE t.id = %s AND t.revoked_at IS NULL AND a.id = t.user_id "
-    "AND (%s::text IS NULL OR a.username = %s) RETURNING t.id, a.username"
-)
-
-
-def token_insert_params(username: str, name: str, by: str) -> tuple[str, tuple]:
-    """A new token and the parameters of INSERT_TOKEN that store its digest."""
-    token = new_api_token()
-    return token, (name.strip() or "token", digest(token), token[:10], by, username)
+def _no_account(username: str) -> NotFound:
+    return NotFound(f"Không có tài khoản {username}.", f"No account {username}.")
 
 
 def no_token(token_id: int) -> NotFound:
@@ -173,136 +148,367 @@ def no_token(token_id: int) -> NotFound:
     )
 
 
-def _account(row: tuple) -> Account:
-    return Account(*row[:6], communes=tuple(row[6]))
+# --- database: audit trail ---------------------------------------------------------------
+
+INSERT_AUDIT = (
+    "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id, detail) "
+    "VALUES (%s, %s, %s, %s, %s, %s)"
+)
+AUDIT_COLUMNS = (
+    "id", "at", "actor", "action", "object_type", "object_id", "commune_code", "before", "after",
+    "detail",
+)  # fmt: skip
+AUDIT_ENTRIES = (
+    "SELECT id, at, actor, action, object_type, object_id, commune_code, before, after, "
+    "detail FROM audit_log "
+    "WHERE (%(actor)s::text IS NULL OR actor = %(actor)s) "
+    "AND (%(action)s::text IS NULL OR action = %(action)s) "
+    "AND (%(otype)s::text IS NULL OR object_type = %(otype)s) "
+    "AND (%(oid)s::text IS NULL OR object_id = %(oid)s) "
+    "AND (%(since)s::timestamptz IS NULL OR at >= %(since)s) "
+    "AND id > %(after)s ORDER BY id LIMIT %(limit)s"
+)
 
 
-def audit(
-    conn: psycopg.Connection,
-    action: str,
+async def audit(
+    conn: AsyncConnection,
     *,
+    action: str,
     actor: str,
     object_type: str,
     object_id: str | None = None,
     actor_id: int | None = None,
     detail: dict | None = None,
 ) -> None:
-    conn.execute(
+    """Append one entry to the audit trail (``detail`` None is stored as SQL NULL)."""
+    await conn.execute(
         INSERT_AUDIT,
-        (actor, actor_id, action, object_type, object_id, psycopg.types.json.Jsonb(detail)),
-    )
+        (actor, actor_id, action, object_type, object_id,
+         None if detail is None else Jsonb(detail)),
+    )  # fmt: skip
 
 
-def add_user(
-    conn: psycopg.Connection,
-    username: str,
+async def audit_entries(
+    conn: AsyncConnection,
     *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    after_id: int = 0,
+    limit: int = 1000,
+) -> list[dict]:
+    """Audit entries after ``after_id`` in id order, each filter applied when given."""
+    rows = await (
+        await conn.execute(
+            AUDIT_ENTRIES,
+            {"actor": actor, "action": action, "otype": object_type, "oid": object_id,
+             "since": since, "after": after_id, "limit": limit},
+        )
+    ).fetchall()  # fmt: skip
+    return [dict(zip(AUDIT_COLUMNS, r, strict=True)) for r in rows]
+
+
+# --- database: accounts ------------------------------------------------------------------
+
+ACCOUNT_SQL = """
+SELECT a.id, a.username, a.display_name, a.role, a.personal_data, a.disabled,
+       coalesce(array_agg(c.commune_code ORDER BY c.commune_code)
+                FILTER (WHERE c.commune_code IS NOT NULL), '{}')
+FROM app_user a LEFT JOIN user_commune c ON c.user_id = a.id
+"""
+ACCOUNT_BY_NAME = ACCOUNT_SQL + " WHERE a.username = %s GROUP BY a.id"
+ALL_ACCOUNTS = ACCOUNT_SQL + " GROUP BY a.id ORDER BY a.username"
+INSERT_USER = (
+    "INSERT INTO app_user (username, display_name, role, personal_data, password_hash) "
+    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (username) DO NOTHING RETURNING id"
+)
+INSERT_USER_COMMUNE = "INSERT INTO user_commune (user_id, commune_code) VALUES (%s, %s)"
+SET_DISABLED = "UPDATE app_user SET disabled = %s, updated_at = now() WHERE id = %s"
+SET_PASSWORD = (
+    "UPDATE app_user SET password_hash = %s, failed_logins = 0, locked_until = NULL, "
+    "updated_at = now() WHERE id = %s"
+)
+END_SESSIONS = "DELETE FROM web_session WHERE user_id = %s"
+
+
+def _account(row: tuple) -> Account:
+    return Account(*row[:6], communes=tuple(row[6]))
+
+
+async def get_user(conn: AsyncConnection, *, username: str) -> Account:
+    row = await (await conn.execute(ACCOUNT_BY_NAME, (username,))).fetchone()
+    if row is None:
+        raise _no_account(username)
+    return _account(row)
+
+
+async def list_users(conn: AsyncConnection) -> list[Account]:
+    return [_account(r) for r in await (await conn.execute(ALL_ACCOUNTS)).fetchall()]
+
+
+async def add_user(
+    conn: AsyncConnection,
+    *,
+    username: str,
     role: str,
     password: str,
     display_name: str | None = None,
     communes: list[str] | tuple[str, ...] = (),
     personal_data: bool = False,
-    by: str = "cli",
+    by: str,
+    by_id: int | None = None,
 ) -> Account:
+    """Create an account; ``by`` (and ``by_id``) is who does it, for the audit trail."""
     name = check_username(username)
     check_role(role, communes)
     pw_hash = hash_password(password)
-    with conn.transaction():
-        try:
-            uid = conn.execute(
-                "INSERT INTO app_user (username, display_name, role, personal_data, password_hash) "
-                "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                (name, display_name or name, role, personal_data, pw_hash),
-            ).fetchone()[0]
-        except psycopg.errors.UniqueViolation as exc:
-            raise Conflict(
-                f"Tên đăng nhập {name} đã có.",
-                f"Username {name} already exists.",
-                hint_vi="Chọn tên khác, hoặc dùng `agrimap user list`.",
-                hint_en="Choose another name, or see `agrimap user list`.",
-            ) from exc
-        for code in sorted(set(communes)):
-            conn.execute(
-                "INSERT INTO user_commune (user_id, commune_code) VALUES (%s, %s)", (uid, code)
+    scope = sorted(set(communes))
+    async with conn.transaction():
+        row = await (
+            await conn.execute(
+                INSERT_USER, (name, display_name or name, role, personal_data, pw_hash)
             )
-        audit(
-            conn,
-            "user_create",
-            actor=by,
-            object_type="app_user",
-            object_id=name,
-            detail={
-                "role": role,
-                "communes": sorted(set(communes)),
-                "personal_data": personal_data,
-            },
-        )
-    return get_user(conn, name)
+        ).fetchone()
+        if row is None:
+            raise Conflict(f"Tên đăng nhập {name} đã có.", f"Username {name} already exists.")
+        for code in scope:
+            await conn.execute(INSERT_USER_COMMUNE, (row[0], code))
+        await audit(
+            conn, action="user_create", actor=by, actor_id=by_id, object_type="app_user",
+            object_id=name, detail={"role": role, "communes": scope, "personal_data": personal_data},
+        )  # fmt: skip
+    return await get_user(conn, username=name)
 
 
-def get_user(conn: psycopg.Connection, username: str) -> Account:
-    row = conn.execute(ACCOUNT_SQL + " WHERE a.username = %s GROUP BY a.id", (username,)).fetchone()
+async def update_user(
+    conn: AsyncConnection,
+    *,
+    username: str,
+    disabled: bool | None = None,
+    password: str | None = None,
+    by: str,
+    by_id: int | None = None,
+) -> Account:
+    """Disable or enable an account, or set its password; either ends its sessions at once
+    (its tokens stop working with the account)."""
+    acct = await get_user(conn, username=username)
+    pw_hash = None if password is None else hash_password(password)
+    changes: dict = {}
+    async with conn.transaction():
+        if disabled is not None:
+            await conn.execute(SET_DISABLED, (disabled, acct.id))
+            changes["disabled"] = disabled
+        if pw_hash is not None:
+            await conn.execute(SET_PASSWORD, (pw_hash, acct.id))
+            changes["password"] = "changed"
+        if disabled or pw_hash is not None:
+            await conn.execute(END_SESSIONS, (acct.id,))
+        await audit(
+            conn, action="user_update", actor=by, actor_id=by_id, object_type="app_user",
+            object_id=acct.username, detail=changes,
+        )  # fmt: skip
+    return await get_user(conn, username=username)
+
+
+# --- database: API tokens ----------------------------------------------------------------
+
+INSERT_TOKEN = (
+    "INSERT INTO api_token (user_id, name, token_hash, prefix, created_by) "
+    "SELECT id, %s, %s, %s, %s FROM app_user WHERE username = %s RETURNING id"
+)
+REVOKE_TOKEN = (
+    "UPDATE api_token t SET revoked_at = now() FROM app_user a "
+    "WHERE t.id = %s AND t.revoked_at IS NULL AND a.id = t.user_id "
+    "AND (%s::text IS NULL OR a.username = %s) RETURNING t.id, a.username"
+)
+TOKEN_KEYS = ("id", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+TOKENS_OF = (
+    "SELECT t.id, t.name, t.prefix, t.created_at, t.created_by, t.last_used_at, "
+    "t.revoked_at FROM api_token t JOIN app_user a ON a.id = t.user_id "
+    "WHERE a.username = %s ORDER BY t.id"
+)
+# Who a bearer token speaks for, with the columns of ACCOUNT_SQL.
+ACCOUNT_BY_TOKEN = """
+SELECT a.id, a.username, a.display_name, a.role, a.personal_data, a.disabled,
+       coalesce(array_agg(c.commune_code ORDER BY c.commune_code)
+                FILTER (WHERE c.commune_code IS NOT NULL), '{}')
+FROM api_token x
+JOIN app_user a ON a.id = x.user_id AND NOT a.disabled
+LEFT JOIN user_commune c ON c.user_id = a.id
+WHERE x.token_hash = %s AND x.revoked_at IS NULL
+GROUP BY a.id
+"""
+# Written at most once a minute per token, so busy programs do not write on every request.
+TOKEN_USED = (
+    "UPDATE api_token SET last_used_at = now() WHERE token_hash = %s "
+    "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
+)
+
+
+async def create_token(
+    conn: AsyncConnection, *, username: str, name: str, by: str, by_id: int | None = None
+) -> tuple[int, str]:
+    """A new API token for ``username``; returns (id, token). The token is shown only now."""
+    token = new_api_token()
+    params = (name.strip() or "token", digest(token), token[:10], by, username)
+    async with conn.transaction():
+        row = await (await conn.execute(INSERT_TOKEN, params)).fetchone()
+        if row is None:
+            raise _no_account(username)
+        await audit(
+            conn, action="token_create", actor=by, actor_id=by_id, object_type="api_token",
+            object_id=str(row[0]), detail={"user": username, "name": name},
+        )  # fmt: skip
+    return row[0], token
+
+
+async def revoke_token(
+    conn: AsyncConnection,
+    *,
+    token_id: int,
+    by: str,
+    by_id: int | None = None,
+    owner: str | None = None,
+) -> None:
+    """Revoke a token (only one of ``owner``'s when given)."""
+    async with conn.transaction():
+        row = await (await conn.execute(REVOKE_TOKEN, (token_id, owner, owner))).fetchone()
+        if row is None:
+            raise no_token(token_id)
+        await audit(
+            conn, action="token_revoke", actor=by, actor_id=by_id, object_type="api_token",
+            object_id=str(token_id), detail={"user": row[1]},
+        )  # fmt: skip
+
+
+async def list_tokens(conn: AsyncConnection, *, username: str) -> list[dict]:
+    """The tokens of ``username``, revoked ones included (never the secrets)."""
+    rows = await (await conn.execute(TOKENS_OF, (username,))).fetchall()
+    return [dict(zip(TOKEN_KEYS, r, strict=True)) for r in rows]
+
+
+async def account_for_token(conn: AsyncConnection, *, token: str) -> Account | None:
+    """The enabled account an unrevoked API token belongs to (None: no such token)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = await (await conn.execute(ACCOUNT_BY_TOKEN, (digest(token),))).fetchone()
     if row is None:
-        raise NotFound(f"Không có tài khoản {username}.", f"No account {username}.")
+        return None
+    await conn.execute(TOKEN_USED, (digest(token),))
     return _account(row)
 
 
-def list_users(conn: psycopg.Connection) -> list[Account]:
-    rows = conn.execute(ACCOUNT_SQL + " GROUP BY a.id ORDER BY a.username").fetchall()
-    return [_account(r) for r in rows]
+# --- database: sessions and sign-in ------------------------------------------------------
+
+ACCOUNT_BY_SESSION = """
+SELECT a.id, a.username, a.display_name, a.role, a.personal_data, a.disabled,
+       coalesce(array_agg(c.commune_code ORDER BY c.commune_code)
+                FILTER (WHERE c.commune_code IS NOT NULL), '{}'),
+       x.csrf_token
+FROM web_session x
+JOIN app_user a ON a.id = x.user_id AND NOT a.disabled
+LEFT JOIN user_commune c ON c.user_id = a.id
+WHERE x.id_hash = %s AND x.expires_at > now()
+GROUP BY a.id, x.csrf_token
+"""
+SIGN_IN_ROW = (
+    "SELECT id, password_hash, disabled, locked_until > now(), "
+    "ceil(extract(epoch FROM locked_until - now()) / 60), failed_logins "
+    "FROM app_user WHERE username = %s FOR UPDATE"
+)
+RECORD_FAILED_LOGIN = (
+    "UPDATE app_user SET failed_logins = %s, locked_until = CASE WHEN %s > 0 "
+    "THEN now() + make_interval(mins => %s) END WHERE id = %s"
+)
+RESET_FAILED_LOGINS = "UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = %s"
+INSERT_SESSION = (
+    "INSERT INTO web_session (id_hash, user_id, csrf_token, expires_at) "
+    "VALUES (%s, %s, %s, now() + %s)"
+)
+END_SESSION = "DELETE FROM web_session WHERE id_hash = %s"
+SET_ACTING = "SELECT set_config('agrimap.user_id', %s, true), set_config('agrimap.user', %s, true)"
 
 
-def set_disabled(conn: psycopg.Connection, username: str, disabled: bool, *, by: str) -> Account:
-    acct = get_user(conn, username)
-    with conn.transaction():
-        conn.execute(
-            "UPDATE app_user SET disabled = %s, updated_at = now() WHERE id = %s",
-            (disabled, acct.id),
-        )
-        if disabled:  # signed-in sessions and tokens stop working at once
-            conn.execute("DELETE FROM web_session WHERE user_id = %s", (acct.id,))
-        audit(
-            conn, "user_update", actor=by, object_type="app_user", object_id=acct.username,
-            detail={"disabled": disabled},
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in gave: a new session id, or why not.
+
+    ``refused`` is "unknown" (no such account, or disabled), "locked" (``minutes`` left) or
+    "wrong" (a wrong password; ``minutes`` > 0 when it locked the account).
+    """
+
+    session: str | None = None
+    refused: str | None = None
+    minutes: int = 0
+
+
+async def sign_in(
+    conn: AsyncConnection,
+    *,
+    username: str,
+    password: str,
+    client: str | None,
+    secret_key: str,
+    session_hours: int,
+) -> SignIn:
+    """Check a password, count failures (locking after LOCK_AFTER), audit the attempt, and
+    open a session when it succeeds."""
+    async with conn.transaction():
+        row = await (await conn.execute(SIGN_IN_ROW, (username,))).fetchone()
+        # Verified even for an unknown name, so both answers take the same time.
+        ok = verify_password(row[1] if row else None, password)
+        result = SignIn()
+        if row is None or row[2]:
+            result = SignIn(refused="unknown")
+        elif row[3]:
+            result = SignIn(refused="locked", minutes=int(row[4]))
+        elif not ok:
+            failed = row[5] + 1
+            minutes = lock_minutes(failed)
+            await conn.execute(RECORD_FAILED_LOGIN, (failed, minutes, minutes, row[0]))
+            result = SignIn(refused="wrong", minutes=minutes)
+        await audit(
+            conn, action="login_failed" if result.refused else "login", actor=username or "-",
+            actor_id=row[0] if row else None, object_type="app_user",
+            object_id=username or "-", detail={"client": client},
         )  # fmt: skip
-    return get_user(conn, username)
-
-
-def set_password(conn: psycopg.Connection, username: str, password: str, *, by: str) -> None:
-    acct = get_user(conn, username)
-    pw_hash = hash_password(password)
-    with conn.transaction():
-        conn.execute(
-            "UPDATE app_user SET password_hash = %s, failed_logins = 0, locked_until = NULL, "
-            "updated_at = now() WHERE id = %s",
-            (pw_hash, acct.id),
-        )
-        conn.execute("DELETE FROM web_session WHERE user_id = %s", (acct.id,))
-        audit(
-            conn, "user_update", actor=by, object_type="app_user", object_id=acct.username,
-            detail={"password": "changed"},
+        if result.refused:
+            return result
+        session = new_secret()
+        await conn.execute(RESET_FAILED_LOGINS, (row[0],))
+        await conn.execute(
+            INSERT_SESSION,
+            (session_digest(secret_key, session), row[0], secrets.token_urlsafe(24),
+             timedelta(hours=session_hours)),
         )  # fmt: skip
+    return SignIn(session=session)
 
 
-def create_token(conn: psycopg.Connection, username: str, name: str, *, by: str) -> tuple[int, str]:
-    """A new API token for ``username``; returns (id, token). The token is shown only now."""
-    acct = get_user(conn, username)
-    token, params = token_insert_params(acct.username, name, by)
-    with conn.transaction():
-        tid = conn.execute(INSERT_TOKEN, params).fetchone()[0]
-        audit(
-            conn, "token_create", actor=by, object_type="api_token", object_id=str(tid),
-            detail={"user": acct.username, "name": name},
-        )  # fmt: skip
-    return tid, token
-
-
-def revoke_token(
-    conn: psycopg.Connection, token_id: int, *, by: str, owner: str | None = None
+async def sign_out(
+    conn: AsyncConnection, *, secret_key: str, session: str, user_id: int | None, username: str
 ) -> None:
-    """Revoke a token (only one of ``owner``'s when given)."""
-    with conn.transaction():
-        row = conn.execute(REVOKE_TOKEN, (token_id, owner, owner)).fetchone()
-        if row is None:
-            raise no_token(token_id)
-        audit(conn, "token_revoke", actor=by, object_type="api_token", object_id=str(token_id))
+    """End one session and audit it."""
+    async with conn.transaction():
+        await conn.execute(END_SESSION, (session_digest(secret_key, session),))
+        await audit(
+            conn, action="logout", actor=username, actor_id=user_id, object_type="app_user",
+            object_id=username,
+        )  # fmt: skip
+
+
+async def account_for_session(
+    conn: AsyncConnection, *, secret_key: str, session: str
+) -> tuple[Account, str] | None:
+    """The enabled account of an unexpired session, with the session's CSRF token."""
+    row = await (
+        await conn.execute(ACCOUNT_BY_SESSION, (session_digest(secret_key, session),))
+    ).fetchone()
+    return None if row is None else (_account(row), row[7])
+
+
+async def set_acting(conn: AsyncConnection, *, user_id: int | None, username: str) -> None:
+    """Tell the database who acts, for the rest of the transaction (its scope checks and
+    audit triggers read it)."""
+    await conn.execute(SET_ACTING, ("" if user_id is None else str(user_id), username))

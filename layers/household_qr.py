@@ -1,4 +1,5 @@
-"""Household QR codes in the database: look up a scanned or typed code, re-issue, revoke.
+"""Household QR codes in the database: look up a scanned or typed code, re-issue, revoke,
+and what officers print (a household's code, a village's sheet).
 
 A malformed code, a code with a wrong check character, a revoked code and a code that never
 existed all give the same answer (``kind == "none"``), so nothing can be learned by trying.
@@ -31,42 +32,80 @@ ENTRY_KEYS = (
 )  # fmt: skip
 
 
+RETIRED_SQL = "SELECT reason FROM household_qr_retired WHERE token = %s"
+CURRENT_SQL = "SELECT qr_token FROM household WHERE id = %s FOR UPDATE"
+SET_TOKEN = "UPDATE household SET qr_token = %s WHERE id = %s"
+INSERT_RETIRED = (
+    "INSERT INTO household_qr_retired (token, household_id, reason, retired_by) "
+    "VALUES (%s, %s, %s, %s)"
+)
+PRINTED_SQL = (
+    "SELECT h.qr_token, v.commune_code, h.label, coalesce('Thôn ' || v.name, '') "
+    "FROM household h LEFT JOIN village v ON v.code = h.village_code WHERE h.id = %s"
+)
+VILLAGE_SQL = (
+    "SELECT v.name, v.commune_code, c.name FROM village v "
+    "LEFT JOIN commune c ON c.code = v.commune_code WHERE v.code = %s"
+)
+VILLAGE_CODES_SQL = (
+    "SELECT qr_token, label FROM household WHERE village_code = %s "
+    "AND qr_token IS NOT NULL ORDER BY label, id"
+)
+
+
 @dataclass(frozen=True)
 class Lookup:
     kind: str  # "active", "replaced" or "none"
     entry: dict[str, Any] | None = None
 
 
-async def lookup(conn: AsyncConnection, text: str) -> Lookup:
-    token = qrtoken.normalise(text)
+@dataclass(frozen=True)
+class PrintedCode:
+    """What a household's printed sign shows: its code (None: none issued), label, village."""
+
+    token: str | None
+    commune_code: str | None
+    label: str
+    village: str  # "Thôn …", or "" when the household has no village
+
+
+@dataclass(frozen=True)
+class VillageCodes:
+    """A village and the (code, label) of each of its households that has a code."""
+
+    name: str
+    commune_code: str | None
+    commune_name: str | None
+    codes: list[tuple[str, str]]
+
+
+async def lookup(conn: AsyncConnection, *, code: str) -> Lookup:
+    """The household a scanned or typed ``code`` opens, if any."""
+    token = qrtoken.normalise(code)
     if token is None:
         return Lookup("none")
     row = await (await conn.execute(ENTRY_SQL, (token,))).fetchone()
     if row is not None:
         return Lookup("active", dict(zip(ENTRY_KEYS, row, strict=True)))
-    retired = await (
-        await conn.execute("SELECT reason FROM household_qr_retired WHERE token = %s", (token,))
-    ).fetchone()
+    retired = await (await conn.execute(RETIRED_SQL, (token,))).fetchone()
     if retired is not None and retired[0] == "replaced":
         return Lookup("replaced")
     return Lookup("none")
 
 
+def _no_household(hid: int) -> NotFound:
+    return NotFound(f"Không có hộ gia đình số {hid}.", f"No household with id {hid}.")
+
+
 async def _current(conn: AsyncConnection, hid: int) -> str | None:
-    row = await (
-        await conn.execute("SELECT qr_token FROM household WHERE id = %s FOR UPDATE", (hid,))
-    ).fetchone()
+    row = await (await conn.execute(CURRENT_SQL, (hid,))).fetchone()
     if row is None:
-        raise NotFound(f"Không có hộ gia đình số {hid}.", f"No household with id {hid}.")
+        raise _no_household(hid)
     return row[0]
 
 
 async def _retire(conn: AsyncConnection, hid: int, token: str, reason: str, by: str) -> None:
-    await conn.execute(
-        "INSERT INTO household_qr_retired (token, household_id, reason, retired_by) "
-        "VALUES (%s, %s, %s, %s)",
-        (token, hid, reason, by),
-    )
+    await conn.execute(INSERT_RETIRED, (token, hid, reason, by))
 
 
 async def reissue(conn: AsyncConnection, hid: int, *, by: str) -> str:
@@ -74,7 +113,7 @@ async def reissue(conn: AsyncConnection, hid: int, *, by: str) -> str:
     old = await _current(conn, hid)
     new = qrtoken.new_token()
     # The UPDATE runs the database's scope check (officer's communes) and the audit trigger.
-    await conn.execute("UPDATE household SET qr_token = %s WHERE id = %s", (new, hid))
+    await conn.execute(SET_TOKEN, (new, hid))
     if old is not None:
         await _retire(conn, hid, old, "replaced", by)
     return new
@@ -88,14 +127,22 @@ async def revoke(conn: AsyncConnection, hid: int, *, by: str) -> None:
             "Hộ này hiện không có mã QR nào để thu hồi.",
             "This household has no active QR code to revoke.",
         )
-    await conn.execute("UPDATE household SET qr_token = NULL WHERE id = %s", (hid,))
+    await conn.execute(SET_TOKEN, (None, hid))
     await _retire(conn, hid, old, "revoked", by)
 
 
-async def token_of(conn: AsyncConnection, hid: int) -> str | None:
-    row = await (
-        await conn.execute("SELECT qr_token FROM household WHERE id = %s", (hid,))
-    ).fetchone()
+async def printed_code(conn: AsyncConnection, *, household_id: int) -> PrintedCode:
+    """What the sign of a household shows (officers print it as PNG or SVG)."""
+    row = await (await conn.execute(PRINTED_SQL, (household_id,))).fetchone()
     if row is None:
-        raise NotFound(f"Không có hộ gia đình số {hid}.", f"No household with id {hid}.")
-    return row[0]
+        raise _no_household(household_id)
+    return PrintedCode(*row)
+
+
+async def village_codes(conn: AsyncConnection, *, village_code: str) -> VillageCodes:
+    """A village's households with a code, in label order (the printable sheet)."""
+    village = await (await conn.execute(VILLAGE_SQL, (village_code,))).fetchone()
+    if village is None:
+        raise NotFound(f"Không có thôn {village_code}.", f"No village {village_code}.")
+    rows = await (await conn.execute(VILLAGE_CODES_SQL, (village_code,))).fetchall()
+    return VillageCodes(*village, codes=[(t, label) for t, label in rows])

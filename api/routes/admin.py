@@ -9,10 +9,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
-from geo.errors import Conflict, NotFound
 from layers import accounts
 
 from ..auth import Principal, require
@@ -43,51 +41,19 @@ def _account_json(a: accounts.Account) -> dict:
     }  # fmt: skip
 
 
-async def _get(conn: ConnDep, username: str) -> accounts.Account:
-    row = await (
-        await conn.execute(
-            accounts.ACCOUNT_SQL + " WHERE a.username = %s GROUP BY a.id", (username,)
-        )
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"Không có tài khoản {username}.", f"No account {username}.")
-    return accounts.Account(*row[:6], communes=tuple(row[6]))
-
-
 @router.get("/admin/users", summary="List accounts")
 async def list_users(conn: ConnDep, admin: Principal = AdminDep) -> dict:
-    rows = await (
-        await conn.execute(accounts.ACCOUNT_SQL + " GROUP BY a.id ORDER BY a.username")
-    ).fetchall()
-    return {"users": [_account_json(accounts.Account(*r[:6], communes=tuple(r[6]))) for r in rows]}
+    return {"users": [_account_json(a) for a in await accounts.list_users(conn)]}
 
 
 @router.post("/admin/users", status_code=201, summary="Create an account")
 async def create_user(body: NewUser, conn: ConnDep, admin: Principal = AdminDep) -> dict:
-    name = accounts.check_username(body.username)
-    accounts.check_role(body.role, body.communes)
-    pw_hash = accounts.hash_password(body.password)
-    async with conn.transaction():
-        row = await (
-            await conn.execute(
-                "INSERT INTO app_user (username, display_name, role, personal_data, password_hash) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (username) DO NOTHING RETURNING id",
-                (name, body.display_name or name, body.role, body.personal_data, pw_hash),
-            )
-        ).fetchone()
-        if row is None:
-            raise Conflict(f"Tên đăng nhập {name} đã có.", f"Username {name} already exists.")
-        for code in sorted(set(body.communes)):
-            await conn.execute(
-                "INSERT INTO user_commune (user_id, commune_code) VALUES (%s, %s)", (row[0], code)
-            )
-        await conn.execute(
-            accounts.INSERT_AUDIT,
-            (admin.username, admin.id, "user_create", "app_user", name,
-             Jsonb({"role": body.role, "communes": sorted(set(body.communes)),
-                    "personal_data": body.personal_data})),
-        )  # fmt: skip
-    return _account_json(await _get(conn, name))
+    account = await accounts.add_user(
+        conn, username=body.username, role=body.role, password=body.password,
+        display_name=body.display_name, communes=body.communes,
+        personal_data=body.personal_data, by=admin.username, by_id=admin.id,
+    )  # fmt: skip
+    return _account_json(account)
 
 
 @router.patch(
@@ -96,62 +62,11 @@ async def create_user(body: NewUser, conn: ConnDep, admin: Principal = AdminDep)
 async def change_user(
     username: str, body: UserChange, conn: ConnDep, admin: Principal = AdminDep
 ) -> dict:
-    acct = await _get(conn, username)
-    changes: dict = {}
-    async with conn.transaction():
-        if body.disabled is not None:
-            await conn.execute(
-                "UPDATE app_user SET disabled = %s, updated_at = now() WHERE id = %s",
-                (body.disabled, acct.id),
-            )
-            changes["disabled"] = body.disabled
-        if body.password is not None:
-            await conn.execute(
-                "UPDATE app_user SET password_hash = %s, failed_logins = 0, locked_until = NULL, "
-                "updated_at = now() WHERE id = %s",
-                (accounts.hash_password(body.password), acct.id),
-            )
-            changes["password"] = "changed"
-        if body.disabled or body.password is not None:
-            await conn.execute("DELETE FROM web_session WHERE user_id = %s", (acct.id,))
-        await conn.execute(
-            accounts.INSERT_AUDIT,
-            (admin.username, admin.id, "user_update", "app_user", acct.username, Jsonb(changes)),
-        )
-    return _account_json(await _get(conn, username))
-
-
-AUDIT_COLUMNS = (
-    "id", "at", "actor", "action", "object_type", "object_id", "commune_code", "before", "after",
-    "detail",
-)  # fmt: skip
-
-
-async def _audit_rows(
-    conn: ConnDep,
-    actor: str | None,
-    action: str | None,
-    object_type: str | None,
-    object_id: str | None,
-    since: datetime | None,
-    after_id: int,
-    limit: int,
-) -> list[dict]:
-    rows = await (
-        await conn.execute(
-            "SELECT id, at, actor, action, object_type, object_id, commune_code, before, after, "
-            "detail FROM audit_log "
-            "WHERE (%(actor)s::text IS NULL OR actor = %(actor)s) "
-            "AND (%(action)s::text IS NULL OR action = %(action)s) "
-            "AND (%(otype)s::text IS NULL OR object_type = %(otype)s) "
-            "AND (%(oid)s::text IS NULL OR object_id = %(oid)s) "
-            "AND (%(since)s::timestamptz IS NULL OR at >= %(since)s) "
-            "AND id > %(after)s ORDER BY id LIMIT %(limit)s",
-            {"actor": actor, "action": action, "otype": object_type, "oid": object_id,
-             "since": since, "after": after_id, "limit": limit},
-        )
-    ).fetchall()  # fmt: skip
-    return [dict(zip(AUDIT_COLUMNS, r, strict=True)) for r in rows]
+    account = await accounts.update_user(
+        conn, username=username, disabled=body.disabled, password=body.password,
+        by=admin.username, by_id=admin.id,
+    )  # fmt: skip
+    return _account_json(account)
 
 
 @router.get("/admin/audit", summary="The audit trail (JSON, or CSV with f=csv)")
@@ -168,15 +83,18 @@ async def audit_log(
     limit: int = Query(1000, ge=1, le=100_000),
     f: str = Query("json", pattern="^(json|csv)$"),
 ) -> Response:
-    rows = await _audit_rows(conn, actor, action, object_type, object_id, since, after_id, limit)
+    rows = await accounts.audit_entries(
+        conn, actor=actor, action=action, object_type=object_type, object_id=object_id,
+        since=since, after_id=after_id, limit=limit,
+    )  # fmt: skip
     if f == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(AUDIT_COLUMNS)
+        writer.writerow(accounts.AUDIT_COLUMNS)
         for r in rows:
             writer.writerow(
                 [json.dumps(r[c], ensure_ascii=False) if isinstance(r[c], dict | list) else r[c]
-                 for c in AUDIT_COLUMNS]
+                 for c in accounts.AUDIT_COLUMNS]
             )  # fmt: skip
         return Response(
             "\ufeff" + out.getvalue(),  # BOM: Excel opens the Vietnamese text as UTF-8

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
-from geo.errors import NotFound, PermissionDenied
+from geo.errors import PermissionDenied
 from layers import accounts
 
 from ..auth import (
@@ -57,6 +55,17 @@ async def login_page(request: Request, settings: SettingsDep, next: str | None =
     )
 
 
+def _refusal(result: accounts.SignIn) -> str:
+    if result.refused == "locked":
+        return (
+            f"Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Thử lại sau {result.minutes} phút."
+        )
+    error = "Sai tên đăng nhập hoặc mật khẩu."
+    if result.minutes:
+        error += f" Tài khoản bị tạm khóa {result.minutes} phút."
+    return error
+
+
 @router.post("/login", summary="Sign in (form post)")
 async def login(
     request: Request,
@@ -81,62 +90,20 @@ async def login(
         )
         return _with_csrf_cookie(page, fresh, settings.secure_cookies)
     name = username.strip().lower()
-    async with conn.transaction():
-        row = await (
-            await conn.execute(
-                "SELECT id, password_hash, disabled, locked_until > now(), "
-                "ceil(extract(epoch FROM locked_until - now()) / 60), failed_logins "
-                "FROM app_user WHERE username = %s FOR UPDATE",
-                (name,),
-            )
-        ).fetchone()
-        ok = accounts.verify_password(row[1] if row else None, password)
-        error = ""
-        if row is None or row[2]:
-            error = "Sai tên đăng nhập hoặc mật khẩu."
-        elif row[3]:
-            error = (
-                f"Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. "
-                f"Thử lại sau {int(row[4])} phút."
-            )
-        elif not ok:
-            failed = row[5] + 1
-            minutes = accounts.lock_minutes(failed)
-            await conn.execute(
-                "UPDATE app_user SET failed_logins = %s, locked_until = CASE WHEN %s > 0 "
-                "THEN now() + make_interval(mins => %s) END WHERE id = %s",
-                (failed, minutes, minutes, row[0]),
-            )
-            error = "Sai tên đăng nhập hoặc mật khẩu."
-            if minutes:
-                error += f" Tài khoản bị tạm khóa {minutes} phút."
-        await conn.execute(
-            "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id, detail) "
-            "VALUES (%s, %s, %s, 'app_user', %s, jsonb_build_object('client', %s::text))",
-            (
-                name or "-", row[0] if row else None, "login_failed" if error else "login",
-                name or "-", request.client.host if request.client else None,
-            ),
-        )  # fmt: skip
-        if error:
-            page = _login_page(csrf=fresh, next_=target, error=error, username=name, status=401)
-            return _with_csrf_cookie(page, fresh, settings.secure_cookies)
-        session = accounts.new_secret()
-        await conn.execute(
-            "UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = %s", (row[0],)
+    result = await accounts.sign_in(
+        conn, username=name, password=password,
+        client=request.client.host if request.client else None,
+        secret_key=settings.secret_key, session_hours=settings.session_hours,
+    )  # fmt: skip
+    if result.refused:
+        page = _login_page(
+            csrf=fresh, next_=target, error=_refusal(result), username=name, status=401
         )
-        await conn.execute(
-            "INSERT INTO web_session (id_hash, user_id, csrf_token, expires_at) "
-            "VALUES (%s, %s, %s, now() + %s)",
-            (
-                accounts.session_digest(settings.secret_key, session), row[0], secrets.token_urlsafe(24),
-                timedelta(hours=settings.session_hours),
-            ),
-        )  # fmt: skip
+        return _with_csrf_cookie(page, fresh, settings.secure_cookies)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session,
+        result.session,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
@@ -152,19 +119,10 @@ async def logout(
 ) -> Response:
     if principal.via == "session":
         await check_csrf(request, principal)
-        await conn.execute(
-            "DELETE FROM web_session WHERE id_hash = %s",
-            (
-                accounts.session_digest(
-                    settings.secret_key, request.cookies.get(SESSION_COOKIE, "")
-                ),
-            ),
-        )
-        await conn.execute(
-            "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id) "
-            "VALUES (%s, %s, 'logout', 'app_user', %s)",
-            (principal.username, principal.id, principal.username),
-        )
+        await accounts.sign_out(
+            conn, secret_key=settings.secret_key, session=request.cookies.get(SESSION_COOKIE, ""),
+            user_id=principal.id, username=principal.username,
+        )  # fmt: skip
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -202,16 +160,7 @@ def _token_owner(principal, user: str | None) -> str:
 async def list_tokens(conn: ConnDep, principal: PrincipalDep, user: str | None = None) -> dict:
     ensure_role(principal, ANY_ROLE)
     owner = _token_owner(principal, user)
-    rows = await (
-        await conn.execute(
-            "SELECT t.id, t.name, t.prefix, t.created_at, t.created_by, t.last_used_at, "
-            "t.revoked_at FROM api_token t JOIN app_user a ON a.id = t.user_id "
-            "WHERE a.username = %s ORDER BY t.id",
-            (owner,),
-        )
-    ).fetchall()
-    keys = ("id", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
-    return {"user": owner, "tokens": [dict(zip(keys, r, strict=True)) for r in rows]}
+    return {"user": owner, "tokens": await accounts.list_tokens(conn, username=owner)}
 
 
 @router.post("/auth/tokens", status_code=201, summary="Create an API token (shown once)")
@@ -221,18 +170,11 @@ async def create_token(
     ensure_role(principal, ANY_ROLE)
     await check_csrf(request, principal)
     owner = _token_owner(principal, body.user)
-    token, params = accounts.token_insert_params(owner, body.name, principal.username)
-    async with conn.transaction():
-        row = await (await conn.execute(accounts.INSERT_TOKEN, params)).fetchone()
-        if row is None:
-            raise NotFound(f"Không có tài khoản {owner}.", f"No account {owner}.")
-        await conn.execute(
-            accounts.INSERT_AUDIT,
-            (principal.username, principal.id, "token_create", "api_token", str(row[0]),
-             Jsonb({"user": owner, "name": body.name})),
-        )  # fmt: skip
+    tid, token = await accounts.create_token(
+        conn, username=owner, name=body.name, by=principal.username, by_id=principal.id
+    )
     return JSONResponse(
-        {"id": row[0], "user": owner, "name": body.name, "token": token,
+        {"id": tid, "user": owner, "name": body.name, "token": token,
          "note": "Mã chỉ hiện một lần: hãy lưu lại ngay. / Shown once: store it now."},
         status_code=201,
     )  # fmt: skip
@@ -245,13 +187,7 @@ async def revoke_token(
     ensure_role(principal, ANY_ROLE)
     await check_csrf(request, principal)
     owner = None if principal.role == "admin" else principal.username
-    async with conn.transaction():
-        row = await (await conn.execute(accounts.REVOKE_TOKEN, (token_id, owner, owner))).fetchone()
-        if row is None:
-            raise accounts.no_token(token_id)
-        await conn.execute(
-            accounts.INSERT_AUDIT,
-            (principal.username, principal.id, "token_revoke", "api_token", str(token_id),
-             Jsonb({"user": row[1]})),
-        )  # fmt: skip
+    await accounts.revoke_token(
+        conn, token_id=token_id, owner=owner, by=principal.username, by_id=principal.id
+    )
     return Response(status_code=204)

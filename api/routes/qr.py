@@ -61,7 +61,7 @@ async def qr_form(request: Request, settings: SettingsDep, code: str | None = No
 async def qr_entry(request: Request, token: str, conn: ConnDep, settings: SettingsDep) -> Response:
     limit(request, "qr", settings.qr_rate)
     lang = request_lang(request)
-    found = await household_qr.lookup(conn, token[:64])
+    found = await household_qr.lookup(conn, code=token[:64])
     wants_json = "application/json" in request.headers.get("accept", "")
     if found.kind != "active":
         status = 410 if found.kind == "replaced" else 404
@@ -86,19 +86,6 @@ async def qr_entry(request: Request, token: str, conn: ConnDep, settings: Settin
 # --- officers ----------------------------------------------------------------------------
 
 
-async def _household_commune(conn: ConnDep, hid: int) -> tuple[str | None, str | None, str, str]:
-    row = await (
-        await conn.execute(
-            "SELECT h.qr_token, v.commune_code, h.label, coalesce('Thôn ' || v.name, '') "
-            "FROM household h LEFT JOIN village v ON v.code = h.village_code WHERE h.id = %s",
-            (hid,),
-        )
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"Không có hộ gia đình số {hid}.", f"No household with id {hid}.")
-    return row[0], row[1], row[2], row[3]
-
-
 def _in_scope(who: Principal, commune: str | None) -> None:
     if who.role != "admin" and commune not in who.communes:
         raise PermissionDenied(
@@ -119,11 +106,12 @@ async def qr_image(
 ) -> Response:  # fmt: skip
     from maps.qr import qr_png, qr_svg
 
-    token, commune, label, village = await _household_commune(conn, hid)
-    _in_scope(who, commune)
-    if token is None:
+    printed = await household_qr.printed_code(conn, household_id=hid)
+    _in_scope(who, printed.commune_code)
+    if printed.token is None:
         raise NotFound("Hộ này chưa có mã QR: hãy cấp mã mới.", "No QR code: issue one first.")
-    url = _public_url(request, settings, token)
+    url = _public_url(request, settings, printed.token)
+    label, village = printed.label, printed.village
     if fmt == "png":  # the typeable code is printed under the label and village
         return Response(qr_png(url, label=label, sublabel=village), media_type="image/png")
     if fmt == "svg":
@@ -154,31 +142,16 @@ async def village_sheet(
 ) -> Response:  # fmt: skip
     from maps.village_sheet import SheetEntry, village_sheet_html, village_sheet_pdf
 
-    village = await (
-        await conn.execute(
-            "SELECT v.name, v.commune_code, c.name FROM village v "
-            "LEFT JOIN commune c ON c.code = v.commune_code WHERE v.code = %s",
-            (code,),
-        )
-    ).fetchone()
-    if village is None:
-        raise NotFound(f"Không có thôn {code}.", f"No village {code}.")
-    _in_scope(who, village[1])
-    rows = await (
-        await conn.execute(
-            "SELECT qr_token, label FROM household WHERE village_code = %s "
-            "AND qr_token IS NOT NULL ORDER BY label, id",
-            (code,),
-        )
-    ).fetchall()
+    village = await household_qr.village_codes(conn, village_code=code)
+    _in_scope(who, village.commune_code)
     entries = [
         SheetEntry(_public_url(request, settings, t), label, qrtoken.display(t))
-        for t, label in rows
+        for t, label in village.codes
     ]
     if f == "pdf":
-        pdf = village_sheet_pdf(village[0], village[2] or "", entries)
+        pdf = village_sheet_pdf(village.name, village.commune_name or "", entries)
         return Response(
             pdf, media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="qr-{code}.pdf"'},
         )  # fmt: skip
-    return HTMLResponse(village_sheet_html(village[0], village[2] or "", entries))
+    return HTMLResponse(village_sheet_html(village.name, village.commune_name or "", entries))

@@ -11,6 +11,7 @@ import httpx
 import psycopg
 import pytest
 
+from agrimap.clicommon import run_async
 from layers import accounts
 from tests.conftest import ROOT, serve
 
@@ -47,14 +48,16 @@ def people(demo_url: str) -> dict[str, dict]:
         "planner+pd": ("planner", (), True),
     }
     out: dict[str, dict] = {"public": {"headers": {}, "username": None}}
-    with psycopg.connect(demo_url) as conn:
-        for key, (role, communes, pd) in spec.items():
-            name = f"t{tag}.{key.replace(' ', '-').replace('+', '-')}"
-            accounts.add_user(
-                conn, name, role=role, password=PASSWORD, communes=communes, personal_data=pd
-            )
-            _, token = accounts.create_token(conn, name, "tests", by="tests")
-            out[key] = {"headers": {"Authorization": f"Bearer {token}"}, "username": name}
+    for key, (role, communes, pd) in spec.items():
+        name = f"t{tag}.{key.replace(' ', '-').replace('+', '-')}"
+        run_async(
+            demo_url, accounts.add_user, username=name, role=role, password=PASSWORD,
+            communes=communes, personal_data=pd, by="tests",
+        )  # fmt: skip
+        _, token = run_async(
+            demo_url, accounts.create_token, username=name, name="tests", by="tests"
+        )
+        out[key] = {"headers": {"Authorization": f"Bearer {token}"}, "username": name}
     return out
 
 
@@ -159,8 +162,8 @@ def test_planner_with_grant_reads_personal_data_and_it_is_audited(
 def test_database_refuses_writes_outside_scope_whatever_the_client(
     demo_url: str, people, ids
 ) -> None:
+    other = run_async(demo_url, accounts.get_user, username=people["other officer"]["username"])
     with psycopg.connect(demo_url) as conn:
-        other = accounts.get_user(conn, people["other officer"]["username"])
         conn.execute("SELECT set_config('agrimap.user_id', %s, true)", (str(other.id),))
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="02923"):
             conn.execute("UPDATE household SET label = 'x' WHERE id = %s", (ids["household"],))
@@ -227,9 +230,10 @@ def test_login_form_without_csrf_is_refused(live_server: str, people) -> None:
 
 
 def test_wrong_passwords_lock_the_account(live_server: str, demo_url: str) -> None:
-    with psycopg.connect(demo_url) as conn:
-        name = f"lock-{uuid.uuid4().hex[:6]}"
-        accounts.add_user(conn, name, role="planner", password=PASSWORD)
+    name = f"lock-{uuid.uuid4().hex[:6]}"
+    run_async(
+        demo_url, accounts.add_user, username=name, role="planner", password=PASSWORD, by="tests"
+    )
     for _ in range(accounts.LOCK_AFTER):
         _, r = _sign_in(live_server, name, "sai-mat-khau-123")
         assert r.status_code == 401 and "Sai tên đăng nhập hoặc mật khẩu" in r.text
@@ -271,15 +275,14 @@ def test_tokens_are_shown_once_stored_hashed_and_revocable(
 
 
 def test_disabled_account_loses_access_at_once(live_server: str, demo_url: str) -> None:
-    with psycopg.connect(demo_url) as conn:
-        name = f"off-{uuid.uuid4().hex[:6]}"
-        accounts.add_user(conn, name, role="planner", password=PASSWORD)
-        _, token = accounts.create_token(conn, name, "x", by="tests")
-        conn.commit()
-        headers = {"Authorization": f"Bearer {token}"}
-        assert httpx.get(f"{live_server}/stats/villages", headers=headers).status_code == 200
-        accounts.set_disabled(conn, name, True, by="tests")
-        conn.commit()
+    name = f"off-{uuid.uuid4().hex[:6]}"
+    run_async(
+        demo_url, accounts.add_user, username=name, role="planner", password=PASSWORD, by="tests"
+    )
+    _, token = run_async(demo_url, accounts.create_token, username=name, name="x", by="tests")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{live_server}/stats/villages", headers=headers).status_code == 200
+    run_async(demo_url, accounts.update_user, username=name, disabled=True, by="tests")
     assert httpx.get(f"{live_server}/stats/villages", headers=headers).status_code == 401
 
 

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from agrimap.cli import app
 from agrimap.cli_accounts import DEMO_ACCOUNTS, ensure_demo_accounts
+from agrimap.clicommon import run_async
 from layers import accounts
 
 runner = CliRunner()
@@ -35,8 +36,8 @@ def test_user_and_token_commands(db_url: str, monkeypatch) -> None:
     assert runner.invoke(app, ["token", "revoke", str(tid)]).exit_code == 0
     assert runner.invoke(app, ["token", "revoke", str(tid)]).exit_code == 1  # already revoked
     assert runner.invoke(app, ["user", "disable", "cli-officer"]).exit_code == 0
+    assert run_async(db_url, accounts.get_user, username="cli-officer").disabled
     with psycopg.connect(db_url) as conn:
-        assert accounts.get_user(conn, "cli-officer").disabled
         actions = [a for (a,) in conn.execute(
             "SELECT action FROM audit_log WHERE object_id IN ('cli-officer', %s) ORDER BY id",
             (str(tid),))]  # fmt: skip
@@ -44,10 +45,9 @@ def test_user_and_token_commands(db_url: str, monkeypatch) -> None:
 
 
 def test_demo_accounts_get_new_passwords_each_run(db_url: str) -> None:
+    first = run_async(db_url, ensure_demo_accounts)
+    second = run_async(db_url, ensure_demo_accounts)
     with psycopg.connect(db_url) as conn:
-        first = ensure_demo_accounts(conn)
-        second = ensure_demo_accounts(conn)
-        conn.commit()
         assert [u for u, _, _ in first] == [u for u, *_ in DEMO_ACCOUNTS]
         for (user, role, old), (_, _, new) in zip(first, second, strict=True):
             stored = conn.execute(

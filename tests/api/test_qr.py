@@ -10,6 +10,7 @@ import httpx
 import psycopg
 import pytest
 
+from agrimap.clicommon import run_async
 from geo import qrtoken
 from layers import accounts
 from tests.browser import browser_page, page_log, screenshot
@@ -21,9 +22,11 @@ PASSWORD = "mật-khẩu-mã-qr-0123"
 @pytest.fixture(scope="module")
 def officer(demo_url: str) -> dict[str, str]:
     name = f"qr-{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(demo_url) as conn:
-        accounts.add_user(conn, name, role="officer", password=PASSWORD, communes=["02923"])
-        _, token = accounts.create_token(conn, name, "tests", by="tests")
+    run_async(
+        demo_url, accounts.add_user, username=name, role="officer", password=PASSWORD,
+        communes=["02923"], by="tests",
+    )  # fmt: skip
+    _, token = run_async(demo_url, accounts.create_token, username=name, name="tests", by="tests")
     return {"Authorization": f"Bearer {token}", "username": name}
 
 

@@ -18,6 +18,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
+from agrimap.clicommon import run_async
 from layers import accounts
 
 PASSWORD = "mật-khẩu-vùng-trồng-01"
@@ -51,12 +52,16 @@ def spots(demo_url: str) -> list[dict]:
 def officer(demo_url: str) -> dict[str, str]:
     tag = uuid.uuid4().hex[:6]
     out = {}
-    with psycopg.connect(demo_url) as conn:
-        for key, communes in (("A", ["02923"]), ("B", ["02926"])):
-            name = f"reg-{key.lower()}-{tag}"
-            accounts.add_user(conn, name, role="officer", password=PASSWORD, communes=communes)
-            _, token = accounts.create_token(conn, name, "tests", by="tests")
-            out[key] = {"Authorization": f"Bearer {token}"}
+    for key, communes in (("A", ["02923"]), ("B", ["02926"])):
+        name = f"reg-{key.lower()}-{tag}"
+        run_async(
+            demo_url, accounts.add_user, username=name, role="officer", password=PASSWORD,
+            communes=communes, by="tests",
+        )  # fmt: skip
+        _, token = run_async(
+            demo_url, accounts.create_token, username=name, name="tests", by="tests"
+        )
+        out[key] = {"Authorization": f"Bearer {token}"}
     return out
 
 

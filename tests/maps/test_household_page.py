@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agrimap.clicommon import run_async
 from layers import accounts
 from tests.browser import browser_page, screenshot
 
@@ -19,9 +20,11 @@ PASSWORD = "mật-khẩu-trang-0123"
 def officers(demo_url: str) -> dict[str, str]:
     tag = uuid.uuid4().hex[:6]
     names = {"A": f"page-a-{tag}", "B": f"page-b-{tag}"}
-    with psycopg.connect(demo_url) as conn:
-        accounts.add_user(conn, names["A"], role="officer", password=PASSWORD, communes=["02923"])
-        accounts.add_user(conn, names["B"], role="officer", password=PASSWORD, communes=["02926"])
+    for key, commune in (("A", "02923"), ("B", "02926")):
+        run_async(
+            demo_url, accounts.add_user, username=names[key], role="officer", password=PASSWORD,
+            communes=[commune], by="tests",
+        )  # fmt: skip
     return names
 
 

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from agrimap.clicommon import run_async
 from layers import accounts
 from tests.browser import browser_page, page_log, screenshot
 
@@ -54,8 +55,10 @@ LIMIT 1
 @pytest.fixture(scope="module")
 def officer(demo_url: str) -> str:
     name = f"dang-ky-{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(demo_url) as conn:
-        accounts.add_user(conn, name, role="officer", password=PASSWORD, communes=[COMMUNE])
+    run_async(
+        demo_url, accounts.add_user, username=name, role="officer", password=PASSWORD,
+        communes=[COMMUNE], by="tests",
+    )  # fmt: skip
     return name
 
 
