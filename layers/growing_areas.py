@@ -86,7 +86,8 @@ LAYER = Layer(
                ("dien_tich", "dientich", "dt_ha", "area"), public=True, export_name="DIEN_TICH",
                popup=3),
         # Entered as one "owner": an organisation is public (cooperative), a person is not.
-        Column("owner", "text", "Chủ sở hữu / tổ chức đại diện", "Owner or representative",
+        Column("owner", "text", "Chủ sở hữu / tổ chức đại diện",
+               "Owner / representing organisation",
                parse_text, ("chu_so_huu", "chu_so_hu", "dai_dien", "to_chuc", "htx"),
                editable=True, stored=False, label="chủ sở hữu"),
         Column("cooperative", "text", "Tổ chức đại diện (HTX)", "Representative organisation",

@@ -3,6 +3,17 @@ Leaflet.draw's toolbar and tooltips (``DRAW_LOCAL``)."""
 
 from __future__ import annotations
 
+from layers.growing_areas import LAYER
+
+# The form's field labels are the growing-area schema's own (page key -> column).
+FORM_FIELDS = {
+    "crop": "crop",
+    "owner": "owner",
+    "members": "member_households",
+    "issuedOn": "issued_on",
+    "note": "note",
+}
+
 STRINGS: dict[str, dict[str, str]] = {
     "vi": {
         "title": "Đăng ký mã số vùng trồng",
@@ -32,13 +43,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "warning": "Cảnh báo",
         "showArea": "Xem vùng {code}",
         "stepRecord": "2. Thông tin vùng trồng",
-        "crop": "Cây trồng",
         "cropPlaceholder": "Ví dụ: Chè",
-        "owner": "Chủ sở hữu / tổ chức đại diện",
         "ownerPlaceholder": "Họ tên chủ hộ hoặc tên HTX, tổ hợp tác",
-        "members": "Số hộ tham gia",
-        "issuedOn": "Ngày cấp",
-        "note": "Ghi chú",
         "required": "bắt buộc",
         "submit": "Đăng ký và cấp mã",
         "submitting": "Đang đăng ký…",
@@ -94,13 +100,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "warning": "Warning",
         "showArea": "Show area {code}",
         "stepRecord": "2. Growing-area record",
-        "crop": "Crop",
         "cropPlaceholder": "e.g. Chè (tea)",
-        "owner": "Owner / representing organisation",
         "ownerPlaceholder": "Household head, cooperative or cooperative group",
-        "members": "Member households",
-        "issuedOn": "Issued on",
-        "note": "Note",
         "required": "required",
         "submit": "Register and issue code",
         "submitting": "Registering…",
@@ -227,3 +228,7 @@ DRAW_LOCAL: dict[str, dict] = {
         },
     },
 }
+
+for _key, _column in FORM_FIELDS.items():
+    STRINGS["vi"][_key] = LAYER.column(_column).title_vi
+    STRINGS["en"][_key] = LAYER.column(_column).title_en
