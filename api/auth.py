@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import Depends, Request
 from psycopg import AsyncConnection
@@ -152,6 +151,12 @@ async def acting(conn: AsyncConnection, principal: Principal) -> AsyncIterator[A
         yield conn
 
 
-def login_url(request: Request) -> str:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return "/login?next=" + quote(target, safe="")
+async def signed_in(principal: PrincipalDep) -> Principal:
+    """The reader of a page, who must be signed in (else the error handler sends them to sign
+    in and back)."""
+    if not principal.signed_in:
+        raise NotSignedIn("Cần đăng nhập để mở trang này.", "Sign in to open this page.")
+    return principal
+
+
+PageUserDep = Annotated[Principal, Depends(signed_in)]

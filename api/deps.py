@@ -1,4 +1,5 @@
-"""Shared request dependencies: a database connection from the app's pool, settings."""
+"""Shared request dependencies: a pooled connection, settings, the collection a path names, the
+tile matrix set and tile coordinates (checked here once, for vector and raster tiles)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from fastapi import Depends, Request
 from psycopg import AsyncConnection
 
 from agrimap.settings import Settings
+from geo.errors import NotFound
+from layers.serving import tiles
+from layers.serving.catalog import BY_ID, Collection
+
+TMS_ID = "WebMercatorQuad"
 
 
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
@@ -22,3 +28,42 @@ def _settings(request: Request) -> Settings:
 
 ConnDep = Annotated[AsyncConnection, Depends(_connection)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def find_collection(collection_id: str) -> Collection:
+    """The served collection a path names, or a 404 that lists where the collections are."""
+    coll = BY_ID.get(collection_id)
+    if coll is None:
+        raise NotFound(
+            f"Không có lớp dữ liệu '{collection_id}'.",
+            f"No collection '{collection_id}'.",
+            hint_vi="Xem các lớp tại /collections.",
+            hint_en="See the collections at /collections.",
+        )
+    return coll
+
+
+def check_tms(tms_id: str) -> str:
+    if tms_id != TMS_ID:
+        raise NotFound(
+            f"Không có lưới ô '{tms_id}'.", f"No tile matrix set '{tms_id}'.",
+            hint_vi=f"Dùng {TMS_ID}.", hint_en=f"Use {TMS_ID}.",
+        )  # fmt: skip
+    return tms_id
+
+
+def check_tile(tms_id: str, z: int, x: int, y: int) -> tuple[int, int, int]:
+    """A tile's coordinates in our one tile matrix set, or the 404 every tile route gives."""
+    check_tms(tms_id)
+    if not tiles.valid_tile(z, x, y):
+        raise NotFound(
+            f"Không có ô {z}/{x}/{y} trong lưới {TMS_ID}.", f"No tile {z}/{x}/{y} in {TMS_ID}.",
+            hint_vi="Mức thu phóng 0–22; x, y từ 0 đến 2^z − 1.",
+            hint_en="Zoom 0–22; x and y from 0 to 2^z − 1.",
+        )  # fmt: skip
+    return z, x, y
+
+
+CollectionDep = Annotated[Collection, Depends(find_collection)]
+TmsDep = Annotated[str, Depends(check_tms)]
+TileDep = Annotated[tuple[int, int, int], Depends(check_tile)]

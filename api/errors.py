@@ -1,13 +1,16 @@
-"""Map domain errors to HTTP statuses, with messages in the reader's language."""
+"""Map domain errors to HTTP statuses, with messages in the reader's language, in one place for
+the API and the pages: an API request gets the JSON body, a page (``/maps/…``) the Vietnamese
+error page, a page whose reader is not signed in the sign-in page (which brings them back)."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from geo.errors import (
     AgriMapError,
@@ -18,10 +21,13 @@ from geo.errors import (
     PermissionDenied,
     RateLimited,
 )
+from layers.registry_checks import PreconditionRequired
+
+from .html import render
 
 log = logging.getLogger(__name__)
-
-from layers.registry_checks import PreconditionRequired  # noqa: E402
+PAGE_PREFIX = "/maps/"
+PAGE_TITLES = {400: "Dữ liệu chưa hợp lệ", 403: "Không có quyền", 404: "Không tìm thấy"}
 
 STATUS: dict[type[AgriMapError], int] = {
     PreconditionRequired: 428,
@@ -59,12 +65,33 @@ def error_body(exc: AgriMapError, lang: str) -> dict:
     }
 
 
+def is_page(request: Request) -> bool:
+    """A request for an HTML page a person reads (the pages live under /maps/)."""
+    return request.url.path.startswith(PAGE_PREFIX)
+
+
+def error_page(status: int, message: str) -> HTMLResponse:
+    """The Vietnamese error page of a page request."""
+    html = render("error.html", lang="vi", title=PAGE_TITLES.get(status, "Lỗi"), message=message)
+    return HTMLResponse(html, status_code=status)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """To the sign-in page, which sends the reader back to this page afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AgriMapError)
-    async def _domain_error(request: Request, exc: AgriMapError) -> JSONResponse:
+    async def _domain_error(request: Request, exc: AgriMapError) -> Response:
         status = status_for(exc)
         if status >= 500:
             log.exception("unexpected domain error", exc_info=exc)
+        if is_page(request):
+            if isinstance(exc, NotSignedIn):
+                return login_redirect(request)
+            return error_page(status, exc.message("vi"))
         response = JSONResponse(error_body(exc, request_lang(request)), status_code=status)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -76,6 +103,8 @@ def install(app: FastAPI) -> None:
     async def _db_refused(request: Request, exc: psycopg.errors.InsufficientPrivilege) -> Response:
         # Raised by the database's own scope checks (migration 0002): vi message, en detail.
         diag = exc.diag
+        if is_page(request):
+            return error_page(403, diag.message_primary or str(exc))
         err = PermissionDenied(diag.message_primary or str(exc), diag.message_detail or str(exc))
         return JSONResponse(error_body(err, request_lang(request)), status_code=403)
 

@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 import psycopg
 
+from layers.serving import changes
+
 log = logging.getLogger(__name__)
-CHANNEL = "agrimap_layers"
 APPLICATION_NAME = "agrimap-layer-watch"
 
 Box = tuple[float, float, float, float]
@@ -37,9 +38,6 @@ def parse_change(payload: str) -> tuple[str, int, Box | None] | None:
     except ValueError:
         return table, version, None
     return table, version, (w, s, e, n)
-
-
-VERSIONS_SQL = "SELECT layer, version FROM layer_version"
 
 
 class LayerWatch:
@@ -89,10 +87,9 @@ class LayerWatch:
             fd = None
             try:
                 self._conn = await self._connect()
-                await self._conn.execute(f"LISTEN {CHANNEL}")
+                await changes.listen(self._conn)
                 self._reader = await self._connect()
-                rows = await (await self._reader.execute(VERSIONS_SQL)).fetchall()
-                self._seen = dict(rows)
+                self._seen = await changes.layer_versions(self._reader)
                 fd = self._conn.pgconn.socket
                 self._lost.clear()
                 loop.add_reader(fd, self.poll)
@@ -162,11 +159,9 @@ class LayerWatch:
                 ok = False
                 try:
                     if self._reader is not None and self.live:
-                        rows = await (
-                            await self._reader.execute(VERSIONS_SQL, prepare=True)
-                        ).fetchall()
+                        versions = await changes.layer_versions(self._reader)
                         self.poll()  # what arrived meanwhile: exact evictions first
-                        for table, version in rows:
+                        for table, version in versions.items():
                             if version > self._seen.get(table, 0):
                                 self._seen[table] = version
                                 self.generation += 1

@@ -11,16 +11,17 @@ to the routes, which give the bilingual errors.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from layers.serving import tiles
 from layers.serving.catalog import COLLECTIONS, Collection
 
+from .deps import TMS_ID
 from .tilecache import Tile, make_tile
 
 MVT = "application/vnd.mapbox-vector-tile"
-TMS_ID = "WebMercatorQuad"
 VECTOR = tuple(c for c in COLLECTIONS if c.geometry_type)  # every public layer with geometry
 _BY_ID = {c.id: c for c in VECTOR}
 _PATH = re.compile(
@@ -40,30 +41,39 @@ def _sql(ids: tuple[str, ...], z: int) -> str:
     return tiles.tile_sql([_BY_ID[i] for i in ids], z).as_string(None)
 
 
-async def get_tile(
-    state, layers: tuple[Collection, ...], z: int, x: int, y: int
-) -> tuple[Tile, bool]:
-    """(tile, whether it came from the cache). A tile made by PostGIS is cached unless a
-    change was heard while it was being made: it may predate that change."""
+async def cached(state, key: tuple, make: Callable[[], Awaitable[Tile]]) -> tuple[Tile, bool]:
+    """(tile, whether it came from the cache), for vector and raster tiles alike. A tile is
+    served from the cache only while the change listener is live; a tile made while a change
+    was heard is not cached, since it may predate that change. Changes evict the cached tiles
+    of their table and extent (``TileCache.evict``)."""
     watch, cache = state.layer_watch, state.tile_cache
-    ids = tuple(c.id for c in layers)
-    key = (ids, z, x, y)
     # Without a cache (AGRIMAP_TILE_CACHE_MB=0) nothing can be stale: no version read.
     if cache.max_bytes > 0 and await watch.fresh():
-        cached = cache.get(key)
-        if cached is not None:
-            return cached, True
+        hit = cache.get(key)
+        if hit is not None:
+            return hit, True
     generation = watch.generation
-    async with state.pool.connection() as conn:
-        cur = await conn.execute(_sql(ids, z), {"z": z, "x": x, "y": y}, prepare=True)
-        row = await cur.fetchone()
-    raw = b"".join(row[i] for i in range(0, len(row), 2))
-    truncated = tuple(ids[i // 2] for i in range(1, len(row), 2) if row[i] > tiles.MAX_FEATURES)
-    tile = make_tile(raw, truncated, tables=tuple(c.table for c in layers), zxy=(z, x, y))
+    tile = await make()
     watch.poll()
     if watch.live and watch.generation == generation:
         cache.put(key, tile)
     return tile, False
+
+
+async def get_tile(
+    state, layers: tuple[Collection, ...], z: int, x: int, y: int
+) -> tuple[Tile, bool]:
+    """A vector tile of ``layers`` (one MVT layer each), made by PostGIS on a miss."""
+    ids = tuple(c.id for c in layers)
+
+    async def make() -> Tile:
+        async with state.pool.connection() as conn:
+            parts = await tiles.read_tile(conn, _sql(ids, z), z=z, x=x, y=y)
+        raw = b"".join(data for data, _ in parts)
+        truncated = tuple(i for i, (_, n) in zip(ids, parts, strict=True) if n > tiles.MAX_FEATURES)
+        return make_tile(raw, truncated, tables=tuple(c.table for c in layers), zxy=(z, x, y))
+
+    return await cached(state, (ids, z, x, y), make)
 
 
 def answer(tile: Tile, hit: bool, if_none_match: str, accept_encoding: str) -> Answer:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from psycopg import AsyncConnection
+
 from geo.values import parse_text
 
 from .schema import Column, Layer, Reference
@@ -106,3 +108,22 @@ VILLAGES = Layer(
     unique=("code",),
     references=(Reference("commune_code", "commune", "code", "mã xã"),),
 )  # fmt: skip
+
+
+async def first_commune_code(conn: AsyncConnection) -> str | None:
+    row = await (await conn.execute("SELECT code FROM commune ORDER BY code LIMIT 1")).fetchone()
+    return row[0] if row else None
+
+
+async def commune_bounds(
+    conn: AsyncConnection, code: str
+) -> tuple[str, tuple[float, float, float, float]] | None:
+    """A commune's name and (lon_min, lat_min, lon_max, lat_max), or None if it is not stored."""
+    row = await (
+        await conn.execute(
+            "SELECT name, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            "FROM commune WHERE code = %s",
+            (code,),
+        )
+    ).fetchone()
+    return (row[0], tuple(row[1:5])) if row else None

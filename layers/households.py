@@ -242,3 +242,38 @@ async def create(conn: AsyncConnection, feature: dict[str, Any]) -> int:
 
 def not_found(hid: int) -> NotFound:
     return NotFound(f"Không có hộ gia đình số {hid}.", f"No household with id {hid}.")
+
+
+_OUTLINE = (
+    "SELECT ST_AsGeoJSON(geom, 6), ST_Y(ST_Centroid(geom)), ST_X(ST_Centroid(geom)) FROM {} "
+    "WHERE code = %s"
+)
+
+
+async def unit_outline(
+    conn: AsyncConnection, *, village: str | None, commune: str
+) -> tuple[str, float, float] | None:
+    """The outline (GeoJSON) and centre (lat, lon) of a household's village, else its commune."""
+    table, code = ("village", village) if village else ("commune", commune)
+    query = sql.SQL(_OUTLINE).format(sql.Identifier(table))
+    row = await (await conn.execute(query, (code,))).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+VILLAGE_STATS = """
+SELECT v.code, v.name, v.commune_code,
+       count(h.id) AS households,
+       count(h.id) FILTER (WHERE h.has_fibre) AS with_fibre,
+       count(h.id) FILTER (WHERE EXISTS (
+           SELECT 1 FROM coverage c
+           WHERE c.technology IN ('4G', '5G') AND ST_Intersects(c.geom, h.geom))) AS with_4g
+FROM village v LEFT JOIN household h ON h.village_code = v.code
+GROUP BY v.code ORDER BY v.code
+"""
+
+
+async def village_stats(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Households, fibre subscriptions and households inside 4G/5G coverage per village."""
+    cur = await conn.execute(VILLAGE_STATS)
+    keys = [d.name for d in cur.description]
+    return [dict(zip(keys, r, strict=True)) for r in await cur.fetchall()]

@@ -7,6 +7,9 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+from psycopg import AsyncConnection
+
+from geo.errors import NotFound
 from geo.soil import grade, property_key
 from geo.values import parse_number, parse_text
 
@@ -76,3 +79,13 @@ RASTERS = Layer(
         Column("surveyed_on", "date", "Ngày điều tra", "Surveyed on", public=True),
     ),
 )
+
+
+async def raster_file(conn: AsyncConnection, rid: int) -> tuple[str, str, str]:
+    """(path on disk, property, unit) of a catalogued soil raster, or NotFound."""
+    row = await (
+        await conn.execute("SELECT path, property, unit FROM soil_raster WHERE id = %s", (rid,))
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"Không có ảnh nông hóa số {rid}.", f"No soil raster {rid}.")
+    return row[0], row[1], row[2]

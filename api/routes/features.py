@@ -9,28 +9,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from psycopg import AsyncConnection
 
-from geo.errors import NotFound
 from layers.serving import feature_stream, features
-from layers.serving.catalog import BY_ID, COLLECTIONS, Collection
+from layers.serving.catalog import COLLECTIONS, Collection
 
 from .. import ogc
-from ..deps import ConnDep, SettingsDep
+from ..deps import ConnDep, SettingsDep, find_collection
 from ..errors import request_lang
 from ..html import render
 
 router = APIRouter()
-
-
-def _collection(collection_id: str) -> Collection:
-    coll = BY_ID.get(collection_id)
-    if coll is None:
-        raise NotFound(
-            f"Không có lớp dữ liệu '{collection_id}'.",
-            f"No collection '{collection_id}'.",
-            hint_vi="Xem các lớp tại /collections.",
-            hint_en="See the collections at /collections.",
-        )
-    return coll
 
 
 def _json(doc: dict, media_type: str = ogc.JSON) -> Response:
@@ -96,7 +83,7 @@ async def collection(
     collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
 ) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
-    coll = _collection(collection_id)
+    coll = find_collection(collection_id)
     lang = request_lang(request)
     base = ogc.base_url(request, settings.public_url)
     doc = ogc.collection_doc(coll, base, lang, await features.extent(conn, coll))
@@ -108,7 +95,7 @@ async def collection(
 @router.get("/collections/{collection_id}/queryables", summary="Queryable properties")
 async def queryables(collection_id: str, request: Request, settings: SettingsDep) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
-    coll = _collection(collection_id)
+    coll = find_collection(collection_id)
     base = ogc.base_url(request, settings.public_url)
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -161,7 +148,7 @@ def _counts(returned: int, matched: int | None, estimate: bool) -> dict:
 async def items(
     collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
 ) -> Response:
-    coll = _collection(collection_id)
+    coll = find_collection(collection_id)
     query = ogc.parse_items_query(
         request, coll, ogc.Limits(settings.default_limit, settings.max_limit)
     )
@@ -225,7 +212,7 @@ async def item(
     collection_id: str, fid: str, request: Request, conn: ConnDep, settings: SettingsDep
 ) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
-    coll = _collection(collection_id)
+    coll = find_collection(collection_id)
     text = await features.feature(conn, coll, fid=fid)
     base = ogc.base_url(request, settings.public_url)
     url = f"{base}/collections/{coll.id}/items/{fid}"

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from psycopg import sql
 
-from geo.errors import AgriMapError, InvalidInput, NotFound, PermissionDenied
+from geo.errors import Conflict, InvalidInput, NotFound
 from layers import household_qr, households
 
-from ..auth import Principal, acting, check_csrf, ensure_role
+from ..auth import PageUserDep, Principal, acting, check_csrf, ensure_role
 from ..deps import ConnDep
 from ..html import render
-from .maps import _error_page, _page_principal
 
 router = APIRouter(tags=["Trang cán bộ / officer pages"])
 EMPTY = {"id": None, "label": "", "lon": None, "lat": None, "has_fibre": False}
@@ -21,18 +18,14 @@ EMPTY = {"id": None, "label": "", "lon": None, "lat": None, "has_fibre": False}
 
 async def _context(conn, who: Principal, record: dict) -> dict:
     """Map centre and the village outline around the household (or the officer's commune)."""
-    if record.get("village_code"):
-        table, code = "village", record["village_code"]
-    else:
-        table, code = "commune", who.communes[0] if who.communes else ""
-    query = sql.SQL(
-        "SELECT ST_AsGeoJSON(geom, 6), ST_Y(ST_Centroid(geom)), ST_X(ST_Centroid(geom)) "
-        "FROM {} WHERE code = %s"
-    ).format(sql.Identifier(table))
-    row = await (await conn.execute(query, (code,))).fetchone()
-    if row is None:
+    found = await households.unit_outline(
+        conn,
+        village=record.get("village_code"),
+        commune=who.communes[0] if who.communes else "",
+    )
+    if found is None:
         return {"village_geojson": None, "center": [16.0, 106.0]}
-    return {"village_geojson": row[0], "center": [row[1], row[2]]}
+    return {"village_geojson": found[0], "center": [found[1], found[2]]}
 
 
 def _page(h: dict, who: Principal, ctx: dict, *, saved: int = 0, error: str = "", status: int = 200) -> HTMLResponse:  # fmt: skip
@@ -54,41 +47,19 @@ def _changes(form) -> dict:
     return change
 
 
-def _refused(exc: Exception) -> HTMLResponse:
-    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-        return _error_page(403, exc.diag.message_primary or str(exc))
-    if isinstance(exc, PermissionDenied):
-        return _error_page(403, exc.message("vi"))
-    if isinstance(exc, NotFound):
-        return _error_page(404, exc.message("vi"))
-    return _error_page(400, exc.message("vi"))  # type: ignore[union-attr]
-
-
-PAGE_ERRORS = (psycopg.errors.InsufficientPrivilege, AgriMapError)
-
-
 @router.get("/maps/households/new", response_class=HTMLResponse, summary="Add-a-household page")
-async def new_page(request: Request, conn: ConnDep) -> Response:
-    who = await _page_principal(request, conn)
-    if isinstance(who, Response):
-        return who
-    try:
-        ensure_role(who, ("admin", "officer"))
-    except PermissionDenied as exc:
-        return _refused(exc)
+async def new_page(conn: ConnDep, who: PageUserDep) -> Response:
+    ensure_role(who, ("admin", "officer"))
     return _page(EMPTY, who, await _context(conn, who, {}))
 
 
 @router.post("/maps/households/new", response_class=HTMLResponse, summary="Add a household")
-async def new_save(request: Request, conn: ConnDep) -> Response:
-    who = await _page_principal(request, conn)
-    if isinstance(who, Response):
-        return who
+async def new_save(request: Request, conn: ConnDep, who: PageUserDep) -> Response:
     form = await request.form()
     change = _changes(form)
+    ensure_role(who, ("admin", "officer"))
+    await check_csrf(request, who)
     try:
-        ensure_role(who, ("admin", "officer"))
-        await check_csrf(request, who)
         if "geometry" not in change:
             raise InvalidInput(
                 "Chưa có vị trí: bấm lên bản đồ để đặt nhà.", "No location: click the map."
@@ -97,63 +68,47 @@ async def new_save(request: Request, conn: ConnDep) -> Response:
             hid = await households.create(
                 conn, {"geometry": change["geometry"], "properties": change["properties"]}
             )
-    except PAGE_ERRORS as exc:
-        if isinstance(exc, AgriMapError) and not isinstance(exc, PermissionDenied | NotFound):
-            h = {**EMPTY, **change["properties"]}
-            return _page(h, who, await _context(conn, who, {}), error=exc.message("vi"), status=400)
-        return _refused(exc)
+    except (InvalidInput, Conflict) as exc:
+        # A mistake in the form is shown in the form, with what the officer typed kept;
+        # everything else is an error page from the shared handler.
+        h = {**EMPTY, **change["properties"]}
+        return _page(h, who, await _context(conn, who, {}), error=exc.message("vi"), status=400)
     return RedirectResponse(f"/maps/households/{hid}?saved=1", status_code=303)
 
 
 @router.get("/maps/households/{fid}", response_class=HTMLResponse, summary="Household edit page")
-async def household_page(request: Request, fid: int, conn: ConnDep, saved: int = 0) -> Response:
-    who = await _page_principal(request, conn)
-    if isinstance(who, Response):
-        return who
-    try:
-        async with acting(conn, who):
-            record = await households.read_personal(conn, fid)
-    except PAGE_ERRORS as exc:
-        return _refused(exc)
+async def household_page(fid: int, conn: ConnDep, who: PageUserDep, saved: int = 0) -> Response:
+    async with acting(conn, who):
+        record = await households.read_personal(conn, fid)
     return _page(record, who, await _context(conn, who, record), saved=saved)
 
 
 @router.post("/maps/households/{fid}", response_class=HTMLResponse, summary="Save a household")
-async def household_save(request: Request, fid: int, conn: ConnDep) -> Response:
-    who = await _page_principal(request, conn)
-    if isinstance(who, Response):
-        return who
+async def household_save(request: Request, fid: int, conn: ConnDep, who: PageUserDep) -> Response:
     form = await request.form()
-    try:
-        ensure_role(who, ("admin", "officer"))
-        await check_csrf(request, who)
-        async with acting(conn, who):
-            current = await households.read_personal(conn, fid)
-            change = _changes(form)
-            moved = change.get("geometry", {}).get("coordinates")
-            if moved and moved == [current["lon"], current["lat"]]:
-                change.pop("geometry")  # not moved: keep the stored point exactly
-            await households.update(conn, fid, change)
-    except PAGE_ERRORS as exc:
-        return _refused(exc)
+    ensure_role(who, ("admin", "officer"))
+    await check_csrf(request, who)
+    async with acting(conn, who):
+        current = await households.read_personal(conn, fid)
+        change = _changes(form)
+        moved = change.get("geometry", {}).get("coordinates")
+        if moved and moved == [current["lon"], current["lat"]]:
+            change.pop("geometry")  # not moved: keep the stored point exactly
+        await households.update(conn, fid, change)
     return RedirectResponse(f"/maps/households/{fid}?saved=1", status_code=303)
 
 
 @router.post("/maps/households/{fid}/qr/{action}", response_class=HTMLResponse, summary="QR tools")
-async def household_qr_action(request: Request, fid: int, action: str, conn: ConnDep) -> Response:
-    who = await _page_principal(request, conn)
-    if isinstance(who, Response):
-        return who
-    try:
-        ensure_role(who, ("admin", "officer"))
-        await check_csrf(request, who)
-        async with acting(conn, who):
-            if action == "reissue":
-                await household_qr.reissue(conn, fid, by=who.username)
-            elif action == "revoke":
-                await household_qr.revoke(conn, fid, by=who.username)
-            else:
-                raise NotFound(f"Không có thao tác {action}.", f"No action {action}.")
-    except PAGE_ERRORS as exc:
-        return _refused(exc)
+async def household_qr_action(
+    request: Request, fid: int, action: str, conn: ConnDep, who: PageUserDep
+) -> Response:
+    ensure_role(who, ("admin", "officer"))
+    await check_csrf(request, who)
+    async with acting(conn, who):
+        if action == "reissue":
+            await household_qr.reissue(conn, fid, by=who.username)
+        elif action == "revoke":
+            await household_qr.revoke(conn, fid, by=who.username)
+        else:
+            raise NotFound(f"Không có thao tác {action}.", f"No action {action}.")
     return RedirectResponse(f"/maps/households/{fid}?saved=1", status_code=303)

@@ -10,26 +10,16 @@ from rio_tiler.io import Reader
 from rio_tiler.utils import render
 from starlette.concurrency import run_in_threadpool
 
-from geo.errors import NotFound
 from geo.soil_colours import colourise, legend
-from layers.serving import tiles
+from layers import soil
 from layers.soil import grade_tables
 
-from ..deps import ConnDep
-from ..tilecache import make_tile
-from .tiles import TMS_ID, _check_tms
+from .. import tileserve
+from ..deps import TMS_ID, ConnDep, check_tile
+from ..tilecache import Tile, make_tile
 
 router = APIRouter(tags=["Tiles"])
 TMS = morecantile.tms.get(TMS_ID)
-
-
-async def _raster(conn, rid: int) -> tuple[str, str, str]:
-    row = await (
-        await conn.execute("SELECT path, property, unit FROM soil_raster WHERE id = %s", (rid,))
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"Không có ảnh nông hóa số {rid}.", f"No soil raster {rid}.")
-    return row
 
 
 def _render_png(path: str, prop: str, z: int, x: int, y: int) -> bytes | None:
@@ -44,14 +34,6 @@ def _render_png(path: str, prop: str, z: int, x: int, y: int) -> bytes | None:
     return render(rgba[:3], mask=rgba[3], img_format="PNG")
 
 
-async def _version(conn) -> int:
-    cur = await conn.execute(
-        "SELECT version FROM layer_version WHERE layer = 'soil_raster'", prepare=True
-    )
-    row = await cur.fetchone()
-    return row[0] if row else 0
-
-
 @router.get(
     "/collections/soil_rasters/items/{rid}/tiles/{tms_id}/{z}/{x}/{y}.png",
     summary="A PNG tile of a soil raster, coloured by grade",
@@ -59,23 +41,18 @@ async def _version(conn) -> int:
 async def raster_tile(
     rid: int, tms_id: str, z: int, x: int, y: int, request: Request, conn: ConnDep
 ) -> Response:
-    _check_tms(tms_id)
-    if not tiles.valid_tile(z, x, y):
-        raise NotFound(f"Không có ô {z}/{x}/{y}.", f"No tile {z}/{x}/{y}.")
-    path, prop, _ = await _raster(conn, rid)
-    # The raster file is read from disk: key and ETag by the layer's version, read here.
-    version = await _version(conn)
-    key = ("raster", rid, z, x, y, version)
-    etag = f'"r{rid}-{version}-{z}-{x}-{y}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    cache = request.app.state.tile_cache
-    tile = cache.get(key)
-    if tile is None:
+    z, x, y = check_tile(tms_id, z, x, y)
+    path, prop, _ = await soil.raster_file(conn, rid)
+
+    async def make() -> Tile:
         png = await run_in_threadpool(_render_png, path, prop, z, x, y)
-        tile = make_tile(png or b"", tables=("soil_raster",), zxy=(z, x, y), etag=etag)
-        cache.put(key, tile)
+        return make_tile(png or b"", tables=("soil_raster",), zxy=(z, x, y))
+
+    # The same cache and freshness as vector tiles: a change to soil_raster evicts the tile.
+    tile, _ = await tileserve.cached(request.app.state, ("raster", rid, z, x, y), make)
+    headers = {"ETag": tile.etag, "Cache-Control": "no-cache"}
+    if tile.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
     if not tile.raw:  # outside the raster: nothing to draw
         return Response(status_code=204, headers=headers)
     return Response(tile.raw, media_type="image/png", headers=headers)
@@ -83,5 +60,5 @@ async def raster_tile(
 
 @router.get("/collections/soil_rasters/items/{rid}/legend", summary="Legend of a soil raster")
 async def raster_legend(rid: int, conn: ConnDep) -> dict:
-    _, prop, unit = await _raster(conn, rid)
+    _, prop, unit = await soil.raster_file(conn, rid)
     return {"property": prop, "unit": unit, "classes": legend(grade_tables().get(prop, []))}

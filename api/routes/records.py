@@ -3,48 +3,35 @@ and the public QR lookup. Each write runs in ``acting`` so the database checks t
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Body
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from layers import households
 
 from ..auth import Principal, acting, require
+from ..bodies import HouseholdChange, HouseholdFeature
 from ..deps import ConnDep
 
 router = APIRouter(tags=["Ghi dữ liệu / records"])
 Writers = require("admin", "officer")
 Readers = require("admin", "officer", "planner")
 
-CHANGES = Body(
-    ...,
-    examples=[{"has_fibre": True, "phone": "0912345678"}],
-    description="Only the fields to change (a JSON merge patch of the feature's properties)",
-)
-
 
 @router.patch("/collections/households/items/{fid}", summary="Change a household")
 async def patch_household(
-    fid: int, conn: ConnDep, changes: dict[str, Any] = CHANGES, who: Principal = Writers
+    fid: int, conn: ConnDep, body: HouseholdChange, who: Principal = Writers
 ) -> dict:
     async with acting(conn, who):
-        changed = await households.update(conn, fid, changes)
+        changed = await households.update(conn, fid, body.data())
     return {"id": fid, "changed": sorted(changed)}
 
 
 @router.post("/collections/households/items", status_code=201, summary="Add a household")
 async def create_household(
-    conn: ConnDep,
-    feature: dict[str, Any] = Body(
-        ...,
-        examples=[{"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.05, 22.38]},
-                   "properties": {"label": "Hộ số 12", "has_fibre": False}}],
-    ),
-    who: Principal = Writers,
-) -> JSONResponse:  # fmt: skip
+    conn: ConnDep, body: HouseholdFeature, who: Principal = Writers
+) -> JSONResponse:
     async with acting(conn, who):
-        hid = await households.create(conn, feature)
+        hid = await households.create(conn, body.data())
         record = await households.read_personal(conn, hid)
     return JSONResponse(
         {k: v for k, v in record.items() if k != "qr_token"},
@@ -59,20 +46,6 @@ async def household_personal(fid: int, conn: ConnDep, who: Principal = Readers) 
         return await households.read_personal(conn, fid)
 
 
-VILLAGE_STATS = """
-SELECT v.code, v.name, v.commune_code,
-       count(h.id) AS households,
-       count(h.id) FILTER (WHERE h.has_fibre) AS with_fibre,
-       count(h.id) FILTER (WHERE EXISTS (
-           SELECT 1 FROM coverage c
-           WHERE c.technology IN ('4G', '5G') AND ST_Intersects(c.geom, h.geom))) AS with_4g
-FROM village v LEFT JOIN household h ON h.village_code = v.code
-GROUP BY v.code ORDER BY v.code
-"""
-
-
 @router.get("/stats/villages", summary="Households, fibre and 4G per village (no personal data)")
 async def village_stats(conn: ConnDep, who: Principal = Readers) -> dict:
-    cur = await conn.execute(VILLAGE_STATS)
-    keys = [d.name for d in cur.description]
-    return {"villages": [dict(zip(keys, r, strict=True)) for r in await cur.fetchall()]}
+    return {"villages": await households.village_stats(conn)}

@@ -6,13 +6,13 @@ import morecantile
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from geo.errors import NotFound
+from geo.crs import VIETNAM_BOUNDS_WGS84
 from layers.serving import tiles
 from layers.serving.catalog import Collection
 
 from .. import tileserve
+from ..deps import check_tile, check_tms, find_collection
 from ..tileserve import MVT, TMS_ID, VECTOR
-from .features import _collection
 
 router = APIRouter(tags=["Tiles"])
 
@@ -30,16 +30,8 @@ async def tile_matrix_sets(request: Request) -> dict:
 
 @router.get("/tileMatrixSets/{tms_id}", summary="A tile matrix set's definition")
 async def tile_matrix_set(tms_id: str) -> Response:
-    _check_tms(tms_id)
+    check_tms(tms_id)
     return Response(_tms().model_dump_json(exclude_none=True), media_type="application/json")
-
-
-def _check_tms(tms_id: str) -> None:
-    if tms_id != TMS_ID:
-        raise NotFound(
-            f"Không có lưới ô '{tms_id}'.", f"No tile matrix set '{tms_id}'.",
-            hint_vi=f"Dùng {TMS_ID}.", hint_en=f"Use {TMS_ID}.",
-        )  # fmt: skip
 
 
 def _cluster_fields(coll: Collection) -> dict[str, str]:
@@ -60,7 +52,7 @@ def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path:
         "tiles": [f"{base}{path}/{{z}}/{{x}}/{{y}}"],
         "minzoom": tiles.MIN_ZOOM,
         "maxzoom": tiles.MAX_ZOOM,
-        "bounds": [102.1, 8.5, 109.5, 23.4],
+        "bounds": list(VIETNAM_BOUNDS_WGS84),
         "vector_layers": [
             {
                 "id": c.id,
@@ -74,7 +66,7 @@ def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path:
 
 @router.get("/collections/{collection_id}/tiles", summary="Tilesets of a collection")
 async def collection_tilesets(collection_id: str, request: Request) -> dict:
-    coll = _collection(collection_id)
+    coll = find_collection(collection_id)
     href = f"{request.base_url}collections/{coll.id}/tiles/{TMS_ID}"
     return {"tilesets": [{"title": coll.title_vi, "dataType": "vector",
                           "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
@@ -85,14 +77,14 @@ async def collection_tilesets(collection_id: str, request: Request) -> dict:
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}", summary="TileJSON of a collection")
 async def collection_tilejson(collection_id: str, tms_id: str, request: Request) -> dict:
-    coll = _collection(collection_id)
-    _check_tms(tms_id)
+    coll = find_collection(collection_id)
+    check_tms(tms_id)
     return _tilejson(request, coll.id, (coll,), f"/collections/{coll.id}/tiles/{TMS_ID}")
 
 
 @router.get("/tiles/{tms_id}", summary="TileJSON of the all-layers tiles")
 async def all_tilejson(tms_id: str, request: Request) -> dict:
-    _check_tms(tms_id)
+    check_tms(tms_id)
     return _tilejson(request, "agrimap", VECTOR, f"/tiles/{TMS_ID}")
 
 
@@ -101,12 +93,6 @@ async def _tile(
 ) -> Response:
     """The same answer as the fast path (``tileserve``) gives: this route sees only what it
     passes on (HEAD, query strings, invalid tiles)."""
-    if not tiles.valid_tile(z, x, y):
-        raise NotFound(
-            f"Không có ô {z}/{x}/{y} trong lưới {TMS_ID}.", f"No tile {z}/{x}/{y} in {TMS_ID}.",
-            hint_vi="Mức thu phóng 0–22; x, y từ 0 đến 2^z − 1.",
-            hint_en="Zoom 0–22; x and y from 0 to 2^z − 1.",
-        )  # fmt: skip
     tile, hit = await tileserve.get_tile(request.app.state, layers, z, x, y)
     inm, enc = request.headers.get("if-none-match", ""), request.headers.get("accept-encoding", "")
     a = tileserve.answer(tile, hit, inm, enc)
@@ -117,12 +103,10 @@ async def _tile(
 async def collection_tile(
     collection_id: str, tms_id: str, z: int, x: int, y: int, request: Request
 ) -> Response:
-    coll = _collection(collection_id)
-    _check_tms(tms_id)
-    return await _tile(request, (coll,), z, x, y)
+    coll = find_collection(collection_id)
+    return await _tile(request, (coll,), *check_tile(tms_id, z, x, y))
 
 
 @router.get("/tiles/{tms_id}/{z}/{x}/{y}", summary="One vector tile with every public layer")
 async def all_layers_tile(tms_id: str, z: int, x: int, y: int, request: Request) -> Response:
-    _check_tms(tms_id)
-    return await _tile(request, VECTOR, z, x, y)
+    return await _tile(request, VECTOR, *check_tile(tms_id, z, x, y))

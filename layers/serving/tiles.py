@@ -15,9 +15,8 @@ Only a collection's public properties go into its tiles (the catalogue lists the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 
 from .catalog import Collection
 
@@ -35,14 +34,6 @@ MAX_FEATURES = 20_000
 EARTH_RADIUS_M = 6_378_137.0  # Web Mercator's sphere
 WORLD_M = 2 * math.pi * EARTH_RADIUS_M
 MIN_ZOOM, MAX_ZOOM = 0, 22
-
-
-@dataclass(frozen=True)
-class TileSpec:
-    """One layer of a tile: which SQL makes it."""
-
-    layer: str
-    query: sql.Composed
 
 
 def _columns(coll: Collection) -> list[sql.Composable]:
@@ -310,3 +301,12 @@ def touches(z: int, x: int, y: int, box: tuple[float, float, float, float]) -> b
     """Whether a change inside ``box`` (west, south, east, north; degrees) can alter the tile."""
     w, s, e, n = margin_bounds(z, x, y)
     return box[0] <= e and box[2] >= w and box[1] <= n and box[3] >= s
+
+
+async def read_tile(
+    conn: AsyncConnection, statement: str, *, z: int, x: int, y: int
+) -> list[tuple[bytes, int]]:
+    """Run a tile statement of ``tile_sql``: (MVT bytes, features before the cap) per layer."""
+    cur = await conn.execute(statement, {"z": z, "x": x, "y": y}, prepare=True)
+    row = await cur.fetchone()
+    return [(row[i], row[i + 1]) for i in range(0, len(row), 2)]
