@@ -31,6 +31,7 @@ from .routes import (
     records,
     tiles,
 )
+from .state import AppState
 from .tilecache import TileCache
 from .tileserve import TileFastPath
 
@@ -51,16 +52,17 @@ def create_app(settings: Settings) -> FastAPI:
             kwargs={"autocommit": True},
         )
         await pool.open(wait=True, timeout=30)
-        app.state.pool = pool
-        cache = app.state.tile_cache
+        state.pool = pool
+        cache = state.tile_cache
         watch = LayerWatch(settings.database_url, on_change=cache.evict, on_reset=cache.clear)
-        app.state.layer_watch = watch
+        state.layer_watch = watch
         await watch.start()
         try:
             yield
         finally:
             await watch.stop()
             await pool.close()
+            state.pool = state.layer_watch = None
 
     app = FastAPI(
         title="AgriMap",
@@ -71,9 +73,12 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.limiter = RateLimiter(settings.rate_limit_storage)
-    app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    state = AppState(
+        settings=settings,
+        limiter=RateLimiter(settings.rate_limit_storage),
+        tile_cache=TileCache(settings.tile_cache_mb * 1024 * 1024),
+    )
+    app.state.agrimap = state
     errors.install(app)
     app.include_router(features.router)
     app.include_router(household_pages.router)
@@ -85,7 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(rasters.router)
     app.include_router(admin.router)
-    app.add_middleware(TileFastPath, state=app.state)
+    app.add_middleware(TileFastPath, state=state)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
     @app.get("/api", include_in_schema=False)

@@ -20,6 +20,7 @@ from layers import accounts
 from layers.accounts import Account
 
 from .deps import ConnDep
+from .state import app_state
 
 SESSION_COOKIE = "agrimap_session"
 CSRF_COOKIE = "agrimap_csrf"
@@ -83,7 +84,7 @@ async def principal_for(conn: AsyncConnection, request: Request) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         found = await accounts.account_for_session(
-            conn, secret_key=request.app.state.settings.secret_key, session=cookie
+            conn, secret_key=app_state(request.app).settings.secret_key, session=cookie
         )
         if found is not None:
             return _principal(found[0], "session", csrf=found[1])

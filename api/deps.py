@@ -14,16 +14,18 @@ from geo.errors import NotFound
 from layers.serving import tiles
 from layers.serving.catalog import BY_ID, Collection
 
+from .state import app_state
+
 TMS_ID = "WebMercatorQuad"
 
 
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with request.app.state.pool.connection() as conn:
+    async with app_state(request.app).pool.connection() as conn:
         yield conn
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return app_state(request.app).settings
 
 
 ConnDep = Annotated[AsyncConnection, Depends(_connection)]

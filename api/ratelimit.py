@@ -38,4 +38,5 @@ def client_key(request: Request) -> str:
 
 
 def limit(request: Request, bucket: str, rule: str) -> None:
-    request.app.state.limiter.hit(rule, bucket, client_key(request))
+    # app.state.agrimap is api.state.AppState, which imports this module for its type.
+    request.app.state.agrimap.limiter.hit(rule, bucket, client_key(request))

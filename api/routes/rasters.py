@@ -16,6 +16,7 @@ from layers.soil import grade_tables
 
 from .. import tileserve
 from ..deps import TMS_ID, ConnDep, check_tile
+from ..state import app_state
 from ..tilecache import Tile, make_tile
 
 router = APIRouter(tags=["Tiles"])
@@ -49,7 +50,7 @@ async def raster_tile(
         return make_tile(png or b"", tables=("soil_raster",), zxy=(z, x, y))
 
     # The same cache and freshness as vector tiles: a change to soil_raster evicts the tile.
-    tile, _ = await tileserve.cached(request.app.state, ("raster", rid, z, x, y), make)
+    tile, _ = await tileserve.cached(app_state(request.app), ("raster", rid, z, x, y), make)
     headers = {"ETag": tile.etag, "Cache-Control": "no-cache"}
     if tile.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)

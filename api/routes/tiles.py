@@ -12,6 +12,7 @@ from layers.serving.catalog import Collection
 
 from .. import tileserve
 from ..deps import check_tile, check_tms, find_collection
+from ..state import app_state
 from ..tileserve import MVT, TMS_ID, VECTOR
 
 router = APIRouter(tags=["Tiles"])
@@ -93,7 +94,7 @@ async def _tile(
 ) -> Response:
     """The same answer as the fast path (``tileserve``) gives: this route sees only what it
     passes on (HEAD, query strings, invalid tiles)."""
-    tile, hit = await tileserve.get_tile(request.app.state, layers, z, x, y)
+    tile, hit = await tileserve.get_tile(app_state(request.app), layers, z, x, y)
     inm, enc = request.headers.get("if-none-match", ""), request.headers.get("accept-encoding", "")
     a = tileserve.answer(tile, hit, inm, enc)
     return Response(a.body, status_code=a.status, headers=a.headers)

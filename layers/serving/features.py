@@ -19,8 +19,6 @@ EXACT_COUNT_LIMIT = 200_000
 # numberMatched is exact up to this many matches, counted in the page's own statement with a
 # capped subquery; above it the response gives the planner's estimate and says so
 # ("numberMatchedIsEstimate": true). Counting every match of a big result cost more than the page.
-# The server passes its setting (AGRIMAP_COUNT_CAP); this is the default.
-COUNT_CAP = 10_000
 
 # How long a table's row estimate (pg_class.reltuples) and a filter's planned row count are
 # reused in this process before the database is asked again.
@@ -279,16 +277,16 @@ def _counted_filtered_page(
 
 
 async def feature_page(
-    conn: AsyncConnection, coll: Collection, *, query: FeatureQuery, count_cap: int | None = None
+    conn: AsyncConnection, coll: Collection, *, query: FeatureQuery, count_cap: int
 ) -> FeaturePage:
     """One page of features in id order; ``next_after`` is set when more follow.
 
     One statement in the common case: the page, already one GeoJSON text, and numberMatched
-    counted exactly up to ``count_cap`` (COUNT_CAP when not given). Above the cap numberMatched
+    counted exactly up to ``count_cap`` (the server's AGRIMAP_COUNT_CAP). Above the cap numberMatched
     is the planner's estimate (pg_class.reltuples for a whole table, EXPLAIN's row count for a
     filtered one, both cached for ESTIMATE_TTL seconds) and ``matched_is_estimate`` is set.
     """
-    cap = COUNT_CAP if count_cap is None else count_cap
+    cap = count_cap
     filtered = query.bbox is not None or bool(query.equals)
     table_rows = None if filtered else _cached_estimate(_whole_table_key(coll))
     # A whole table known to be big is not counted at all: its estimate is the answer.
@@ -359,11 +357,11 @@ async def count_matched(
     *,
     returned: int,
     more: bool,
-    count_cap: int | None = None,
+    count_cap: int,
 ) -> tuple[int, bool]:
     """numberMatched for a page read without its count (a streamed page): counted up to the
     cap in its own statement when needed, as ``feature_page`` does in the page's."""
-    cap = COUNT_CAP if count_cap is None else count_cap
+    cap = count_cap
     if query.after is None and not more:
         return returned, False
     filtered = query.bbox is not None or bool(query.equals)

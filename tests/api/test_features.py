@@ -12,6 +12,7 @@ import orjson
 import psycopg
 import pytest
 
+from agrimap.settings import Settings
 from layers.serving import features
 from layers.serving.catalog import BY_ID, COLLECTIONS
 from tests.conftest import serve
@@ -177,12 +178,13 @@ def test_no_personal_data_in_any_public_collection(live_server: str, demo_url: s
 # --- numberMatched: exact below the count cap, the planner's estimate above it ----------------
 
 HOUSEHOLDS = BY_ID["households"]
+CAP = Settings().count_cap  # what the server passes (AGRIMAP_COUNT_CAP); small_cap lowers it
 
 
 def _page(url: str, query: features.FeatureQuery) -> features.FeaturePage:
     async def run() -> features.FeaturePage:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            return await features.feature_page(conn, HOUSEHOLDS, query=query)
+            return await features.feature_page(conn, HOUSEHOLDS, query=query, count_cap=CAP)
 
     return asyncio.run(run())
 
@@ -208,7 +210,7 @@ def _small_box(demo_url: str, wanted: int = 20) -> tuple[tuple[float, ...], list
 @pytest.fixture
 def small_cap(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> int:
     """A count cap of 300, fresh statistics and no cached estimates."""
-    monkeypatch.setattr(features, "COUNT_CAP", 300)
+    monkeypatch.setitem(globals(), "CAP", 300)
     monkeypatch.setattr(features, "_estimates", {})
     with psycopg.connect(demo_url, autocommit=True) as conn:
         conn.execute("ANALYZE household")
