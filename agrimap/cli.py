@@ -260,8 +260,8 @@ def restore_cmd(
     except AgriMapError as exc:
         raise fail(exc) from exc
     console.print(
-        f"Đã khôi phục / restored: {sum(result.tables.values())} dòng / rows in "
-        f"{len(result.tables)} bảng / tables, {result.rasters} ảnh / rasters → "
+        f"Đã khôi phục / restored: {len(result.tables)} bảng / tables, "
+        f"{sum(result.tables.values())} dòng / rows, {result.rasters} ảnh / rasters → "
         f"{settings.data_dir}, lược đồ / schema {result.revision} "
         f"trong / in {time.monotonic() - started:.1f} s"
     )

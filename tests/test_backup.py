@@ -243,3 +243,69 @@ def test_verify_reads_a_good_archive_and_refuses_a_truncated_one(
     cut.write_bytes(archive.read_bytes()[: _member_offset(archive, "database.dump") + 5000])
     with pytest.raises(InvalidInput, match="Invalid backup archive"):
         backup.verify(cut)
+
+
+def _with_dump(archive: Path, dump: Path, dest: Path) -> Path:
+    """``archive`` with its dump replaced by ``dump`` and the manifest updated to match: an
+    archive that verifies but whose database part fails."""
+    with tarfile.open(archive) as src, tarfile.open(dest, "w") as out:
+        manifest = json.loads(src.extractfile("manifest.json").read())
+        manifest["members"]["database.dump"] = {
+            "sha256": backup._sha256_file(dump), "size": dump.stat().st_size,
+        }  # fmt: skip
+        body = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(body)
+        out.addfile(info, io.BytesIO(body))
+        for m in src.getmembers():
+            if m.name == "database.dump":
+                out.add(dump, arcname="database.dump")
+            elif m.name != "manifest.json":
+                out.addfile(m, src.extractfile(m))
+    return dest
+
+
+def test_failed_restore_leaves_target_and_data_dir_as_they_were(
+    archive: Path, empty_url: str, tmp_path: Path
+) -> None:
+    # A database whose two rasters share a file name in different folders: its dump restores,
+    # but rewriting both paths into one data dir breaks soil_raster's unique path, at the very
+    # end of the restore's transaction.
+    broken_url = _fresh_database("agrimap_restore_broken")
+    backup.restore(broken_url, archive, data_dir=tmp_path / "broken-data")
+    with psycopg.connect(broken_url) as conn:
+        conn.execute(
+            "INSERT INTO soil_raster (property, unit, path, source, stats, geom) "
+            "SELECT property, unit, '/elsewhere/' || regexp_replace(path, '^.*/', ''), source, "
+            "stats, geom FROM soil_raster"
+        )
+    with pytest.raises(Conflict):
+        backup.create_backup(broken_url, tmp_path / "refused.tar")  # backup refuses the clash
+    dump = tmp_path / "broken.dump"
+    pg_dump = backup._binary("pg_dump")
+    backup._run([pg_dump, "-Fc", f"--file={dump}", f"--dbname={broken_url}"], "pg_dump", "pg_dump")
+    hostile = _with_dump(archive, dump, tmp_path / "broken.tar")
+    assert backup.verify(hostile)  # a well-formed archive: the failure comes later
+
+    data_dir = tmp_path / "data"
+    backup.restore(empty_url, archive, data_dir=data_dir)
+    run_async(
+        empty_url, accounts.add_user, username="van.o.day", role="planner",
+        password="mot-mat-khau-dai", by="tests",
+    )  # fmt: skip
+    before, files_before = snapshot(empty_url), files_under(data_dir)
+    with pytest.raises(InvalidInput, match="nothing changed") as failed:
+        backup.restore(empty_url, hostile, data_dir=data_dir, force=True)
+    assert any("soil_raster_path_key" in line or "unique" in line for line in failed.value.details)
+    assert snapshot(empty_url) == before and files_under(data_dir) == files_before
+
+
+def test_backup_refuses_a_missing_raster(archive: Path, empty_url: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    backup.restore(empty_url, archive, data_dir=data_dir)
+    for tif in (data_dir / "rasters").glob("*.tif"):
+        tif.unlink()
+    with pytest.raises(InvalidInput, match="missing") as refused:
+        backup.create_backup(empty_url, tmp_path / "incomplete.tar")
+    assert refused.value.vi.startswith("Thiếu 1 tệp ảnh đất")
+    assert not list(tmp_path.glob("*incomplete.tar*"))
