@@ -31,16 +31,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import psycopg
 from alembic.script import ScriptDirectory
-from psycopg import sql
 
 from geo.errors import Conflict, InvalidInput
-from layers import migrate
+from layers import migrate, whole_database
 
 from . import localpg
 
@@ -55,20 +53,6 @@ RASTER_DIR = "rasters"
 MEMBER_NAME = re.compile(r"(?:database\.dump|rasters/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.tif)")
 CHUNK = 1 << 20
 MAX_MANIFEST_BYTES = 16 << 20
-
-# A restore refuses to replace a database holding a row in any of these without --force.
-GUARDED_TABLES = (
-    "province", "commune", "commune_former_code", "village", "growing_area",
-    "growing_area_history", "soil_zone", "soil_raster", "household", "coverage", "import_batch",
-    "app_user", "api_token", "audit_log",
-)  # fmt: skip
-
-TABLES_SQL = (
-    "SELECT schemaname, tablename FROM pg_tables "
-    "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
-)
-RASTER_PATHS_SQL = "SELECT path FROM soil_raster ORDER BY path"
-REVISION_SQL = "SELECT version_num FROM alembic_version"
 
 
 @dataclass
@@ -131,24 +115,6 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _count(conn: psycopg.Connection, schema: str, table: str) -> int:
-    query = sql.SQL("SELECT count(*) FROM {}.{}").format(
-        sql.Identifier(schema), sql.Identifier(table)
-    )
-    return conn.execute(query).fetchone()[0]
-
-
-def _table_counts(conn: psycopg.Connection) -> dict[str, int]:
-    return {f"{s}.{t}": _count(conn, s, t) for s, t in conn.execute(TABLES_SQL).fetchall()}
-
-
-def _revision(conn: psycopg.Connection) -> str | None:
-    if conn.execute("SELECT to_regclass('public.alembic_version')").fetchone()[0] is None:
-        return None
-    row = conn.execute(REVISION_SQL).fetchone()
-    return row[0] if row else None
-
-
 def _raster_members(paths: list[str]) -> dict[str, Path]:
     """Archive member name -> file on disk, for every raster the database refers to."""
     members: dict[str, Path] = {}
@@ -206,15 +172,16 @@ def create_backup(url: str, dest: Path) -> BackupResult:
     with tempfile.TemporaryDirectory(prefix="agrimap-backup-") as tmp:
         dump = Path(tmp) / DUMP
         with _snapshot(url) as (conn, snapshot):
-            tables = _table_counts(conn)
-            revision = _revision(conn)
-            paths = [p for (p,) in conn.execute(RASTER_PATHS_SQL)] if _has_soil_raster(conn) else []
+            tables = whole_database.table_counts(conn)
+            revision = whole_database.schema_revision(conn)
+            rasters = _raster_members(
+                whole_database.raster_paths(conn)
+            )  # before the dump: fail fast
             _run(
                 [_binary("pg_dump"), "--format=custom", f"--snapshot={snapshot}",
                  f"--file={dump}", f"--dbname={url}"],
                 "Xuất CSDL (pg_dump)", "Dumping the database (pg_dump)",
             )  # fmt: skip
-        rasters = _raster_members(paths)
         sources = {DUMP: dump, **rasters}
         manifest = {
             "format": FORMAT,
@@ -243,10 +210,6 @@ def create_backup(url: str, dest: Path) -> BackupResult:
             Path(partial).unlink(missing_ok=True)
             raise
     return BackupResult(dest, dest.stat().st_size, tables, len(rasters), revision)
-
-
-def _has_soil_raster(conn: psycopg.Connection) -> bool:
-    return conn.execute("SELECT to_regclass('public.soil_raster')").fetchone()[0] is not None
 
 
 def _member_info(name: str, size: int) -> tarfile.TarInfo:
@@ -424,20 +387,6 @@ def _check_revision(manifest: dict[str, Any]) -> None:
         )
 
 
-def _occupied(conn: psycopg.Connection) -> list[str]:
-    """The guarded tables of the target that hold at least one row."""
-    out = []
-    for table in GUARDED_TABLES:
-        if conn.execute("SELECT to_regclass(%s)", (f"public.{table}",)).fetchone()[0] is None:
-            continue
-        query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {}.{})").format(
-            sql.Identifier("public"), sql.Identifier(table)
-        )
-        if conn.execute(query).fetchone()[0]:
-            out.append(table)
-    return out
-
-
 def restore(url: str, archive: Path, *, data_dir: Path, force: bool = False) -> RestoreResult:
     """Replace the database at ``url`` by the archive's and put its rasters in ``data_dir``.
 
@@ -457,7 +406,7 @@ def restore(url: str, archive: Path, *, data_dir: Path, force: bool = False) -> 
             _check_dump(dump)
             _check_revision(manifest)
             with psycopg.connect(url) as conn:
-                occupied = _occupied(conn)
+                occupied = whole_database.tables_with_rows(conn)
             if occupied and not force:
                 raise Conflict(
                     "CSDL đích đã có dữ liệu; không khôi phục đè lên.",
@@ -472,12 +421,11 @@ def restore(url: str, archive: Path, *, data_dir: Path, force: bool = False) -> 
                 [_binary("pg_restore"), "--no-owner", "--no-privileges", f"--file={script}", str(dump)],
                 "Đọc bản xuất CSDL (pg_restore)", "Reading the dump (pg_restore)",
             )  # fmt: skip
-            sql_dir = files("agrimap") / "sql"
             _run(
                 [_binary("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
                  f"--set=raster_dir={raster_dir}", "--single-transaction",
-                 f"--file={sql_dir / 'restore_before.sql'}", f"--file={script}",
-                 f"--file={sql_dir / 'restore_after.sql'}", f"--dbname={url}"],
+                 f"--file={whole_database.restore_script('restore_before.sql')}", f"--file={script}",
+                 f"--file={whole_database.restore_script('restore_after.sql')}", f"--dbname={url}"],
                 "Khôi phục CSDL (không có gì thay đổi)", "Restoring the database (nothing changed)",
             )  # fmt: skip
         names = [PurePosixPath(n).name for n in manifest["members"] if n != DUMP]
@@ -486,7 +434,7 @@ def restore(url: str, archive: Path, *, data_dir: Path, force: bool = False) -> 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     with psycopg.connect(url) as conn:
-        tables = _table_counts(conn)
+        tables = whole_database.table_counts(conn)
     revision = manifest.get("alembic_revision")
     return RestoreResult(
         tables=tables,
