@@ -272,6 +272,15 @@ def _read_manifest(tar: tarfile.TarFile, member: tarfile.TarInfo) -> dict[str, A
     members = manifest.get("members")
     if not isinstance(members, dict) or DUMP not in members:
         raise _refuse("manifest.json thiếu danh sách tệp.", "manifest.json lists no members.")
+    tables = manifest.get("tables", {})
+    if (
+        not isinstance(tables, dict)
+        or not tables
+        or not all(
+            isinstance(k, str) and "." in k and isinstance(v, int) for k, v in tables.items()
+        )
+    ):
+        raise _refuse("số dòng trong manifest sai.", "bad table row counts in the manifest.")
     for name, entry in members.items():
         if not (
             isinstance(name, str)
@@ -423,7 +432,8 @@ def restore(url: str, archive: Path, *, data_dir: Path, force: bool = False) -> 
             )  # fmt: skip
             _run(
                 [_binary("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
-                 f"--set=raster_dir={raster_dir}", "--single-transaction",
+                 f"--set=raster_dir={raster_dir}",
+                 f"--set=expected_counts={json.dumps(manifest['tables'])}", "--single-transaction",
                  f"--file={whole_database.restore_script('restore_before.sql')}", f"--file={script}",
                  f"--file={whole_database.restore_script('restore_after.sql')}", f"--dbname={url}"],
                 "Khôi phục CSDL (không có gì thay đổi)", "Restoring the database (nothing changed)",

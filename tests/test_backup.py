@@ -81,6 +81,13 @@ def empty_url() -> str:
     return _fresh_database("agrimap_restore_test")
 
 
+@pytest.fixture(scope="module")
+def untouched_url() -> str:
+    """A fresh, migrated, empty database shared by the tests whose restore must be refused:
+    each checks it is still exactly as it was."""
+    return _fresh_database("agrimap_restore_refused")
+
+
 def test_round_trip_restores_every_table_and_raster(
     source_url: str, archive: Path, empty_url: str, tmp_path: Path
 ) -> None:
@@ -156,7 +163,7 @@ def _member_offset(archive: Path, name: str) -> int:
 
 @pytest.mark.parametrize("member", ["database.dump", "raster"])
 def test_tampered_archive_is_refused(
-    archive: Path, empty_url: str, tmp_path: Path, member: str
+    archive: Path, untouched_url: str, tmp_path: Path, member: str
 ) -> None:
     with tarfile.open(archive) as tar:
         name = member if member == "database.dump" else next(
@@ -169,12 +176,12 @@ def test_tampered_archive_is_refused(
         byte = fh.read(1)
         fh.seek(-1, io.SEEK_CUR)
         fh.write(bytes([byte[0] ^ 0x01]))
-    before = snapshot(empty_url)
+    before = snapshot(untouched_url)
     with pytest.raises(InvalidInput) as refused:
-        backup.restore(empty_url, bad, data_dir=tmp_path / "data")
+        backup.restore(untouched_url, bad, data_dir=tmp_path / "data")
     assert "SHA-256" in refused.value.vi and name in refused.value.vi
     assert refused.value.vi.startswith("Bản sao lưu không hợp lệ, không khôi phục")
-    assert snapshot(empty_url) == before
+    assert snapshot(untouched_url) == before
     assert files_under(tmp_path / "data") == {}
 
 
@@ -219,16 +226,16 @@ def _link(name: str, target: str, kind: bytes):
     ids=["dotdot", "nested-dotdot", "absolute", "symlink", "hardlink", "unknown", "duplicate"],
 )
 def test_unsafe_members_are_refused(
-    archive: Path, empty_url: str, tmp_path: Path, add, why: str
+    archive: Path, untouched_url: str, tmp_path: Path, add, why: str
 ) -> None:
     (tmp_path / "box").mkdir()
     bad = _hostile(archive, tmp_path / "box" / "hostile.tar", add)
     data_dir = tmp_path / "box" / "data"
-    before = snapshot(empty_url)
+    before = snapshot(untouched_url)
     with pytest.raises(InvalidInput) as refused:
-        backup.restore(empty_url, bad, data_dir=data_dir)
+        backup.restore(untouched_url, bad, data_dir=data_dir)
     assert why in refused.value.vi
-    assert snapshot(empty_url) == before
+    assert snapshot(untouched_url) == before
     assert (
         not (tmp_path / "box" / "evil.tif").exists() and not Path("/tmp/agrimap-evil.tif").exists()
     )
@@ -245,20 +252,23 @@ def test_verify_reads_a_good_archive_and_refuses_a_truncated_one(
         backup.verify(cut)
 
 
-def _with_dump(archive: Path, dump: Path, dest: Path) -> Path:
-    """``archive`` with its dump replaced by ``dump`` and the manifest updated to match: an
-    archive that verifies but whose database part fails."""
+def _rebuilt(archive: Path, dest: Path, *, dump: Path | None = None, edit=None) -> Path:
+    """``archive`` with its dump replaced by ``dump`` and/or its manifest changed by ``edit``,
+    checksums kept consistent: an archive that verifies but whose database part fails."""
     with tarfile.open(archive) as src, tarfile.open(dest, "w") as out:
         manifest = json.loads(src.extractfile("manifest.json").read())
-        manifest["members"]["database.dump"] = {
-            "sha256": backup._sha256_file(dump), "size": dump.stat().st_size,
-        }  # fmt: skip
+        if dump:
+            manifest["members"]["database.dump"] = {
+                "sha256": backup._sha256_file(dump), "size": dump.stat().st_size,
+            }  # fmt: skip
+        if edit:
+            edit(manifest)
         body = json.dumps(manifest).encode()
         info = tarfile.TarInfo("manifest.json")
         info.size = len(body)
         out.addfile(info, io.BytesIO(body))
         for m in src.getmembers():
-            if m.name == "database.dump":
+            if m.name == "database.dump" and dump:
                 out.add(dump, arcname="database.dump")
             elif m.name != "manifest.json":
                 out.addfile(m, src.extractfile(m))
@@ -284,7 +294,7 @@ def test_failed_restore_leaves_target_and_data_dir_as_they_were(
     dump = tmp_path / "broken.dump"
     pg_dump = backup._binary("pg_dump")
     backup._run([pg_dump, "-Fc", f"--file={dump}", f"--dbname={broken_url}"], "pg_dump", "pg_dump")
-    hostile = _with_dump(archive, dump, tmp_path / "broken.tar")
+    hostile = _rebuilt(archive, tmp_path / "broken.tar", dump=dump)
     assert backup.verify(hostile)  # a well-formed archive: the failure comes later
 
     data_dir = tmp_path / "data"
@@ -309,3 +319,18 @@ def test_backup_refuses_a_missing_raster(archive: Path, empty_url: str, tmp_path
         backup.create_backup(empty_url, tmp_path / "incomplete.tar")
     assert refused.value.vi.startswith("Thiếu 1 tệp ảnh đất")
     assert not list(tmp_path.glob("*incomplete.tar*"))
+
+
+def test_restore_checks_row_counts_against_the_manifest(
+    archive: Path, untouched_url: str, tmp_path: Path
+) -> None:
+    def one_household_less(manifest: dict) -> None:
+        manifest["tables"]["public.household"] -= 1
+
+    edited = _rebuilt(archive, tmp_path / "counts.tar", edit=one_household_less)
+    before = snapshot(untouched_url)
+    with pytest.raises(InvalidInput, match="nothing changed") as failed:
+        backup.restore(untouched_url, edited, data_dir=tmp_path / "data")
+    assert any("public.household holds" in line for line in failed.value.details)
+    assert snapshot(untouched_url) == before
+    assert files_under(tmp_path / "data") == {}
