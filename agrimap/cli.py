@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import time
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,7 @@ from geo.errors import AgriMapError
 from layers import migrate
 from layers.ingest import ImportRefused, ImportSummary, import_file
 
-from . import localpg
+from . import backup, localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
 from .clicommon import console, database_url, fail, load_settings, run_async
 
@@ -222,6 +223,58 @@ def serve_cmd(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(80
     """Serve the API and map pages (the database must be migrated)."""
     settings = load_settings()
     _serve(settings.model_copy(update={"database_url": database_url(settings)}), host, port)
+
+
+@app.command("backup")
+def backup_cmd(
+    file: Path = typer.Argument(..., help="Archive to write, e.g. agrimap-2026-12-02.tar"),
+) -> None:
+    """Back up the database (layers, accounts, audit trail) and the soil rasters to one archive."""
+    url = database_url(load_settings())
+    started = time.monotonic()
+    try:
+        result = backup.create_backup(url, file)
+    except AgriMapError as exc:
+        raise fail(exc) from exc
+    rows = sum(result.tables.values())
+    console.print(
+        f"Đã sao lưu / backed up: {result.path} ({result.size / 1e6:.1f} MB, "
+        f"{len(result.tables)} bảng / tables, {rows} dòng / rows, {result.rasters} ảnh / rasters, "
+        f"lược đồ / schema {result.revision}) trong / in {time.monotonic() - started:.1f} s"
+    )
+
+
+@app.command("restore")
+def restore_cmd(
+    file: Path = typer.Argument(..., help="Archive written by `agrimap backup`"),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a database that already holds data (everything in it)"
+    ),
+) -> None:
+    """Verify an archive, then restore the database and the rasters (into AGRIMAP_DATA_DIR)."""
+    settings = load_settings()
+    url = database_url(settings)
+    started = time.monotonic()
+    try:
+        result = backup.restore(url, file, data_dir=settings.data_dir, force=force)
+    except AgriMapError as exc:
+        raise fail(exc) from exc
+    console.print(
+        f"Đã khôi phục / restored: {len(result.tables)} bảng / tables, "
+        f"{sum(result.tables.values())} dòng / rows, {result.rasters} ảnh / rasters → "
+        f"{settings.data_dir}, lược đồ / schema {result.revision} "
+        f"trong / in {time.monotonic() - started:.1f} s"
+    )
+    if result.replaced:
+        console.print(f"  [yellow]Đã thay / replaced:[/] {', '.join(result.replaced)}")
+    if not result.at_head:
+        console.print(
+            "  [yellow]![/] Lược đồ cũ hơn mã nguồn: chạy `agrimap migrate` / the schema is older "
+            "than this code: run `agrimap migrate`"
+        )
+    console.print(
+        "  Khởi động lại máy chủ để xoá bộ nhớ đệm ô bản đồ / restart the server to drop its tile cache"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry

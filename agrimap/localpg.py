@@ -66,6 +66,11 @@ def _bindir() -> Path:
     )
 
 
+def bindir() -> Path:
+    """Where Debian's PostgreSQL programs are (pg_dump, pg_restore, psql for the backups)."""
+    return _bindir()
+
+
 def _run_as() -> str | None:
     """PostgreSQL refuses to run as root, so root runs the cluster as the `postgres` user."""
     if os.geteuid() != 0:
