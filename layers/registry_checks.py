@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 
 import shapely
 from psycopg import AsyncConnection
-from shapely.geometry import MultiPolygon, Polygon, shape
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import MultiPolygon, shape
 
 from geo.area import geodesic_area_m2
 from geo.crs import VIETNAM_BOUNDS_WGS84
@@ -276,7 +275,3 @@ def expected_version(if_match: str | None, props: dict[str, Any]) -> int:
 
 class PreconditionRequired(InvalidInput):
     """A write to an existing area without the version it is based on (HTTP 428)."""
-
-
-def is_polygonal(geom: BaseGeometry) -> bool:
-    return isinstance(geom, Polygon | MultiPolygon)
