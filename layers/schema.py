@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from geo.values import fold, parse_text
@@ -161,7 +162,7 @@ class Layer:
     def kind(self) -> Literal["polygon", "point"]:
         return "point" if self.geometry_type == "Point" else "polygon"
 
-    @property
+    @cached_property
     def properties(self) -> tuple[Column, ...]:
         """The public columns: feature pages, tiles, queryables."""
         return tuple(c for c in self.columns if c.public and c.stored)
@@ -169,20 +170,20 @@ class Layer:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
-    @property
+    @cached_property
     def fields(self) -> tuple[Column, ...]:
         """The columns an import reads from a source file."""
         return tuple(c for c in self.columns if c.imported)
 
-    @property
+    @cached_property
     def editable(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.editable)
 
-    @property
+    @cached_property
     def exported(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.export_name)
 
-    @property
+    @cached_property
     def popup_columns(self) -> tuple[Column, ...]:
         shown = [c for c in self.columns if c.popup is not None]
         return tuple(sorted(shown, key=lambda c: c.popup or 0))
