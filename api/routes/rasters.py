@@ -50,8 +50,9 @@ async def raster_tile(
         return make_tile(png or b"", tables=("soil_raster",), zxy=(z, x, y))
 
     # The same cache and freshness as vector tiles: a change to soil_raster evicts the tile.
-    tile, _ = await tileserve.cached(app_state(request.app), ("raster", rid, z, x, y), make)
-    headers = {"ETag": tile.etag, "Cache-Control": "no-cache"}
+    tile, hit = await tileserve.cached(app_state(request.app), ("raster", rid, z, x, y), make)
+    headers = {"ETag": tile.etag, "Cache-Control": "no-cache",
+               "X-AgriMap-Cache": "hit" if hit else "miss"}  # fmt: skip
     if tile.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     if not tile.raw:  # outside the raster: nothing to draw

@@ -159,3 +159,28 @@ def test_a_change_not_yet_heard_still_drops_the_layer(live_server, demo_url) -> 
         conn.execute("UPDATE layer_version SET version = version + 1 WHERE layer = 'household'")
     assert httpx.get(url).headers["x-agrimap-cache"] == "miss"
     assert httpx.get(url).headers["x-agrimap-cache"] == "hit"
+
+
+def test_raster_tiles_share_the_cache_and_its_listener(live_server, demo_url) -> None:
+    """PNG tiles are cached like vector tiles and dropped when their raster's row changes;
+    their ETag is a content hash too, so an unchanged tile keeps its 304."""
+    with psycopg.connect(demo_url) as conn:
+        rid, lon, lat = conn.execute(
+            "SELECT id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM soil_raster LIMIT 1"
+        ).fetchone()
+    tile = TMS.tile(lon, lat, 14)
+    url = (
+        f"{live_server}/collections/soil_rasters/items/{rid}/tiles/WebMercatorQuad/"
+        f"{tile.z}/{tile.x}/{tile.y}.png"
+    )
+    first = httpx.get(url)
+    again = httpx.get(url)
+    assert again.headers["x-agrimap-cache"] == "hit"
+    assert again.headers["etag"] == first.headers["etag"] and again.content == first.content
+    with psycopg.connect(demo_url) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        conn.execute("UPDATE soil_raster SET unit = unit WHERE id = %s", (rid,))
+    after = httpx.get(url)
+    assert after.headers["x-agrimap-cache"] == "miss"
+    assert after.headers["etag"] == first.headers["etag"]
+    assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
