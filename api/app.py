@@ -24,6 +24,7 @@ from .routes import (
     auth,
     features,
     growing_areas,
+    health,
     household_pages,
     maps,
     qr,
@@ -90,7 +91,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(rasters.router)
     app.include_router(admin.router)
+    app.include_router(health.router)
     app.add_middleware(TileFastPath, state=state)
+    app.add_middleware(errors.RefuseNul)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
     @app.get("/api", include_in_schema=False)

@@ -82,6 +82,48 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
 
 
+def _db_refused_value(exc: psycopg.DataError) -> InvalidInput:
+    detail = (getattr(exc.diag, "message_primary", None) or str(exc))[:200]
+    return InvalidInput(
+        f"Giá trị gửi lên không dùng được: {detail}.",
+        f"A value sent cannot be used: {detail}.",
+        hint_vi="Bỏ ký tự NUL, dùng số nguyên trong giới hạn và văn bản UTF-8.",
+        hint_en="Leave out NUL characters; send integers within range and UTF-8 text.",
+    )
+
+
+NUL_MESSAGE = InvalidInput(
+    "Địa chỉ hoặc tham số chứa ký tự NUL (%00), không dùng được.",
+    "The path or a parameter contains a NUL character (%00), which cannot be used.",
+    hint_vi="Bỏ ký tự %00 khỏi địa chỉ.",
+    hint_en="Remove %00 from the address.",
+)
+
+
+class RefuseNul:
+    """ASGI middleware: a path or query string holding NUL is refused with a 400 before any
+    route runs (PostgreSQL text cannot hold NUL; psycopg refuses it on the way in)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "")
+            or b"%00" in scope.get("query_string", b"")
+            or b"\x00" in scope.get("query_string", b"")
+        ):
+            request = Request(scope)
+            response = (
+                error_page(400, NUL_MESSAGE.message("vi"))
+                if is_page(request)
+                else JSONResponse(error_body(NUL_MESSAGE, request_lang(request)), status_code=400)
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AgriMapError)
     async def _domain_error(request: Request, exc: AgriMapError) -> Response:
@@ -107,6 +149,15 @@ def install(app: FastAPI) -> None:
             return error_page(403, diag.message_primary or str(exc))
         err = PermissionDenied(diag.message_primary or str(exc), diag.message_detail or str(exc))
         return JSONResponse(error_body(err, request_lang(request)), status_code=403)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(request: Request, exc: psycopg.DataError) -> Response:
+        # A value PostgreSQL cannot take (NUL in text, a number out of range): the client's
+        # mistake, a 400 saying which, never a 500.
+        err = _db_refused_value(exc)
+        if is_page(request):
+            return error_page(400, err.message("vi"))
+        return JSONResponse(error_body(err, request_lang(request)), status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,6 +6,7 @@ from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 
 def alembic_config(url: str) -> Config:
@@ -21,3 +22,10 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    """The newest migration this code knows (what a database must be at to be served)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("layers") / "migrations"))
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
