@@ -22,6 +22,7 @@ from .ratelimit import RateLimiter
 from .routes import (
     admin,
     auth,
+    coverage,
     features,
     growing_areas,
     household_pages,
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(rasters.router)
     app.include_router(admin.router)
+    app.include_router(coverage.router)
     app.add_middleware(TileFastPath, state=app.state)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
