@@ -298,3 +298,28 @@ def test_gia_phu_seed_figures(gia_phu: str) -> None:
         {"code": "02923-02", "name": "Phú Hải 1", "mobile_broadband_pct": 14.6}
     ]
     assert (c["villages_covered"], c["villages_partly_covered"]) == (13, 1)
+
+
+FRESH_JOIN = """
+SELECT h.id, c.id FROM household h JOIN coverage c ON ST_Covers(c.geom, h.geom) ORDER BY 1, 2
+"""
+KEPT = "SELECT household_id, coverage_id FROM household_served ORDER BY 1, 2"
+
+
+def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
+    with psycopg.connect(gia_phu) as conn:
+        kept = conn.execute(KEPT).fetchall()
+        assert kept and kept == conn.execute(FRESH_JOIN).fetchall()
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        # Move twenty households 300 m east, re-shape one coverage polygon, drop another.
+        conn.execute(
+            "UPDATE household SET geom = ST_Translate(geom, 0.003, 0) "
+            "WHERE id IN (SELECT id FROM household ORDER BY id LIMIT 20)"
+        )
+        conn.execute(
+            "UPDATE coverage SET geom = ST_Multi(ST_Buffer(geom, -0.002)) "
+            "WHERE id = (SELECT min(id) FROM coverage)"
+        )
+        conn.execute("DELETE FROM coverage WHERE id = (SELECT max(id) FROM coverage)")
+        assert conn.execute(KEPT).fetchall() == conn.execute(FRESH_JOIN).fetchall()
+        conn.rollback()
