@@ -8,47 +8,48 @@ WITH current_version AS (
     WHERE valid_from <= %(as_of)s
     ORDER BY operator, technology, valid_from DESC, id DESC
 ),
-selected AS (
-    SELECT DISTINCT s.household_id
-    FROM household_served s
+in_scope AS (
+    SELECT v.code, v.name, v.commune_code, c.name AS commune_name, c.province_code,
+           p.name AS province_name
+    FROM village v
+    JOIN commune c ON c.code = v.commune_code
+    JOIN province p ON p.code = c.province_code
+    WHERE (%(village)s::text IS NULL OR v.code = %(village)s)
+      AND (%(commune)s::text IS NULL OR v.commune_code = %(commune)s)
+      AND (%(province)s::text IS NULL OR c.province_code = %(province)s)
+),
+households AS (
+    SELECT h.id, h.village_code, h.has_fibre
+    FROM household h JOIN in_scope v ON v.code = h.village_code
+),
+flags AS (
+    SELECT s.household_id,
+           bool_or(v.technology = ANY(%(technologies)s)
+                   AND (%(operator)s::text IS NULL OR v.operator = %(operator)s)
+                   AND (NOT %(tiered)s OR (
+                       t.code IS NOT NULL
+                       AND coalesce(t.min_down_mbps, 0) >= %(down)s
+                       AND coalesce(t.min_up_mbps, 0) >= %(up)s
+                       AND coalesce(t.mean_down_mbps, 0) >= %(mean)s
+                       AND (%(latency)s::float8 IS NULL OR t.max_latency_ms <= %(latency)s))))
+               AS selected,
+           bool_or(v.technology IN ('4G', '5G')) AS broadband,
+           bool_or(v.technology = 'fibre') AS fibre
+    FROM households h
+    JOIN household_served s ON s.household_id = h.id
     JOIN current_version v ON v.id = s.version_id
     JOIN coverage c ON c.id = s.coverage_id
     LEFT JOIN coverage_tier t ON t.code = c.tier
-    WHERE v.technology = ANY(%(technologies)s)
-      AND (%(operator)s::text IS NULL OR v.operator = %(operator)s)
-      AND (NOT %(tiered)s OR (
-          t.code IS NOT NULL
-          AND coalesce(t.min_down_mbps, 0) >= %(down)s
-          AND coalesce(t.min_up_mbps, 0) >= %(up)s
-          AND coalesce(t.mean_down_mbps, 0) >= %(mean)s
-          AND (%(latency)s::float8 IS NULL OR t.max_latency_ms <= %(latency)s)))
-),
-broadband AS (
-    SELECT DISTINCT s.household_id
-    FROM household_served s JOIN current_version v ON v.id = s.version_id
-    WHERE v.technology IN ('4G', '5G')
-),
-fibre AS (
-    SELECT DISTINCT s.household_id
-    FROM household_served s JOIN current_version v ON v.id = s.version_id
-    WHERE v.technology = 'fibre'
+    GROUP BY s.household_id
 )
-SELECT v.code, v.name, v.commune_code, c.name AS commune_name, c.province_code,
-       p.name AS province_name,
+SELECT v.code, v.name, v.commune_code, v.commune_name, v.province_code, v.province_name,
        count(h.id)::int AS households,
-       count(sel.household_id)::int AS served,
-       count(bb.household_id)::int AS broadband,
-       count(fb.household_id)::int AS fibre_passed,
+       (count(h.id) FILTER (WHERE f.selected))::int AS served,
+       (count(h.id) FILTER (WHERE f.broadband))::int AS broadband,
+       (count(h.id) FILTER (WHERE f.fibre))::int AS fibre_passed,
        (count(h.id) FILTER (WHERE h.has_fibre))::int AS fibre_subscriptions
-FROM village v
-JOIN commune c ON c.code = v.commune_code
-JOIN province p ON p.code = c.province_code
-LEFT JOIN household h ON h.village_code = v.code
-LEFT JOIN selected sel ON sel.household_id = h.id
-LEFT JOIN broadband bb ON bb.household_id = h.id
-LEFT JOIN fibre fb ON fb.household_id = h.id
-WHERE (%(village)s::text IS NULL OR v.code = %(village)s)
-  AND (%(commune)s::text IS NULL OR v.commune_code = %(commune)s)
-  AND (%(province)s::text IS NULL OR c.province_code = %(province)s)
-GROUP BY v.code, c.code, p.code
-ORDER BY c.province_code, v.commune_code, v.code
+FROM in_scope v
+LEFT JOIN households h ON h.village_code = v.code
+LEFT JOIN flags f ON f.household_id = h.id
+GROUP BY v.code, v.name, v.commune_code, v.commune_name, v.province_code, v.province_name
+ORDER BY v.province_code, v.commune_code, v.code
