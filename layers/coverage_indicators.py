@@ -4,6 +4,7 @@ sóng), and criterion-8 verdicts; and which coverage serves one coordinate."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 from collections.abc import Iterable
@@ -15,8 +16,35 @@ from psycopg.rows import dict_row
 
 from geo.coverage_rules import VillageRule, percent, technologies_at_least, verdict
 from geo.errors import InvalidInput, NotFound
+from geo.hexagons import cell_polygon, hexagon_counts
 
-VILLAGES_SQL = (files("layers") / "coverage_indicators.sql").read_text()
+SERVED = (files("layers") / "coverage_served.sql").read_text()
+# Per village: households, served by the selection, by mobile broadband, passed by fibre, and
+# fibre subscriptions.
+VILLAGES_SQL = (
+    SERVED
+    + """
+SELECT v.code, v.name, v.commune_code, v.commune_name, v.province_code, v.province_name,
+       count(h.id)::int AS households,
+       (count(h.id) FILTER (WHERE f.selected))::int AS served,
+       (count(h.id) FILTER (WHERE f.broadband))::int AS broadband,
+       (count(h.id) FILTER (WHERE f.fibre))::int AS fibre_passed,
+       (count(h.id) FILTER (WHERE h.has_fibre))::int AS fibre_subscriptions
+FROM in_scope v
+LEFT JOIN households h ON h.village_code = v.code
+LEFT JOIN flags f ON f.household_id = h.id
+GROUP BY v.code, v.name, v.commune_code, v.commune_name, v.province_code, v.province_name
+ORDER BY v.province_code, v.commune_code, v.code
+"""
+)
+# Per household: its position and whether the selection serves it (for the hexagons).
+POINTS_SQL = (
+    SERVED
+    + """
+SELECT ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, coalesce(f.selected, false) AS served
+FROM households h LEFT JOIN flags f ON f.household_id = h.id
+"""
+)
 
 TIER = """
 SELECT code, technology, label_vi, label_en, min_down_mbps, min_up_mbps, mean_down_mbps,
@@ -163,24 +191,17 @@ def _groups(rows: Iterable[dict[str, Any]], key: str, name: str) -> dict[tuple[s
     return out
 
 
-async def indicators(
+async def _selection(
     conn: AsyncConnection,
     *,
-    level: str | None = None,
-    code: str | None = None,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
-    rule: VillageRule = VillageRule(),
+    level: str | None,
+    code: str | None,
+    operator: str | None,
+    technology: str,
+    tier: str | None,
+    as_of: dt.date | None,
 ) -> dict[str, Any]:
-    """Indicators per village, commune and province in the scope (``level`` and ``code``; all
-    when None), for ``operator`` (all when None), ``technology`` or newer, and ``tier``.
-
-    Villages with no households are listed apart and counted in no percentage. The
-    criterion-8 block does not follow the selection: mobile broadband is 4G/5G of any
-    operator at any tier, fibre is any operator's, as a province reports them.
-    """
+    """The bound parameters of coverage_served.sql, each input checked."""
     scope = _scope(level, code)
     technologies = list(technologies_at_least(technology))
     wanted = await _tier(conn, tier) if tier else None
@@ -203,6 +224,32 @@ async def indicators(
         "latency": (wanted or {}).get("max_latency_ms"),
         **scope,
     }  # fmt: skip
+    return params
+
+
+async def indicators(
+    conn: AsyncConnection,
+    *,
+    level: str | None = None,
+    code: str | None = None,
+    operator: str | None = None,
+    technology: str = "4G",
+    tier: str | None = None,
+    as_of: dt.date | None = None,
+    rule: VillageRule = VillageRule(),
+) -> dict[str, Any]:
+    """Indicators per village, commune and province in the scope (``level`` and ``code``; all
+    when None), for ``operator`` (all when None), ``technology`` or newer, and ``tier``.
+
+    Villages with no households are listed apart and counted in no percentage. The
+    criterion-8 block does not follow the selection: mobile broadband is 4G/5G of any
+    operator at any tier, fibre is any operator's, as a province reports them.
+    """
+    params = await _selection(
+        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
+        as_of=as_of,
+    )  # fmt: skip
+    as_of = params["as_of"]
     cur = await conn.cursor(row_factory=dict_row).execute(VILLAGES_SQL, params)
     rows = await cur.fetchall()
     if not rows and level is not None:
@@ -228,7 +275,7 @@ async def indicators(
     return {
         "as_of": as_of.isoformat(),
         "selection": {"operator": operator, "technology": technology,
-                      "technologies": technologies, "tier": tier},
+                      "technologies": params["technologies"], "tier": tier},
         "rule": {"covered_share": rule.covered_share, "partly_share": rule.partly_share},
         "villages": [v for v in villages if v["households"] > 0],
         "villages_without_households": [
@@ -269,3 +316,45 @@ async def served_at(
         "technologies": sorted({s["technology"] for s in served}),
         "coverage": served,
     }
+
+
+async def hexagons(
+    conn: AsyncConnection,
+    *,
+    level: str | None = None,
+    code: str | None = None,
+    operator: str | None = None,
+    technology: str = "4G",
+    tier: str | None = None,
+    as_of: dt.date | None = None,
+    resolution: int | None = None,
+    min_households: int = 5,
+) -> dict[str, Any]:
+    """H3 hexagons (resolution 9 for a village or commune, 8 for a province or all) with
+    households, served and % served for the selection, as a GeoJSON FeatureCollection. A cell
+    with fewer than ``min_households`` is marked ``too_few`` (no share), not 0 % or 100 %."""
+    params = await _selection(
+        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
+        as_of=as_of,
+    )  # fmt: skip
+    if resolution is None:
+        resolution = 8 if level in (None, "province") else 9
+    cur = await conn.execute(POINTS_SQL, params)
+    points = await cur.fetchall()
+    # Cell assignment is CPU work: off the event loop.
+    cells = await asyncio.to_thread(
+        hexagon_counts, points, resolution=resolution, min_households=min_households
+    )
+    return {
+        "type": "FeatureCollection",
+        "as_of": params["as_of"].isoformat(),
+        "selection": {"operator": operator, "technology": technology,
+                      "technologies": params["technologies"], "tier": tier},
+        "resolution": resolution,
+        "min_households": min_households,
+        "features": [
+            {"type": "Feature", "id": c["cell"], "geometry": cell_polygon(c["cell"]),
+             "properties": c}
+            for c in cells
+        ],
+    }  # fmt: skip

@@ -1,5 +1,5 @@
 """Coverage gaps for planners (issue 13): criterion-8 indicators per village, commune and
-province, and whether one coordinate is served, by whom and at which tier."""
+province, H3 hexagons, and whether one coordinate is served, by whom and at which tier."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from geo.coverage_rules import VillageRule
 from layers import coverage_indicators
@@ -55,3 +56,26 @@ async def coverage_at(
     as_of: dt.date | None = AS_OF,
 ) -> dict:
     return await coverage_indicators.served_at(conn, lon=lon, lat=lat, as_of=as_of)
+
+
+@router.get(
+    "/coverage/hexagons",
+    summary="Ô lục giác H3: số hộ, số hộ có sóng, tỷ lệ / H3 hexagons of households served",
+)
+async def coverage_hexagons(
+    conn: ConnDep,
+    who: Principal = Planners,
+    level: Literal["village", "commune", "province"] | None = Query(None),
+    code: str | None = Query(None, max_length=40),
+    operator: str | None = Query(None, max_length=60),
+    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
+    tier: str | None = Query(None, max_length=40),
+    as_of: dt.date | None = AS_OF,
+    resolution: int | None = Query(None, ge=5, le=11),
+    min_households: int = Query(5, ge=1, le=1000),
+) -> JSONResponse:
+    collection = await coverage_indicators.hexagons(
+        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
+        as_of=as_of, resolution=resolution, min_households=min_households,
+    )  # fmt: skip
+    return JSONResponse(collection, media_type="application/geo+json")

@@ -72,3 +72,12 @@ def test_point_query_is_public(live_server: str) -> None:
         {"lon": "x", "lat": 1},
     ):
         assert httpx.get(f"{live_server}/coverage/at", params=bad).status_code == 400
+
+
+def test_hexagons_as_geojson(live_server: str, planner: dict) -> None:
+    url = f"{live_server}/coverage/hexagons"
+    r = httpx.get(url, params={"level": "commune", "code": "02923"}, headers=planner)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    assert r.json()["features"][0]["geometry"]["type"] == "Polygon"
+    assert httpx.get(url, params={"resolution": 20}, headers=planner).status_code == 400
+    assert httpx.get(url).status_code == 401

@@ -24,7 +24,7 @@ from agrimap.clicommon import run_async
 from agrimap.settings import Settings
 from geo.coverage_rules import VillageRule
 from geo.errors import InvalidInput, NotFound
-from layers.coverage_indicators import indicators, served_at
+from layers.coverage_indicators import hexagons, indicators, served_at
 from layers.coverage_towers import import_towers
 from layers.ingest import import_file
 from tests.conftest import _fresh_database
@@ -323,3 +323,31 @@ def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
         conn.execute("DELETE FROM coverage WHERE id = (SELECT max(id) FROM coverage)")
         assert conn.execute(KEPT).fetchall() == conn.execute(FRESH_JOIN).fetchall()
         conn.rollback()
+
+
+def test_hexagons(commune: str, gia_phu: str) -> None:
+    def cells(url: str, **kw) -> list[dict]:
+        fc = run_async(url, hexagons, as_of=dt.date(2024, 12, 31), **kw)
+        assert fc["type"] == "FeatureCollection"
+        return [f["properties"] for f in fc["features"]]
+
+    # Resolution 6 (about 36 km²): the whole test commune in one cell, 12 of 17 served.
+    one = cells(commune, level="commune", code="99001", resolution=6)
+    assert [(c["households"], c["served"], c["served_pct"], c["too_few"]) for c in one] == [
+        (17, 12, 70.6, False)
+    ]
+    few = cells(commune, level="commune", code="99001", resolution=6, min_households=18)
+    assert [(c["households"], c["served"], c["served_pct"], c["too_few"]) for c in few] == [
+        (17, None, None, True)
+    ]
+    fine = cells(commune, level="village", code="99001-02", operator="VNPT")
+    assert sum(c["households"] for c in fine) == 10
+    demo = run_async(gia_phu, hexagons, level="commune", code="02923")
+    assert demo["resolution"] == 9
+    props = [f["properties"] for f in demo["features"]]
+    assert sum(c["households"] for c in props) == 2626
+    assert any(c["too_few"] for c in props) and any(c["served_pct"] == 100.0 for c in props)
+    ring = demo["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and 104.0 < ring[0][0] < 104.2  # lon first
+    with pytest.raises(InvalidInput):
+        run_async(commune, hexagons, resolution=16)

@@ -1,6 +1,6 @@
--- Per village in scope: its households, and how many are served by the selection (operator,
--- technologies, tier), by mobile broadband (4G/5G, any operator), passed by fibre (any
--- operator), and subscribe to fibre. Coverage "as of" a date: per operator and technology, the
+-- The households in scope (village, commune, province or all) and, for each, whether it is
+-- served by the selection (operator, technologies, tier), by mobile broadband (4G/5G, any
+-- operator) and passed by fibre (any operator). The village table and the hexagons follow. Coverage "as of" a date: per operator and technology, the
 -- latest version valid on or before it. An aggregate of household_served: no spatial join.
 WITH current_version AS (
     SELECT DISTINCT ON (operator, technology) id, operator, technology
@@ -19,7 +19,7 @@ in_scope AS (
       AND (%(province)s::text IS NULL OR c.province_code = %(province)s)
 ),
 households AS (
-    SELECT h.id, h.village_code, h.has_fibre
+    SELECT h.id, h.village_code, h.has_fibre, h.geom
     FROM household h JOIN in_scope v ON v.code = h.village_code
 ),
 flags AS (
@@ -42,14 +42,3 @@ flags AS (
     LEFT JOIN coverage_tier t ON t.code = c.tier
     GROUP BY s.household_id
 )
-SELECT v.code, v.name, v.commune_code, v.commune_name, v.province_code, v.province_name,
-       count(h.id)::int AS households,
-       (count(h.id) FILTER (WHERE f.selected))::int AS served,
-       (count(h.id) FILTER (WHERE f.broadband))::int AS broadband,
-       (count(h.id) FILTER (WHERE f.fibre))::int AS fibre_passed,
-       (count(h.id) FILTER (WHERE h.has_fibre))::int AS fibre_subscriptions
-FROM in_scope v
-LEFT JOIN households h ON h.village_code = v.code
-LEFT JOIN flags f ON f.household_id = h.id
-GROUP BY v.code, v.name, v.commune_code, v.commune_name, v.province_code, v.province_name
-ORDER BY v.province_code, v.commune_code, v.code
