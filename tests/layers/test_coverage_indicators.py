@@ -311,7 +311,8 @@ def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
         kept = conn.execute(KEPT).fetchall()
         assert kept and kept == conn.execute(FRESH_JOIN).fetchall()
         conn.execute("SELECT set_config('agrimap.system', 'on', true)")
-        # Move twenty households 300 m east, re-shape one coverage polygon, drop another.
+        # Move twenty households 300 m east, re-shape one coverage polygon, drop another, and
+        # delete three households.
         conn.execute(
             "UPDATE household SET geom = ST_Translate(geom, 0.003, 0) "
             "WHERE id IN (SELECT id FROM household ORDER BY id LIMIT 20)"
@@ -321,6 +322,9 @@ def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
             "WHERE id = (SELECT min(id) FROM coverage)"
         )
         conn.execute("DELETE FROM coverage WHERE id = (SELECT max(id) FROM coverage)")
+        conn.execute(
+            "DELETE FROM household WHERE id IN (SELECT household_id FROM household_served LIMIT 3)"
+        )
         assert conn.execute(KEPT).fetchall() == conn.execute(FRESH_JOIN).fetchall()
         conn.rollback()
 

@@ -13,8 +13,8 @@ technology's radius (coverage_tower_radius, GSMA-style defaults).
 
 household_served lists, for each household, every coverage polygon that covers it
 (ST_Covers: a household exactly on a boundary is served). Statement-level triggers keep it
-current in the same transaction when coverage is added or changed and when households are
-added or moved; deletions cascade. Indicators are then an aggregate over this table and
+current in the same transaction when coverage or households are added, changed, moved,
+deleted or truncated. Indicators are then an aggregate over this table and
 household.village_code, never a spatial join per request.
 """
 
@@ -114,49 +114,59 @@ CREATE TABLE coverage_tower (
     geom geometry(Point, 4326) NOT NULL
 );
 
+-- No foreign keys: their per-row checks doubled the time of a province's re-derivation;
+-- statement-level triggers below delete and truncate what a foreign key would cascade.
 CREATE TABLE household_served (
-    household_id bigint NOT NULL REFERENCES household (id) ON DELETE CASCADE,
-    coverage_id bigint NOT NULL REFERENCES coverage (id) ON DELETE CASCADE,
+    coverage_id bigint NOT NULL,
+    household_id bigint NOT NULL,
     version_id bigint NOT NULL,
-    PRIMARY KEY (version_id, household_id, coverage_id)
+    PRIMARY KEY (coverage_id, household_id)
 );
 CREATE INDEX household_served_household ON household_served (household_id);
-CREATE INDEX household_served_coverage ON household_served (coverage_id);
 
+-- Coverage is matched in pieces of at most 128 vertices (ST_Subdivide): a point-in-polygon
+-- test against a piece is cheap, and a point on a cut is in both pieces (ST_Covers), so
+-- DISTINCT keeps one row.
 CREATE FUNCTION household_served_from_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        DELETE FROM household_served s USING new_rows c WHERE s.coverage_id = c.id;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM household_served s USING old_rows c WHERE s.coverage_id = c.id;
     END IF;
-    INSERT INTO household_served (household_id, coverage_id, version_id)
-    SELECT h.id, c.id, c.version_id
-    FROM new_rows c JOIN household h ON ST_Covers(c.geom, h.geom)
-    ON CONFLICT DO NOTHING;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO household_served (coverage_id, household_id, version_id)
+        SELECT DISTINCT c.id, h.id, c.version_id
+        FROM new_rows c
+        CROSS JOIN LATERAL ST_Subdivide(c.geom, 128) AS piece(geom)
+        JOIN household h ON ST_Covers(piece.geom, h.geom);
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER household_served_coverage_inserted AFTER INSERT ON coverage
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION household_served_from_coverage();
 CREATE TRIGGER household_served_coverage_updated AFTER UPDATE ON coverage
-    REFERENCING NEW TABLE AS new_rows
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION household_served_from_coverage();
+CREATE TRIGGER household_served_coverage_deleted AFTER DELETE ON coverage
+    REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION household_served_from_coverage();
 
 CREATE FUNCTION household_served_from_household() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM household_served s USING old_rows o WHERE s.household_id = o.id;
+    ELSIF TG_OP = 'UPDATE' THEN
         -- Only the households that moved: a label or fibre edit changes no coverage.
         DELETE FROM household_served s USING new_rows n, old_rows o
         WHERE s.household_id = n.id AND o.id = n.id AND o.geom IS DISTINCT FROM n.geom;
-        INSERT INTO household_served (household_id, coverage_id, version_id)
-        SELECT n.id, c.id, c.version_id
+        INSERT INTO household_served (coverage_id, household_id, version_id)
+        SELECT c.id, n.id, c.version_id
         FROM new_rows n JOIN old_rows o ON o.id = n.id AND o.geom IS DISTINCT FROM n.geom
-        JOIN coverage c ON ST_Covers(c.geom, n.geom)
-        ON CONFLICT DO NOTHING;
+        JOIN coverage c ON ST_Covers(c.geom, n.geom);
     ELSE
-        INSERT INTO household_served (household_id, coverage_id, version_id)
-        SELECT n.id, c.id, c.version_id
-        FROM new_rows n JOIN coverage c ON ST_Covers(c.geom, n.geom)
-        ON CONFLICT DO NOTHING;
+        INSERT INTO household_served (coverage_id, household_id, version_id)
+        SELECT c.id, n.id, c.version_id
+        FROM new_rows n JOIN coverage c ON ST_Covers(c.geom, n.geom);
     END IF;
     RETURN NULL;
 END $$;
@@ -166,9 +176,22 @@ CREATE TRIGGER household_served_household_inserted AFTER INSERT ON household
 CREATE TRIGGER household_served_household_updated AFTER UPDATE ON household
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION household_served_from_household();
+CREATE TRIGGER household_served_household_deleted AFTER DELETE ON household
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION household_served_from_household();
 
-INSERT INTO household_served (household_id, coverage_id, version_id)
-SELECT h.id, c.id, c.version_id FROM coverage c JOIN household h ON ST_Covers(c.geom, h.geom);
+CREATE FUNCTION household_served_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE household_served;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER household_served_household_truncated AFTER TRUNCATE ON household
+    FOR EACH STATEMENT EXECUTE FUNCTION household_served_truncate();
+CREATE TRIGGER household_served_coverage_truncated AFTER TRUNCATE ON coverage
+    FOR EACH STATEMENT EXECUTE FUNCTION household_served_truncate();
+
+INSERT INTO household_served (coverage_id, household_id, version_id)
+SELECT c.id, h.id, c.version_id FROM coverage c JOIN household h ON ST_Covers(c.geom, h.geom);
 
 CREATE TABLE criterion8_target (
     indicator text PRIMARY KEY,
@@ -197,8 +220,13 @@ DOWN = """
 DROP TABLE criterion8_target;
 DROP TRIGGER household_served_household_inserted ON household;
 DROP TRIGGER household_served_household_updated ON household;
+DROP TRIGGER household_served_household_deleted ON household;
+DROP TRIGGER household_served_household_truncated ON household;
 DROP TRIGGER household_served_coverage_inserted ON coverage;
 DROP TRIGGER household_served_coverage_updated ON coverage;
+DROP TRIGGER household_served_coverage_deleted ON coverage;
+DROP TRIGGER household_served_coverage_truncated ON coverage;
+DROP FUNCTION household_served_truncate();
 DROP FUNCTION household_served_from_household();
 DROP FUNCTION household_served_from_coverage();
 DROP TABLE household_served;
