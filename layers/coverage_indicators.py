@@ -202,6 +202,14 @@ async def _selection(
     as_of: dt.date | None,
 ) -> dict[str, Any]:
     """The bound parameters of coverage_served.sql, each input checked."""
+    if any(v is not None and "\x00" in v for v in (code, operator, tier)):
+        raise InvalidInput(
+            "Tham số không hợp lệ: có ký tự NUL.",
+            "A parameter holds a NUL character.",
+            hint_vi="Bỏ ký tự %00 khỏi địa chỉ.",
+            hint_en="Remove %00 from the address.",
+        )
+    tier = tier.strip().lower() if tier else None
     scope = _scope(level, code)
     technologies = list(technologies_at_least(technology))
     wanted = await _tier(conn, tier) if tier else None

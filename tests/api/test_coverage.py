@@ -49,6 +49,8 @@ def test_indicators_for_planners(live_server: str, planner: dict) -> None:
         ({"covered_share": "2"}, 400),
         ({"as_of": "2024-13-40"}, 400),
         ({"code": "x" * 500}, 400),
+        ({"level": "commune", "code": "02923\x00"}, 400),
+        ({"operator": "Viet\x00tel"}, 400),
     ],
 )
 def test_indicator_inputs_never_500(live_server: str, planner: dict, params, status) -> None:
