@@ -22,6 +22,7 @@ from .ratelimit import RateLimiter
 from .routes import (
     admin,
     auth,
+    coverage,
     features,
     growing_areas,
     health,
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(rasters.router)
     app.include_router(admin.router)
     app.include_router(health.router)
+    app.include_router(coverage.router)
     app.add_middleware(TileFastPath, state=state)
     app.add_middleware(errors.RefuseNul)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")

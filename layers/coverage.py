@@ -1,4 +1,8 @@
-"""Telecom coverage (vùng phủ sóng): mobile 2G–5G and fibre by operator, import mapping."""
+"""Telecom coverage (vùng phủ sóng): mobile 2G–5G and fibre by operator, import mapping.
+
+Each import of an operator and technology becomes a dated version (coverage_version,
+migration 0008): valid from the latest ``observed_on`` of its rows, else the import day.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from geo.values import fold, parse_choice, parse_date, parse_text
 
-from .schema import Column, Layer
+from .schema import Column, Layer, Reference
 
 TECHNOLOGY_WORDS = {
     "2g": "2G", "gsm": "2G",
@@ -17,6 +21,11 @@ TECHNOLOGY_WORDS = {
 }  # fmt: skip
 OPERATOR_NAMES = {"viettel": "Viettel", "vnpt": "VNPT", "vinaphone": "VNPT", "mobifone": "MobiFone",
                   "vietnamobile": "Vietnamobile", "gmobile": "Gmobile", "fpt": "FPT", "cmc": "CMC"}  # fmt: skip
+
+
+def _tier(value: Any) -> str | None:
+    text = parse_text(value)
+    return None if text is None else text.lower()
 
 
 def _operator(value: Any) -> str | None:
@@ -44,6 +53,10 @@ LAYER = Layer(
                public=True),
         Column("observed_on", "date", "Ngày đo", "Observed on", parse_date,
                ("ngay_do", "ngay", "ngay_khao_sat"), public=True),
+        # A code of coverage_tier (migration 0008), e.g. qcvn81-z1, fcc-4g; empty: no tier stated.
+        Column("tier", "text", "Cấp dịch vụ", "Service tier", _tier,
+               ("tier", "cap_dich_vu", "muc_dich_vu", "cap"), public=True, popup=3),
     ),
     sql_file="coverage.sql",
+    references=(Reference("tier", "coverage_tier", "code", "cấp dịch vụ"),),
 )  # fmt: skip

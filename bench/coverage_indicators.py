@@ -1,0 +1,120 @@
+"""Time coverage indicators (issue 13) on a synthetic province, side by side with a plain
+PostGIS spatial join: households served re-derived after a coverage import, then indicators.
+
+Usage: .venv/bin/python bench/coverage_indicators.py [N households, default 100,000]
+Uses the local PostGIS (or AGRIMAP_BENCH_DATABASE_URL) and a database of its own,
+agrimap_bench_coverage. Households: 200 per village, 10 villages per commune (0.05° square).
+Coverage: three operators' 4G from towers (4 km radius): one tower per commune, 0.6 and 0.3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import psycopg
+
+from agrimap import localpg
+from agrimap.clicommon import run_async
+from layers import migrate
+from layers.coverage_indicators import indicators
+from layers.coverage_towers import import_towers
+
+PER_VILLAGE = 200
+ACROSS = 40  # communes per row of the synthetic province
+
+BUILD = """
+SELECT setseed(0.42), set_config('agrimap.system', 'on', true), set_config('agrimap.bulk', 'on', true);
+INSERT INTO province (code, name) VALUES ('98', 'Tỉnh thử');
+INSERT INTO commune (code, name, province_code, geom)
+SELECT (90000 + i)::text, 'Xã ' || i, '98',
+       ST_Multi(ST_MakeEnvelope(103 + 0.05 * (i %% %(across)s), 21 + 0.05 * (i / %(across)s),
+                                103.05 + 0.05 * (i %% %(across)s), 21.05 + 0.05 * (i / %(across)s), 4326))
+FROM generate_series(0, %(communes)s - 1) i;
+INSERT INTO village (code, name, commune_code, geom)
+SELECT c.code || '-' || lpad(j::text, 2, '0'), 'Thôn ' || j, c.code,
+       ST_Multi(ST_MakeEnvelope(ST_XMin(c.geom) + 0.01 * (j %% 5), ST_YMin(c.geom) + 0.025 * (j / 5),
+                                ST_XMin(c.geom) + 0.01 * (j %% 5 + 1), ST_YMin(c.geom) + 0.025 * (j / 5 + 1), 4326))
+FROM commune c, generate_series(0, 9) j;
+INSERT INTO household (code, label, village_code, has_fibre, geom)
+SELECT v.code || '-' || k, 'hộ', v.code, random() < 0.8,
+       ST_SetSRID(ST_MakePoint(ST_XMin(v.geom) + random() * 0.01, ST_YMin(v.geom) + random() * 0.025), 4326)
+FROM village v, generate_series(1, %(per_village)s) k;
+"""
+PLAIN_JOIN = """
+SELECT h.village_code, count(*),
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM coverage c WHERE c.technology IN ('4G', '5G') AND ST_Covers(c.geom, h.geom)))
+FROM household h GROUP BY h.village_code
+"""
+
+
+def _timed(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    communes = max(n // (PER_VILLAGE * 10), 1)
+    base = os.environ.get("AGRIMAP_BENCH_DATABASE_URL")
+    if base:
+        admin, url = base.rsplit("/", 1)[0] + "/postgres", base
+    else:
+        cluster = localpg.start(databases=())
+        admin, url = cluster.url("postgres"), cluster.url("agrimap_bench_coverage")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS agrimap_bench_coverage WITH (FORCE)")
+        conn.execute("CREATE DATABASE agrimap_bench_coverage")
+    migrate.upgrade(url)
+    rng = np.random.default_rng(7)
+    with psycopg.connect(url) as conn:
+        t0 = time.perf_counter()
+        params = {"communes": communes, "across": ACROSS, "per_village": PER_VILLAGE}
+        for stmt in filter(str.strip, BUILD.split(";\n")):
+            conn.execute(stmt, params if "%" in stmt else None)
+        conn.commit()
+        conn.execute("ANALYZE")
+        stored = conn.execute("SELECT count(*) FROM household").fetchone()[0]
+        print(
+            f"{stored:,} households in {communes} communes built in {time.perf_counter() - t0:.1f} s"
+        )
+        rows = (communes + ACROSS - 1) // ACROSS
+        for operator, share in (("Viettel", 1.0), ("VNPT", 0.6), ("MobiFone", 0.3)):
+            k = max(int(communes * share), 1)
+            towers = list(zip(rng.uniform(103, 103 + 0.05 * min(communes, ACROSS), k),
+                              rng.uniform(21, 21 + 0.05 * rows, k), strict=True))  # fmt: skip
+            t0 = time.perf_counter()
+            import_towers(conn, operator=operator, technology="4G", towers=towers,
+                          valid_from=dt.date(2025, 1, 1), user="bench")  # fmt: skip
+            served = conn.execute(
+                "SELECT count(*) FROM household_served s JOIN coverage_version v "
+                "ON v.id = s.version_id WHERE v.operator = %s",
+                (operator,),
+            ).fetchone()[0]
+            print(f"import {operator} 4G ({k} towers) with served re-derived: "
+                  f"{time.perf_counter() - t0:.2f} s, {served:,} households served")  # fmt: skip
+        conn.execute("ANALYZE")
+        conn.commit()
+        plain = _timed(lambda: conn.execute(PLAIN_JOIN).fetchall(), repeat=1 if n > 200_000 else 3)
+    province = _timed(lambda: run_async(url, indicators, level="province", code="98"))
+    one = _timed(lambda: run_async(url, indicators, level="commune", code="90000"))
+    viettel = _timed(
+        lambda: run_async(url, indicators, level="province", code="98", operator="VNPT")
+    )
+    print(f"plain spatial join, served per village (4G, all operators): {plain:.2f} s")
+    print(f"indicators, whole province (all operators):                {province:.2f} s")
+    print(f"indicators, whole province (one operator):                 {viettel:.2f} s")
+    print(f"indicators, one commune:                                   {one:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

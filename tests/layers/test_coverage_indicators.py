@@ -1,0 +1,357 @@
+"""Coverage indicators (issue 13) on a small commune whose every answer is known by hand.
+
+Commune 99001, villages along one row at latitude 21.005 (boxes 0.01° wide):
+  V1 99001-01: 4 households at lon 105.002/.004/.006/.008
+  V2 99001-02: 10 households at lon 105.0105 + 0.001 i (i = 0..9); i = 0..5 subscribe to fibre
+  V3 99001-03: no household
+  V4 99001-04: 3 households at lon 105.032/.035/.038
+Coverage file (valid 2024-06-30): Viettel 4G [105.000, 105.005] (tier qcvn81-z2) and
+[105.010, 105.019] (tier qcvn81-z1); VNPT 4G [105.0155, 105.030] × [21.005, 21.010] (no tier;
+V2's i = 5..9 lie exactly on its lower edge); VNPT fibre over V2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from agrimap.cli import load_demo
+from agrimap.clicommon import run_async
+from agrimap.settings import Settings
+from geo.coverage_rules import VillageRule
+from geo.errors import InvalidInput, NotFound
+from layers.coverage_indicators import hexagons, indicators, served_at
+from layers.coverage_towers import import_towers
+from layers.ingest import import_file
+from tests.conftest import _fresh_database
+
+LAT = 21.005
+V1 = [105.002, 105.004, 105.006, 105.008]
+V2 = [round(105.0105 + 0.001 * i, 4) for i in range(10)]
+V4 = [105.032, 105.035, 105.038]
+
+
+def _box(x0: float, x1: float, y0: float = 21.0, y1: float = 21.01) -> dict:
+    ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _feature(operator: str, tech: str, geom: dict, day: str, tier: str | None = None) -> dict:
+    props = {"nha_mang": operator, "cong_nghe": tech, "ngay_do": day, "nguon": "thử"}
+    if tier:
+        props["tier"] = tier
+    return {"type": "Feature", "properties": props, "geometry": geom}
+
+
+def _write(path: Path, features: list[dict]) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
+    return path
+
+
+FIRST = [
+    _feature("Viettel", "4G", _box(105.000, 105.005), "2024-06-30", "qcvn81-z2"),
+    _feature("Viettel", "4G", _box(105.010, 105.019), "2024-06-30", "qcvn81-z1"),
+    _feature("VNPT", "4G", _box(105.0155, 105.030, 21.005, 21.010), "2024-06-30"),
+    _feature("VNPT", "fibre", _box(105.010, 105.020), "2024-06-30"),
+]
+
+
+@pytest.fixture
+def commune(conn: psycopg.Connection, db_url: str, tmp_path: Path) -> str:
+    conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+    conn.execute(
+        "INSERT INTO province (code, name) VALUES ('99', 'Tỉnh thử');"
+        "INSERT INTO commune (code, name, province_code) VALUES ('99001', 'Xã thử', '99')"
+    )
+    for i in range(4):
+        x0 = 105.0 + 0.01 * i
+        conn.execute(
+            "INSERT INTO village (code, name, commune_code, geom) VALUES "
+            "(%s, %s, '99001', ST_Multi(ST_MakeEnvelope(%s, 21.0, %s, 21.01, 4326)))",
+            (f"99001-0{i + 1}", f"Thôn {i + 1}", x0, x0 + 0.01),
+        )
+    rows = [("99001-01", x, False) for x in V1]
+    rows += [("99001-02", x, i <= 5) for i, x in enumerate(V2)]
+    rows += [("99001-04", x, False) for x in V4]
+    for n, (village, x, fibre) in enumerate(rows):
+        conn.execute(
+            "INSERT INTO household (code, label, village_code, has_fibre, geom) "
+            "VALUES (%s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            (f"T-{n}", f"Hộ {n}", village, fibre, x, LAT),
+        )
+    conn.commit()
+    import_file(conn, _write(tmp_path / "phu_song.geojson", FIRST), layer="coverage",
+                data_dir=tmp_path)  # fmt: skip
+    return db_url
+
+
+def _ind(url: str, **kw) -> dict:
+    return run_async(
+        url, indicators, level="commune", code="99001", as_of=dt.date(2024, 12, 31), **kw
+    )
+
+
+def _counts(result: dict) -> dict[str, tuple[int, int, str]]:
+    return {v["code"][-2:]: (v["served"], v["households"], v["status"]) for v in result["villages"]}
+
+
+def test_any_operator_4g_every_indicator(commune: str) -> None:
+    r = _ind(commune)
+    assert _counts(r) == {
+        "01": (2, 4, "partly"),  # half covered
+        "02": (10, 10, "covered"),  # overlapping operators, five households on VNPT's edge
+        "04": (0, 3, "not_covered"),
+    }
+    v2 = next(v for v in r["villages"] if v["code"] == "99001-02")
+    assert (v2["unserved"], v2["served_pct"], v2["fibre_passed"], v2["fibre_subscriptions"]) == (
+        0, 100.0, 10, 6,
+    )  # fmt: skip
+    assert r["villages_without_households"] == [
+        {"code": "99001-03", "name": "Thôn 3", "commune_code": "99001"}
+    ]
+    c = r["communes"][0]
+    assert (c["households"], c["served"], c["unserved"], c["served_pct"]) == (17, 12, 5, 70.6)
+    assert (c["villages"], c["villages_covered"], c["villages_partly_covered"],
+            c["villages_not_covered"]) == (3, 1, 1, 1)  # fmt: skip
+    assert (c["villages_covered_pct"], c["villages_served_pct"]) == (33.3, 66.7)
+    assert c["villages_without_households"] == ["99001-03"]
+    assert c["villages_without_4g_list"] == [{"code": "99001-04", "name": "Thôn 4"}]
+    assert c["villages_partly_without_4g_list"] == [
+        {"code": "99001-01", "name": "Thôn 1", "mobile_broadband_pct": 50.0}
+    ]
+    assert (c["villages_with_fibre"], c["fibre_subscriptions"]) == (1, 6)
+    verdicts = {t["indicator"]: (t["value"], t["met"]) for t in c["criterion8"]}
+    assert verdicts == {
+        "households_fibre_pct": (35.3, None),  # no shipped target: reported, not judged
+        "villages_fibre_pct": (33.3, False),
+        "villages_mobile_broadband_pct": (66.7, False),
+        "villages_without_4g": (1, False),
+    }
+    assert r["provinces"][0]["code"] == "99" and r["provinces"][0]["households"] == 17
+
+
+def test_per_operator_boundary_and_threshold(commune: str) -> None:
+    # Viettel: i = 9 (105.0195) lies outside [105.010, 105.019]: 9 of 10 is exactly 90 %.
+    assert _counts(_ind(commune, operator="Viettel")) == {
+        "01": (2, 4, "partly"), "02": (9, 10, "covered"), "04": (0, 3, "not_covered"),
+    }  # fmt: skip
+    # VNPT: only the five households on its polygon's edge (ST_Covers counts the boundary).
+    assert _counts(_ind(commune, operator="VNPT")) == {
+        "01": (0, 4, "not_covered"), "02": (5, 10, "partly"), "04": (0, 3, "not_covered"),
+    }  # fmt: skip
+    strict = _ind(commune, operator="Viettel", rule=VillageRule(covered_share=0.95))
+    assert _counts(strict)["02"] == (9, 10, "partly")
+    with pytest.raises(NotFound):
+        _ind(commune, operator="Gmobile")
+
+
+def test_tiers_and_technologies(commune: str) -> None:
+    # zone 1 (5 down) serves a zone-1 and a zone-2 request; zone 2 (2.5) only zone 2;
+    # an untiered polygon (VNPT) serves no tiered request.
+    assert _counts(_ind(commune, tier="qcvn81-z1"))["01"][0] == 0
+    assert _counts(_ind(commune, tier="qcvn81-z1"))["02"][0] == 9
+    assert _counts(_ind(commune, tier="qcvn81-z2"))["01"][0] == 2
+    assert _counts(_ind(commune, tier="fcc-4g"))["02"][0] == 9
+    # 3G or newer includes 4G; 5G finds nothing; fibre is its own technology.
+    assert _counts(_ind(commune, technology="3G"))["02"][0] == 10
+    assert _counts(_ind(commune, technology="5G"))["02"][0] == 0
+    assert _counts(_ind(commune, technology="fibre")) == {
+        "01": (0, 4, "not_covered"), "02": (10, 10, "covered"), "04": (0, 3, "not_covered"),
+    }  # fmt: skip
+    with pytest.raises(InvalidInput):
+        _ind(commune, tier="zone-9")
+    with pytest.raises(InvalidInput):
+        _ind(commune, technology="6G")
+
+
+def test_versions_are_kept_and_chosen_by_date(commune: str, tmp_path: Path) -> None:
+    # A new Viettel 4G import, valid 2025-03-01: all of V1, none of V2.
+    new = [_feature("Viettel", "4G", _box(105.000, 105.010), "2025-03-01")]
+    with psycopg.connect(commune) as conn:
+        import_file(conn, _write(tmp_path / "v2.geojson", new), layer="coverage", data_dir=tmp_path)
+        versions = conn.execute(
+            "SELECT valid_from FROM coverage_version WHERE operator = 'Viettel' "
+            "AND technology = '4G' ORDER BY valid_from"
+        ).fetchall()
+    assert versions == [(dt.date(2024, 6, 30),), (dt.date(2025, 3, 1),)]
+    assert _counts(_ind(commune, operator="Viettel"))["02"] == (9, 10, "covered")
+    later = run_async(commune, indicators, level="commune", code="99001",
+                      operator="Viettel", as_of=dt.date(2025, 6, 1))  # fmt: skip
+    assert _counts(later) == {
+        "01": (4, 4, "covered"), "02": (0, 10, "not_covered"), "04": (0, 3, "not_covered"),
+    }  # fmt: skip
+    before = run_async(
+        commune, indicators, level="commune", code="99001", as_of=dt.date(2024, 1, 1)
+    )
+    assert _counts(before)["02"] == (0, 10, "not_covered")
+
+
+def test_tower_radius(commune: str) -> None:
+    # A MobiFone 4G tower at lon 105.072: V4's households are 3.53, 3.85 and 4.16 km away;
+    # the default 4G radius is 4 km.
+    with psycopg.connect(commune) as conn:
+        version = import_towers(conn, operator="MobiFone", technology="4G",
+                                towers=[(105.072, LAT)], valid_from=dt.date(2025, 1, 1))  # fmt: skip
+        kind, radius = conn.execute(
+            "SELECT v.kind, t.radius_m FROM coverage_version v JOIN coverage_tower t "
+            "ON t.version_id = v.id WHERE v.id = %s",
+            (version,),
+        ).fetchone()
+    assert (kind, radius) == ("towers", 4000.0)
+    after = run_async(commune, indicators, level="village", code="99001-04", operator="MobiFone",
+                      as_of=dt.date(2025, 1, 1))  # fmt: skip
+    assert _counts(after) == {"04": (2, 3, "partly")}
+    assert _counts(_ind(commune))["04"] == (0, 3, "not_covered")  # as of 2024: no tower yet
+    with psycopg.connect(commune) as conn, pytest.raises(InvalidInput):
+        import_towers(conn, operator="MobiFone", technology="fibre", towers=[(105.0, 21.0)])
+    with psycopg.connect(commune) as conn, pytest.raises(InvalidInput):
+        import_towers(conn, operator="MobiFone", technology="4G", towers=[(105.0, 21.0)],
+                      tier="zone-9")  # fmt: skip
+    with psycopg.connect(commune) as conn:
+        n = conn.execute("SELECT count(*) FROM coverage_version WHERE operator = 'MobiFone'")
+        assert n.fetchone()[0] == 1  # the refused imports left nothing behind
+
+
+def test_households_added_and_moved_follow(commune: str) -> None:
+    with psycopg.connect(commune) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        conn.execute(
+            "INSERT INTO household (code, label, village_code, geom) VALUES "
+            "('T-new', 'mới', '99001-01', ST_SetSRID(ST_MakePoint(105.001, 21.005), 4326))"
+        )
+        conn.execute(
+            "UPDATE household SET geom = ST_SetSRID(ST_MakePoint(105.003, 21.005), 4326) "
+            "WHERE code = 'T-14'"  # V4's first household, moved under Viettel's polygon
+        )
+        conn.commit()
+    counts = _counts(_ind(commune))
+    assert counts["01"] == (3, 5, "partly") and counts["04"] == (1, 3, "partly")
+    with psycopg.connect(commune) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        conn.execute("UPDATE household SET label = 'đổi nhãn' WHERE code = 'T-14'")
+        conn.execute("DELETE FROM household WHERE code = 'T-new'")
+        conn.commit()
+    counts = _counts(_ind(commune))
+    assert counts["01"] == (2, 4, "partly") and counts["04"] == (1, 3, "partly")
+
+
+def test_failed_import_leaves_the_database_as_it_was(commune: str, tmp_path: Path) -> None:
+    bad = [_feature("Viettel", "4G", _box(105.0, 105.02), "2025-01-01", "zone-9")]
+    with psycopg.connect(commune) as conn:
+        before = conn.execute(
+            "SELECT (SELECT count(*) FROM coverage_version), (SELECT count(*) FROM coverage),"
+            " (SELECT count(*) FROM household_served)"
+        ).fetchone()
+        with pytest.raises(InvalidInput):
+            import_file(conn, _write(tmp_path / "bad.geojson", bad), layer="coverage",
+                        data_dir=tmp_path)  # fmt: skip
+        after = conn.execute(
+            "SELECT (SELECT count(*) FROM coverage_version), (SELECT count(*) FROM coverage),"
+            " (SELECT count(*) FROM household_served)"
+        ).fetchone()
+    assert after == before
+
+
+def test_point_query(commune: str) -> None:
+    # V2's i = 9 household: on VNPT's edge, outside Viettel's polygon.
+    at = run_async(commune, served_at, lon=105.0195, lat=LAT, as_of=dt.date(2024, 12, 31))
+    assert at["served"] and at["village"]["code"] == "99001-02"
+    assert [(c["operator"], c["technology"], c["tier"]) for c in at["coverage"]] == [
+        ("VNPT", "4G", None), ("VNPT", "fibre", None),
+    ]  # fmt: skip
+    at = run_async(commune, served_at, lon=105.012, lat=LAT, as_of=dt.date(2024, 12, 31))
+    assert ("Viettel", "4G", "qcvn81-z1", "LTE vùng 1 (QCVN 81:2019)") in [
+        (c["operator"], c["technology"], c["tier"], c["tier_label_vi"]) for c in at["coverage"]
+    ]
+    nowhere = run_async(commune, served_at, lon=105.035, lat=LAT, as_of=dt.date(2024, 12, 31))
+    assert (nowhere["served"], nowhere["coverage"]) == (False, [])
+    with pytest.raises(InvalidInput):
+        run_async(commune, served_at, lon=float("nan"), lat=LAT)
+
+
+@pytest.fixture(scope="module")
+def gia_phu(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A demo commune of its own: other tests add households to the shared one."""
+    url = _fresh_database("agrimap_coverage_demo")
+    settings = Settings(database_url=url, data_dir=tmp_path_factory.mktemp("data"))
+    assert load_demo(url, settings) is True
+    return url
+
+
+def test_gia_phu_seed_figures(gia_phu: str) -> None:
+    """The demo commune is built to the seeds' Gia Phú figures (data/generate_demo.py)."""
+    r = run_async(gia_phu, indicators, level="commune", code="02923")
+    c = r["communes"][0]
+    assert (c["villages"], c["households"], c["fibre_subscriptions"]) == (14, 2626, 2135)
+    assert c["villages_with_fibre"] == 12
+    verdicts = {t["indicator"]: (t["value"], t["met"]) for t in c["criterion8"]}
+    assert verdicts["villages_mobile_broadband_pct"] == (100.0, True)
+    assert verdicts["villages_fibre_pct"] == (85.7, False)
+    assert verdicts["households_fibre_pct"] == (81.3, None)
+    assert verdicts["villages_without_4g"] == (0, True)
+    # The village the issue found by hand: 23 of 157 households inside 4G, now flagged.
+    assert c["villages_partly_without_4g_list"] == [
+        {"code": "02923-02", "name": "Phú Hải 1", "mobile_broadband_pct": 14.6}
+    ]
+    assert (c["villages_covered"], c["villages_partly_covered"]) == (13, 1)
+
+
+FRESH_JOIN = """
+SELECT h.id, c.id FROM household h JOIN coverage c ON ST_Covers(c.geom, h.geom) ORDER BY 1, 2
+"""
+KEPT = "SELECT household_id, coverage_id FROM household_served ORDER BY 1, 2"
+
+
+def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
+    with psycopg.connect(gia_phu) as conn:
+        kept = conn.execute(KEPT).fetchall()
+        assert kept and kept == conn.execute(FRESH_JOIN).fetchall()
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        # Move twenty households 300 m east, re-shape one coverage polygon, drop another, and
+        # delete three households.
+        conn.execute(
+            "UPDATE household SET geom = ST_Translate(geom, 0.003, 0) "
+            "WHERE id IN (SELECT id FROM household ORDER BY id LIMIT 20)"
+        )
+        conn.execute(
+            "UPDATE coverage SET geom = ST_Multi(ST_Buffer(geom, -0.002)) "
+            "WHERE id = (SELECT min(id) FROM coverage)"
+        )
+        conn.execute("DELETE FROM coverage WHERE id = (SELECT max(id) FROM coverage)")
+        conn.execute(
+            "DELETE FROM household WHERE id IN (SELECT household_id FROM household_served LIMIT 3)"
+        )
+        assert conn.execute(KEPT).fetchall() == conn.execute(FRESH_JOIN).fetchall()
+        conn.rollback()
+
+
+def test_hexagons(commune: str, gia_phu: str) -> None:
+    def cells(url: str, **kw) -> list[dict]:
+        fc = run_async(url, hexagons, as_of=dt.date(2024, 12, 31), **kw)
+        assert fc["type"] == "FeatureCollection"
+        return [f["properties"] for f in fc["features"]]
+
+    # Resolution 6 (about 36 km²): the whole test commune in one cell, 12 of 17 served.
+    one = cells(commune, level="commune", code="99001", resolution=6)
+    assert [(c["households"], c["served"], c["served_pct"], c["too_few"]) for c in one] == [
+        (17, 12, 70.6, False)
+    ]
+    few = cells(commune, level="commune", code="99001", resolution=6, min_households=18)
+    assert [(c["households"], c["served"], c["served_pct"], c["too_few"]) for c in few] == [
+        (17, None, None, True)
+    ]
+    fine = cells(commune, level="village", code="99001-02", operator="VNPT")
+    assert sum(c["households"] for c in fine) == 10
+    demo = run_async(gia_phu, hexagons, level="commune", code="02923")
+    assert demo["resolution"] == 9
+    props = [f["properties"] for f in demo["features"]]
+    assert sum(c["households"] for c in props) == 2626
+    assert any(c["too_few"] for c in props) and any(c["served_pct"] == 100.0 for c in props)
+    ring = demo["features"][0]["geometry"]["coordinates"][0]
+    assert ring[0] == ring[-1] and 104.0 < ring[0][0] < 104.2  # lon first
+    with pytest.raises(InvalidInput):
+        run_async(commune, hexagons, resolution=16)
