@@ -20,6 +20,7 @@ from agrimap.cli import app
 from agrimap.clicommon import run_async
 from geo.errors import Conflict, InvalidInput
 from layers import accounts
+from layers.migrate import head_revision
 from tests.conftest import _fresh_database
 
 runner = CliRunner()
@@ -95,7 +96,7 @@ def test_round_trip_restores_every_table_and_raster(
         names = tar.getnames()
         manifest = json.loads(tar.extractfile("manifest.json").read())
     assert names[0] == "manifest.json" and "database.dump" in names
-    assert manifest["alembic_revision"] == "0007" and manifest["agrimap_version"]
+    assert manifest["alembic_revision"] == head_revision() and manifest["agrimap_version"]
     assert manifest["tables"]["public.audit_log"] > 0 and manifest["tables"]["public.app_user"] > 0
     assert set(manifest["members"]) == set(names) - {"manifest.json"}
 
