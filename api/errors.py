@@ -85,8 +85,8 @@ def login_redirect(request: Request) -> RedirectResponse:
 def _db_refused_value(exc: psycopg.DataError) -> InvalidInput:
     detail = (getattr(exc.diag, "message_primary", None) or str(exc))[:200]
     return InvalidInput(
-        f"Giá trị gửi lên không dùng được: {detail}.",
-        f"A value sent cannot be used: {detail}.",
+        "Giá trị gửi lên không dùng được (có ký tự NUL, hoặc số vượt giới hạn).",
+        f"A value sent cannot be used: {detail}.",  # PostgreSQL's own words, in English
         hint_vi="Bỏ ký tự NUL, dùng số nguyên trong giới hạn và văn bản UTF-8.",
         hint_en="Leave out NUL characters; send integers within range and UTF-8 text.",
     )
