@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     qr_rate: str = "60/minute"
     rate_limit_storage: str = "memory://"
     tile_cache_mb: int = 256  # per server process
+    # Growing-area code layouts (geo.codes patterns): new codes use code_layout; codes given by
+    # officers or imported may also follow code_layout_before_reform (issued before July 2025).
+    code_layout: str = "VN-{province:2}-{commune:5}-{serial:2+}-{year:2}"
+    code_layout_before_reform: str = "VN-{province:2}-{district:3}-{commune:5}-{serial:2+}-{year:2}"
     # numberMatched is counted exactly up to this many matches, then estimated (and flagged).
     count_cap: int = Field(default=10_000, ge=0)
     # JSON pages of more than this many features are streamed as PostGIS writes them.

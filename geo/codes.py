@@ -319,7 +319,13 @@ def _error(
     )
 
 
+# The layout codes were issued under before the 2025 reform (country, province, district,
+# commune, serial, year), e.g. VN-51-522-21214-13-24. Codes issued that way stay valid as issued.
 DEFAULT_LAYOUT = CodeLayout("VN-{province:2}-{district:3}-{commune:5}-{serial:2+}-{year:2}")
+# The layout new codes are issued under: no official post-reform layout has been published, so
+# the pre-reform one without the abolished district level (today's province and commune), e.g.
+# VN-15-02923-01-26. A setting (AGRIMAP_CODE_LAYOUT) replaces it when one is published.
+ISSUE_LAYOUT = CodeLayout("VN-{province:2}-{commune:5}-{serial:2+}-{year:2}")
 
 
 # --- validation and new codes --------------------------------------------------------------
@@ -457,6 +463,28 @@ def validate(
     current = next((c for c in now if commune and c.code == commune.code), now[0] if now else None)
     notes += _merge_notes(commune, now)
     return CodeCheck(parsed.code, parsed, commune, current, now, tuple(notes))
+
+
+def validate_any(
+    code: str,
+    *,
+    layouts: tuple[CodeLayout, ...],
+    today: dt.date | None = None,
+    lists: AdminLists | None = None,
+) -> CodeCheck:
+    """``validate`` with the first of ``layouts`` the code's shape fits (today's layout, then
+    the one before the reform), so codes issued under either are read.
+
+    >>> validate_any("VN-51-522-21214-13-24", layouts=(ISSUE_LAYOUT, DEFAULT_LAYOUT)).commune.code
+    '21214'
+    """
+    for layout in layouts:
+        try:
+            layout.parse(code)
+        except InvalidInput:
+            continue
+        return validate(code, layout=layout, today=today, lists=lists)
+    return validate(code, layout=layouts[0], today=today, lists=lists)  # says what is wrong
 
 
 def next_code(

@@ -67,20 +67,23 @@ async def _highest_issued(conn: AsyncConnection, commune: str, year: int, layout
 
 
 async def allocate_code(
-    conn: AsyncConnection, commune: str, year: int, layout=codes.DEFAULT_LAYOUT
+    conn: AsyncConnection, commune: str, year: int, layout=codes.ISSUE_LAYOUT
 ) -> str:
     """A code never handed out before, for a commune and year (safe under concurrency).
 
-    The default layout still carries the pre-2025 district: it comes from the commune's
-    former codes as imported (commune_former_code), then from the package lists."""
-    former = await (
-        await conn.execute(
-            "SELECT province_code, district_code FROM commune_former_code "
-            "WHERE current_commune_code = %s ORDER BY (commune_code = %s) DESC LIMIT 1",
-            (commune, commune),
-        )
-    ).fetchone()
-    province, district = former if former else (None, None)
+    A layout that still carries the pre-2025 district takes it from the commune's former
+    codes as imported (commune_former_code), then from the package lists; today's layout
+    takes today's province."""
+    province = district = None
+    if layout.has_district:
+        former = await (
+            await conn.execute(
+                "SELECT province_code, district_code FROM commune_former_code "
+                "WHERE current_commune_code = %s ORDER BY (commune_code = %s) DESC LIMIT 1",
+                (commune, commune),
+            )
+        ).fetchone()
+        province, district = former if former else (None, None)
     highest = await _highest_issued(conn, commune, year, layout)
     serial = await _next_serial(conn, commune, year, highest + 1)
     return codes.next_code(
@@ -89,16 +92,23 @@ async def allocate_code(
 
 
 async def create(
-    conn: AsyncConnection, geom: MultiPolygon, props: dict[str, Any], *, user: str, layout=None
+    conn: AsyncConnection,
+    geom: MultiPolygon,
+    props: dict[str, Any],
+    *,
+    user: str,
+    layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT),
 ) -> int:
-    layout = layout or codes.DEFAULT_LAYOUT
+    """Register an area. A new code follows ``layouts[0]`` (it names today's province and
+    commune); a code the officer gives may follow any of ``layouts``."""
+    layout = layouts[0]
     fields = record_fields(props)
     result = await check(conn, geom)
     refuse_on_errors(result)
     issued = fields.get("issued_on") or vietnam_today()
     given = parse_text(props.get("code"))
     if given:
-        checked = codes.validate(given, layout=layout)
+        checked = codes.validate_any(given, layouts=layouts)
         code = checked.code
     else:
         code = await allocate_code(conn, result["commune_code"], issued.year, layout)

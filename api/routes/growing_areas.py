@@ -22,7 +22,7 @@ from layers.growing_areas import export_areas
 
 from ..auth import Principal, PrincipalDep, acting, require
 from ..bodies import GrowingAreaChange, GrowingAreaFeature
-from ..deps import ConnDep
+from ..deps import ConnDep, SettingsDep, code_layouts
 
 router = APIRouter(tags=["Vùng trồng / growing areas"])
 Writers = require("admin", "officer")
@@ -62,12 +62,18 @@ async def check_boundary(
 
 @router.post(ITEMS, status_code=201, summary="Register a growing area (a new code is issued)")
 async def create(
-    request: Request, conn: ConnDep, body: GrowingAreaFeature, who: Principal = Writers
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    body: GrowingAreaFeature,
+    who: Principal = Writers,
 ) -> Response:
     feature = body.data()
     geom = registry_checks.boundary_from_geojson(feature)
     async with acting(conn, who):
-        gid = await registry.create(conn, geom, _props(feature), user=who.username)
+        gid = await registry.create(
+            conn, geom, _props(feature), user=who.username, layouts=code_layouts(settings)
+        )
         props, stored = await registry.get_record(conn, gid)
     response = _feature_response(props, stored, status=201)
     response.headers["Location"] = f"{ITEMS}/{gid}"

@@ -23,7 +23,8 @@ from layers import accounts
 
 PASSWORD = "mật-khẩu-vùng-trồng-01"
 YEAR = dt.date.today().year % 100
-CODE = re.compile(rf"^VN-10-086-02923-(\d{{2,}})-{YEAR:02d}$")
+# New codes name today's province (Lào Cai, 15) and commune, no abolished district (issue 14).
+CODE = re.compile(rf"^VN-15-02923-(\d{{2,}})-{YEAR:02d}$")
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,13 @@ from geo.adminunits import (
 )
 from geo.codes import (
     DEFAULT_LAYOUT,
+    ISSUE_LAYOUT,
     CodeLayout,
     ParsedCode,
     next_code,
     normalise,
     validate,
+    validate_any,
 )
 from geo.errors import InvalidInput
 
@@ -339,6 +341,20 @@ def test_next_code_takes_the_pre_reform_district(lists):
     assert next_code("02923", 2025, 3, lists=lists) == "VN-10-086-02923-03-25"
     assert next_code("21211", 2025, 14, lists=lists) == "VN-51-522-21211-14-25"
     assert validate(next_code("02923", 2025, 3, lists=lists), today=TODAY, lists=lists)
+
+
+def test_new_codes_name_todays_province_and_no_district(lists):
+    """Issue 14: a code issued today never embeds a unit that no longer exists."""
+    code = next_code("02923", 2025, 3, layout=ISSUE_LAYOUT, lists=lists)
+    assert code == "VN-15-02923-03-25"  # Lào Cai is 15 since July 2025 (it was 10)
+    both = (ISSUE_LAYOUT, DEFAULT_LAYOUT)
+    new = validate_any(code, layouts=both, today=TODAY, lists=lists)
+    assert new.parsed.province == "15" and new.parsed.district is None
+    old = validate_any("VN-51-522-21214-13-24", layouts=both, today=TODAY, lists=lists)
+    assert old.code == "VN-51-522-21214-13-24" and old.commune.code == "21214"
+    with pytest.raises(InvalidInput) as bad:
+        validate_any("VN-15-0292-03-26", layouts=both, today=TODAY, lists=lists)
+    assert "5 digits" in bad.value.message("en")
 
 
 def test_next_code_with_district_and_province_given_needs_no_list():

@@ -19,7 +19,7 @@ from tests.browser import browser_page, page_log, screenshot
 pytestmark = pytest.mark.browser
 PASSWORD = "mật-khẩu-đăng-ký-0123"
 COMMUNE = "02923"
-CODE = re.compile(r"^VN-10-086-02923-\d{2,}-\d{2}$")
+CODE = re.compile(r"^VN-15-02923-\d{2,}-\d{2}$")  # today's province, no district
 SIDE_M = 80  # a field of 80 m × 80 m, 0.64 ha
 DRAW_ZOOM = 17  # about 1.1 m a pixel at 22° N: the field is ~70 px wide on screen
 
