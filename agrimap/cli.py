@@ -9,10 +9,13 @@ from pathlib import Path
 
 import psycopg
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agrimap.settings import Settings
+from geo import codes
+from geo.codes import CodeLayout
 from geo.errors import AgriMapError
 from layers import migrate
 from layers.ingest import ImportRefused, ImportSummary, import_file
@@ -284,3 +287,35 @@ def main() -> None:  # pragma: no cover - console entry
 
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+
+code_app = typer.Typer(help="Mã số vùng trồng / growing-area codes.", no_args_is_help=True)
+app.add_typer(code_app, name="code")
+
+
+def _unit(u: dict | None) -> str:
+    return f"{u['name'] or '?'} ({u['code']})" if u else "—"
+
+
+@code_app.command("check")
+def code_check_cmd(code: str = typer.Argument(..., help="e.g. VN-51-522-21214-13-24")) -> None:
+    """Kiểm tra một mã và đọc các phần của nó / check a code and read its parts."""
+    settings = load_settings()
+    layouts = (CodeLayout(settings.code_layout), CodeLayout(settings.code_layout_before_reform))
+    try:
+        d = codes.describe(codes.validate_any(code, layouts=layouts))
+    except AgriMapError as exc:
+        raise fail(exc) from exc
+    issued, today = d["issued_in"], d["today"]
+    console.print(f"[bold green]Mã {d['code']} hợp lệ[/] / valid")
+    units = ", ".join(_unit(issued[k]) for k in ("commune", "district", "province") if issued[k])
+    console.print(
+        f"  Cấp tại / issued in: {units}; số thứ tự / serial {d['serial']}, năm / year {d['year']}"
+    )
+    console.print(f"  Nay thuộc / today: {_unit(today['commune'])}, {_unit(today['province'])}")
+    for note in d["notes"]:
+        console.print(f"  Ghi chú: {escape(note['vi'])}")
+        console.print(f"  [dim]Note: {escape(note['en'])}[/]")
+
+
+if __name__ == "__main__":  # python -m agrimap.cli
+    main()

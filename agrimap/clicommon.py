@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import psycopg
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from geo.errors import AgriMapError
 
@@ -40,10 +41,11 @@ def database_url(settings: Settings) -> str:
 
 
 def fail(exc: AgriMapError) -> typer.Exit:
-    err.print(f"[bold red]Lỗi:[/] {exc.message('vi')}")
-    err.print(f"[dim]Error: {exc.message('en')}[/]")
+    # escape: messages quote layouts like VN-[tỉnh]-[xã]-…, which rich would take for markup
+    err.print(f"[bold red]Lỗi:[/] {escape(exc.message('vi'))}")
+    err.print(f"[dim]Error: {escape(exc.message('en'))}[/]")
     for line in exc.details:
-        err.print(f"  • {line}")
+        err.print(f"  • {escape(line)}")
     return typer.Exit(1)
 
 

@@ -478,13 +478,24 @@ def validate_any(
     >>> validate_any("VN-51-522-21214-13-24", layouts=(ISSUE_LAYOUT, DEFAULT_LAYOUT)).commune.code
     '21214'
     """
+    typed = _as_typed(code)
     for layout in layouts:
         try:
-            layout.parse(code)
+            layout.parse(typed)
         except InvalidInput:
             continue
-        return validate(code, layout=layout, today=today, lists=lists)
-    return validate(code, layout=layouts[0], today=today, lists=lists)  # says what is wrong
+        return validate(typed, layout=layout, today=today, lists=lists)
+    # Fits none: say what is wrong by the layout with as many parts as the code has.
+    parts = typed.count("-")
+    closest = next((lo for lo in layouts if lo.pattern.count("-") == parts), layouts[0])
+    return validate(typed, layout=closest, today=today, lists=lists)
+
+
+def _as_typed(code: str) -> str:
+    """A code as people type it, with parts joined by spaces, dashes of any kind, dots or
+    underscores, made into the one spelling codes are stored in: "vn 51 522 …" -> "VN-51-522-…"."""
+    text = str(code).strip().upper()
+    return re.sub(r"\s*[\s\-\u2010-\u2015\u2212._/]+\s*", "-", text)
 
 
 def next_code(
@@ -540,3 +551,43 @@ def _needs_district(commune_code: str, layout: CodeLayout, lists: AdminLists) ->
         hint_vi="Truyền district= và province=, hoặc dùng mẫu mã không có huyện (sau cải cách 2025).",
         hint_en="Pass district= and province=, or use a layout without a district (after the 2025 reform).",
     )
+
+
+def describe(check: CodeCheck, lists: AdminLists | None = None) -> dict[str, object]:
+    """What a person wants to know of a valid code: its parts with the names of the units as
+    they were when it was issued, and today's commune and province that hold it.
+
+    >>> d = describe(validate_any("vn-51-522-21214-13-24", layouts=(ISSUE_LAYOUT, DEFAULT_LAYOUT)))
+    >>> d["issued_in"]["commune"]["name"], d["today"]["commune"]["name"]
+    ('Xã Tịnh Long', 'Xã Tịnh Khê')
+    """
+    lists = lists or package_lists()
+    p = check.parsed
+    district = lists.old_districts.get(p.district) if p.district else None
+    if p.district:  # issued under the pre-reform layout: the 63 provinces of that time
+        province_name = lists.old_provinces.get(p.province or "")
+    else:
+        province_name = lists.provinces.get(p.province or "")
+    now = check.current_commune
+
+    def unit(code: str | None, name: str | None) -> dict[str, str | None] | None:
+        return None if code is None else {"code": code, "name": name}
+
+    return {
+        "code": check.code,
+        "valid": True,
+        "serial": p.serial,
+        "year": p.year,
+        "issued_in": {
+            "province": unit(p.province, province_name),
+            "district": unit(p.district, district.name if district else None),
+            "commune": unit(p.commune, check.commune.name if check.commune else None),
+        },
+        "today": {
+            "commune": unit(now.code, now.name) if now else None,
+            "province": unit(now.province, lists.provinces.get(now.province)) if now else None,
+            "other_communes": [unit(c.code, c.name) for c in check.current_communes if c != now],
+        },
+        "retired": check.retired,
+        "notes": [{"vi": n.vi, "en": n.en} for n in check.notes],
+    }

@@ -341,3 +341,18 @@ async def commune_and_province_names(
         )
     ).fetchone()
     return (row[0], row[1]) if row else (None, None)
+
+
+async def find_by_code(conn: AsyncConnection, code: str) -> dict[str, Any] | None:
+    """The registered area holding a code (its public fields), if the code is ours."""
+    keys = ("id", "code", "crop", "area_ha", "status", "commune_code", "issued_on")
+    query = sql.SQL("SELECT {} FROM growing_area WHERE code = %s").format(
+        sql.SQL(", ").join(map(sql.Identifier, keys))
+    )
+    row = await (await conn.execute(query, (code,))).fetchone()
+    if row is None:
+        return None
+    found = dict(zip(keys, row, strict=True))
+    found["area_ha"] = float(found["area_ha"]) if found["area_ha"] is not None else None
+    found["issued_on"] = found["issued_on"].isoformat() if found["issued_on"] else None
+    return found

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, File, Header, Request, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
 
+from geo import codes
 from geo.boundary import boundary_from_file
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.exports import FORMATS
@@ -163,6 +164,20 @@ async def history(fid: int, conn: ConnDep, who: PrincipalDep) -> dict:
         for v in versions:
             v.pop("changed_by")
     return {"id": fid, "versions": versions}
+
+
+@router.get("/growing-areas/code-check", summary="Check a growing-area code and read its parts")
+async def code_check(
+    conn: ConnDep, settings: SettingsDep, code: str = Query(..., max_length=80)
+) -> dict:
+    """Any spelling a person types (spaces, case; old or today's layout): its parts with the
+    units' names when it was issued and today, and the registered area if the code is ours.
+    An invalid code is a 400 naming the part that is wrong."""
+    checked = codes.validate_any(code, layouts=code_layouts(settings))
+    return {
+        **codes.describe(checked),
+        "registered": await registry.find_by_code(conn, checked.code),
+    }
 
 
 @router.post("/growing-areas/boundary", summary="Read a boundary from an uploaded file")
