@@ -4,9 +4,10 @@ province, H3 hexagons, and whether one coordinate is served, by whom and at whic
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from geo.coverage_rules import VillageRule
@@ -21,26 +22,46 @@ Planners = require("admin", "officer", "planner")
 AS_OF = Query(None, description="Ngày tham chiếu / as of (YYYY-MM-DD); mặc định hôm nay")
 
 
-@router.get(
-    "/coverage/indicators",
-    summary="Chỉ số phủ sóng và tiêu chí 8 theo thôn, xã, tỉnh / coverage indicators",
-)
-async def coverage_indicators_json(
-    conn: ConnDep,
-    who: Principal = Planners,
+@dataclass(frozen=True)
+class Selection:
+    """Which households and coverage an answer is about (the planner's switches)."""
+
+    level: Literal["village", "commune", "province"] | None
+    code: str | None
+    operator: str | None
+    technology: Literal["2G", "3G", "4G", "5G", "fibre"]
+    tier: str | None
+    as_of: dt.date | None
+
+
+def _selection(
     level: Literal["village", "commune", "province"] | None = Query(None),
     code: str | None = Query(None, max_length=40),
     operator: str | None = Query(None, max_length=60),
     technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
     tier: str | None = Query(None, max_length=40),
     as_of: dt.date | None = AS_OF,
+) -> Selection:
+    return Selection(level, code, operator, technology, tier, as_of)
+
+
+SelectionDep = Annotated[Selection, Depends(_selection)]
+
+
+@router.get(
+    "/coverage/indicators",
+    summary="Chỉ số phủ sóng và tiêu chí 8 theo thôn, xã, tỉnh / coverage indicators",
+)
+async def coverage_indicators_json(
+    conn: ConnDep,
+    selection: SelectionDep,
+    who: Principal = Planners,
     covered_share: float = Query(0.9, gt=0, le=1),
     partly_share: float = Query(0.01, gt=0, le=1),
 ) -> dict:
     return await coverage_indicators.indicators(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of, rule=VillageRule(covered_share, partly_share),
-    )  # fmt: skip
+        conn, **asdict(selection), rule=VillageRule(covered_share, partly_share)
+    )
 
 
 # Public, like the coverage layer's features and tiles: the answer comes from coverage only
@@ -64,18 +85,12 @@ async def coverage_at(
 )
 async def coverage_hexagons(
     conn: ConnDep,
+    selection: SelectionDep,
     who: Principal = Planners,
-    level: Literal["village", "commune", "province"] | None = Query(None),
-    code: str | None = Query(None, max_length=40),
-    operator: str | None = Query(None, max_length=60),
-    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
-    tier: str | None = Query(None, max_length=40),
-    as_of: dt.date | None = AS_OF,
     resolution: int | None = Query(None, ge=5, le=11),
     min_households: int = Query(5, ge=1, le=1000),
 ) -> JSONResponse:
     collection = await coverage_indicators.hexagons(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of, resolution=resolution, min_households=min_households,
-    )  # fmt: skip
+        conn, **asdict(selection), resolution=resolution, min_households=min_households
+    )
     return JSONResponse(collection, media_type="application/geo+json")
