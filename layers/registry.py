@@ -281,7 +281,11 @@ async def get_record(conn: AsyncConnection, gid: int) -> tuple[dict[str, Any], B
     return props, shapely.from_wkt(row[-1])
 
 
-async def history(conn: AsyncConnection, gid: int) -> list[dict[str, Any]]:
+async def history(
+    conn: AsyncConnection, gid: int, *, public_only: bool = False
+) -> list[dict[str, Any]]:
+    """Every version of an area. ``public_only`` (anonymous readers): the layer's public
+    fields only, without officers' names or their free-text notes."""
     rows = await (
         await conn.execute(
             "SELECT version, operation, changed_at, changed_by, record, ST_AsGeoJSON(geom, 7) "
@@ -291,17 +295,20 @@ async def history(conn: AsyncConnection, gid: int) -> list[dict[str, Any]]:
     ).fetchall()
     if not rows:
         raise NotFound(f"Không có vùng trồng số {gid}.", f"No growing area with id {gid}.")
-    hidden = {"owner_name", "registered_by"}  # personal data stays out of the public history
+    hidden = {"owner_name", "registered_by"}  # personal data stays out of every history
+    public = {"id", *(c.name for c in LAYER.properties)}
     out = []
     for version, op, at, by, record, geojson in rows:
-        out.append(
-            {
-                "version": version, "operation": op, "changed_at": at.isoformat(),
-                "changed_by": by,
-                "properties": {k: v for k, v in record.items() if k not in hidden},
-                "geometry": json.loads(geojson),
-            }
-        )  # fmt: skip
+        props = {k: v for k, v in record.items() if k not in hidden}
+        if public_only:
+            props = {k: v for k, v in props.items() if k in public}
+        entry = {
+            "version": version, "operation": op, "changed_at": at.isoformat(),
+            "changed_by": by, "properties": props, "geometry": json.loads(geojson),
+        }  # fmt: skip
+        if public_only:
+            del entry["changed_by"]
+        out.append(entry)
     return out
 
 

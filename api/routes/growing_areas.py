@@ -159,10 +159,7 @@ async def status_action(
 
 @router.get(ITEMS + "/{fid}/history", summary="Every version of a growing area")
 async def history(fid: int, conn: ConnDep, who: PrincipalDep) -> dict:
-    versions = await registry.history(conn, fid)
-    if not who.signed_in:  # officers' account names are for signed-in users only
-        for v in versions:
-            v.pop("changed_by")
+    versions = await registry.history(conn, fid, public_only=not who.signed_in)
     return {"id": fid, "versions": versions}
 
 

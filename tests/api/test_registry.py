@@ -210,7 +210,7 @@ def test_second_save_of_the_same_version_gets_409(live_server, officer, spots) -
 
 
 def test_status_actions_and_history(live_server, officer, spots) -> None:
-    created = create(live_server, officer["A"], spots.pop()).json()
+    created = create(live_server, officer["A"], spots.pop(), note="Ghi chú nội bộ").json()
     url = f"{live_server}/collections/growing_areas/items/{created['id']}"
     h = officer["A"]
     no_reason = httpx.post(f"{url}/suspend", json={"version": 1}, headers=h)
@@ -237,8 +237,10 @@ def test_status_actions_and_history(live_server, officer, spots) -> None:
     assert [(v["version"], v["properties"]["status"]) for v in versions] == [
         (1, "active"), (2, "suspended"), (3, "active"), (4, "revoked")]  # fmt: skip
     assert "changed_by" not in versions[0]  # anonymous readers do not see officers' names
+    assert all("note" not in v["properties"] for v in versions)  # nor their free-text notes
     signed = httpx.get(f"{url}/history", headers=h).json()["versions"]
     assert all(v["changed_by"].startswith("reg-a-") for v in signed)
+    assert all("note" in v["properties"] for v in signed)
 
 
 def test_delete_needs_the_version_and_keeps_history(live_server, officer, spots) -> None:
