@@ -15,7 +15,6 @@ from rich.table import Table
 
 from agrimap.settings import Settings
 from geo import codes
-from geo.codes import CodeLayout
 from geo.errors import AgriMapError
 from layers import migrate
 from layers.ingest import ImportRefused, ImportSummary, import_file
@@ -299,10 +298,8 @@ def _unit(u: dict | None) -> str:
 @code_app.command("check")
 def code_check_cmd(code: str = typer.Argument(..., help="e.g. VN-51-522-21214-13-24")) -> None:
     """Kiểm tra một mã và đọc các phần của nó / check a code and read its parts."""
-    settings = load_settings()
-    layouts = (CodeLayout(settings.code_layout), CodeLayout(settings.code_layout_before_reform))
     try:
-        d = codes.describe(codes.validate_any(code, layouts=layouts))
+        d = codes.describe(codes.validate_any(code, layouts=load_settings().code_layouts()))
     except AgriMapError as exc:
         raise fail(exc) from exc
     issued, today = d["issued_in"], d["today"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.codes import DEFAULT_LAYOUT, ISSUE_LAYOUT, CodeLayout
 
 DEFAULT_SECRET = "change-me"
 
@@ -33,12 +36,16 @@ class Settings(BaseSettings):
     tile_cache_mb: int = 256  # per server process
     # Growing-area code layouts (geo.codes patterns): new codes use code_layout; codes given by
     # officers or imported may also follow code_layout_before_reform (issued before July 2025).
-    code_layout: str = "VN-{province:2}-{commune:5}-{serial:2+}-{year:2}"
-    code_layout_before_reform: str = "VN-{province:2}-{district:3}-{commune:5}-{serial:2+}-{year:2}"
+    code_layout: str = ISSUE_LAYOUT.pattern
+    code_layout_before_reform: str = DEFAULT_LAYOUT.pattern
     # numberMatched is counted exactly up to this many matches, then estimated (and flagged).
     count_cap: int = Field(default=10_000, ge=0)
     # JSON pages of more than this many features are streamed as PostGIS writes them.
     stream_above: int = Field(default=1_000, ge=0)
+
+    def code_layouts(self) -> tuple[CodeLayout, ...]:
+        """The growing-area code layouts: the one new codes follow, then the pre-reform one."""
+        return _layouts(self.code_layout, self.code_layout_before_reform)
 
     @property
     def secure_cookies(self) -> bool:
@@ -54,3 +61,8 @@ class Settings(BaseSettings):
                 "running with AGRIMAP_ENVIRONMENT=production"
             )
         return self
+
+
+@lru_cache(maxsize=8)
+def _layouts(current: str, before: str) -> tuple[CodeLayout, ...]:
+    return (CodeLayout(current), CodeLayout(before))

@@ -4,14 +4,12 @@ tile matrix set and tile coordinates (checked here once, for vector and raster t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
 from psycopg import AsyncConnection
 
 from agrimap.settings import Settings
-from geo import codes
 from geo.errors import NotFound
 from layers.serving import tiles
 from layers.serving.catalog import BY_ID, Collection
@@ -71,13 +69,3 @@ def check_tile(tms_id: str, z: int, x: int, y: int) -> tuple[int, int, int]:
 CollectionDep = Annotated[Collection, Depends(find_collection)]
 TmsDep = Annotated[str, Depends(check_tms)]
 TileDep = Annotated[tuple[int, int, int], Depends(check_tile)]
-
-
-def code_layouts(settings: Settings) -> tuple[codes.CodeLayout, ...]:
-    """The growing-area code layouts: the one new codes follow, then the pre-reform one."""
-    return _layouts(settings.code_layout, settings.code_layout_before_reform)
-
-
-@lru_cache(maxsize=8)
-def _layouts(current: str, before: str) -> tuple[codes.CodeLayout, ...]:
-    return (codes.CodeLayout(current), codes.CodeLayout(before))

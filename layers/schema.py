@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
+from geo.errors import InvalidInput
 from geo.values import fold, parse_text
 
 # PostgreSQL type -> JSON Schema type of the served property
@@ -208,8 +209,6 @@ def parse_changes(
 
     Raises InvalidInput naming every field that is unknown, not editable here or malformed.
     """
-    from geo.errors import InvalidInput
-
     editable = {c.name: c for c in layer.editable}
     problems_vi: list[str] = []
     problems_en: list[str] = []

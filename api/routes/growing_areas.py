@@ -23,7 +23,7 @@ from layers.growing_areas import export_areas
 
 from ..auth import Principal, PrincipalDep, acting, require
 from ..bodies import GrowingAreaChange, GrowingAreaFeature
-from ..deps import ConnDep, SettingsDep, code_layouts
+from ..deps import ConnDep, SettingsDep
 
 router = APIRouter(tags=["Vùng trồng / growing areas"])
 Writers = require("admin", "officer")
@@ -73,7 +73,7 @@ async def create(
     geom = registry_checks.boundary_from_geojson(feature)
     async with acting(conn, who):
         gid = await registry.create(
-            conn, geom, _props(feature), user=who.username, layouts=code_layouts(settings)
+            conn, geom, _props(feature), user=who.username, layouts=settings.code_layouts()
         )
         props, stored = await registry.get_record(conn, gid)
     response = _feature_response(props, stored, status=201)
@@ -170,7 +170,7 @@ async def code_check(
     """Any spelling a person types (spaces, case; old or today's layout): its parts with the
     units' names when it was issued and today, and the registered area if the code is ours.
     An invalid code is a 400 naming the part that is wrong."""
-    checked = codes.validate_any(code, layouts=code_layouts(settings))
+    checked = codes.validate_any(code, layouts=settings.code_layouts())
     return {
         **codes.describe(checked),
         "registered": await registry.find_by_code(conn, checked.code),

@@ -286,13 +286,12 @@ async def feature_page(
     is the planner's estimate (pg_class.reltuples for a whole table, EXPLAIN's row count for a
     filtered one, both cached for ESTIMATE_TTL seconds) and ``matched_is_estimate`` is set.
     """
-    cap = count_cap
     filtered = query.bbox is not None or bool(query.equals)
     table_rows = None if filtered else _cached_estimate(_whole_table_key(coll))
     # A whole table known to be big is not counted at all: its estimate is the answer.
-    count = filtered or table_rows is None or table_rows <= cap
+    count = filtered or table_rows is None or table_rows <= count_cap
     want_reltuples = not filtered and table_rows is None
-    stmt, params = _page_sql(coll, query, count=count, reltuples=want_reltuples, cap=cap)
+    stmt, params = _page_sql(coll, query, count=count, reltuples=want_reltuples, cap=count_cap)
     # A whole-table page is prepared (its plan does not depend on the values). A filtered one
     # is planned for its own values every time: after five runs PostgreSQL may switch a prepared
     # statement to a generic plan, and the generic plan of a bbox page measured 5x slower.
@@ -311,7 +310,7 @@ async def feature_page(
         more=more,
         capped=capped,
         table_rows=table_rows,
-        cap=cap,
+        cap=count_cap,
     )
     return FeaturePage(
         features_json=text or "",
@@ -361,18 +360,17 @@ async def count_matched(
 ) -> tuple[int, bool]:
     """numberMatched for a page read without its count (a streamed page): counted up to the
     cap in its own statement when needed, as ``feature_page`` does in the page's."""
-    cap = count_cap
     if query.after is None and not more:
         return returned, False
     filtered = query.bbox is not None or bool(query.equals)
     table_rows = None if filtered else await _estimated_rows(conn, coll)
     capped = None
-    if filtered or (table_rows or 0) <= cap:
+    if filtered or (table_rows or 0) <= count_cap:
         where, params = where_clause(coll, query)
         stmt = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} t{} LIMIT %s) n").format(
             sql.Identifier(coll.table), where
         )
-        row = await (await conn.execute(stmt, [*params, cap + 1], prepare=False)).fetchone()
+        row = await (await conn.execute(stmt, [*params, count_cap + 1], prepare=False)).fetchone()
         capped = int(row[0]) if row else 0
     return await number_matched(
         conn,
@@ -382,7 +380,7 @@ async def count_matched(
         more=more,
         capped=capped,
         table_rows=table_rows,
-        cap=cap,
+        cap=count_cap,
     )
 
 
