@@ -24,6 +24,7 @@ from .routes import (
     auth,
     coverage,
     features,
+    growing_area_pages,
     growing_areas,
     health,
     household_pages,
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(records.router)
     app.include_router(growing_areas.router)
+    app.include_router(growing_area_pages.router)
     app.include_router(qr.router)
     app.include_router(tiles.router)
     app.include_router(rasters.router)

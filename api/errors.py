@@ -24,10 +24,18 @@ from geo.errors import (
 from layers.registry_checks import PreconditionRequired
 
 from .html import render
+from .lang import request_lang
 
 log = logging.getLogger(__name__)
 PAGE_PREFIX = "/maps/"
-PAGE_TITLES = {400: "Dữ liệu chưa hợp lệ", 403: "Không có quyền", 404: "Không tìm thấy"}
+PAGE_TITLES = {
+    400: "Dữ liệu chưa hợp lệ", 403: "Không có quyền", 404: "Không tìm thấy",
+    409: "Không thực hiện được", 428: "Cần tải lại trang",
+}  # fmt: skip
+PAGE_TITLES_EN = {
+    400: "Invalid input", 403: "Not allowed", 404: "Not found", 409: "Cannot be done",
+    428: "Reload the page",
+}  # fmt: skip
 
 STATUS: dict[type[AgriMapError], int] = {
     PreconditionRequired: 428,
@@ -38,15 +46,6 @@ STATUS: dict[type[AgriMapError], int] = {
     PermissionDenied: 403,
     RateLimited: 429,
 }
-
-
-def request_lang(request: Request) -> str:
-    """Vietnamese unless the client asks for English first (?lang=en or Accept-Language)."""
-    explicit = request.query_params.get("lang")
-    if explicit in ("vi", "en"):
-        return explicit
-    accept = request.headers.get("accept-language", "").lower()
-    return "en" if accept.startswith("en") else "vi"
 
 
 def status_for(exc: AgriMapError) -> int:
@@ -70,10 +69,48 @@ def is_page(request: Request) -> bool:
     return request.url.path.startswith(PAGE_PREFIX)
 
 
-def error_page(status: int, message: str) -> HTMLResponse:
-    """The Vietnamese error page of a page request."""
-    html = render("error.html", lang="vi", title=PAGE_TITLES.get(status, "Lỗi"), message=message)
+def error_page(request: Request, status: int, exc: AgriMapError | str) -> HTMLResponse:
+    """The error page of a page request, in the reader's language, under the page header."""
+    from .chrome import cached_header  # the header needs auth, which needs these errors' types
+
+    lang = request_lang(request)
+    message = exc if isinstance(exc, str) else exc.message(lang)
+    titles = PAGE_TITLES if lang == "vi" else PAGE_TITLES_EN
+    html = render(
+        "error.html",
+        lang=lang,
+        title=titles.get(status, "Lỗi" if lang == "vi" else "Error"),
+        message=message,
+        header_html=cached_header(request),
+    )
     return HTMLResponse(html, status_code=status)
+
+
+# How a Vietnamese reader is told what is wrong with a parameter (pydantic's error types).
+_PROBLEMS_VI = {
+    "missing": "chưa có",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "float_parsing": "phải là số",
+    "float_type": "phải là số",
+    "bool_parsing": "phải là có/không (true/false)",
+    "date_parsing": "phải là ngày dạng yyyy-mm-dd",
+    "date_from_datetime_parsing": "phải là ngày dạng yyyy-mm-dd",
+    "string_too_long": "quá dài",
+    "string_too_short": "quá ngắn",
+    "greater_than_equal": "quá nhỏ",
+    "greater_than": "quá nhỏ",
+    "less_than_equal": "quá lớn",
+    "less_than": "quá lớn",
+    "literal_error": "không nằm trong các giá trị được phép",
+    "enum": "không nằm trong các giá trị được phép",
+    "json_invalid": "không phải JSON hợp lệ",
+}
+
+
+def _problem_vi(error: dict) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body", "path"))
+    return f"{where or 'dữ liệu'} {_PROBLEMS_VI.get(error.get('type', ''), 'không hợp lệ')}"
 
 
 def login_redirect(request: Request) -> RedirectResponse:
@@ -115,7 +152,7 @@ class RefuseNul:
         ):
             request = Request(scope)
             response = (
-                error_page(400, NUL_MESSAGE.message("vi"))
+                error_page(request, 400, NUL_MESSAGE)
                 if is_page(request)
                 else JSONResponse(error_body(NUL_MESSAGE, request_lang(request)), status_code=400)
             )
@@ -133,7 +170,7 @@ def install(app: FastAPI) -> None:
         if is_page(request):
             if isinstance(exc, NotSignedIn):
                 return login_redirect(request)
-            return error_page(status, exc.message("vi"))
+            return error_page(request, status, exc)
         response = JSONResponse(error_body(exc, request_lang(request)), status_code=status)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -146,7 +183,7 @@ def install(app: FastAPI) -> None:
         # Raised by the database's own scope checks (migration 0002): vi message, en detail.
         diag = exc.diag
         if is_page(request):
-            return error_page(403, diag.message_primary or str(exc))
+            return error_page(request, 403, diag.message_primary or str(exc))
         err = PermissionDenied(diag.message_primary or str(exc), diag.message_detail or str(exc))
         return JSONResponse(error_body(err, request_lang(request)), status_code=403)
 
@@ -156,18 +193,22 @@ def install(app: FastAPI) -> None:
         # mistake, a 400 saying which, never a 500.
         err = _db_refused_value(exc)
         if is_page(request):
-            return error_page(400, err.message("vi"))
+            return error_page(request, 400, err)
         return JSONResponse(error_body(err, request_lang(request)), status_code=400)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
-        )
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
         err = InvalidInput(
-            f"Tham số không hợp lệ: {problems}.",
-            f"Invalid parameter: {problems}.",
+            "Tham số không hợp lệ: " + "; ".join(_problem_vi(e) for e in errors) + ".",
+            "Invalid parameter: "
+            + "; ".join(
+                f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors
+            )
+            + ".",
             hint_vi="Xem tài liệu API tại /api.html.",
             hint_en="See the API description at /api.html.",
         )
+        if is_page(request):
+            return error_page(request, 400, err)
         return JSONResponse(error_body(err, request_lang(request)), status_code=400)

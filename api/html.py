@@ -6,10 +6,14 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from maps.formats import FILTERS
+
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(loader=PackageLoader("api", "templates"), autoescape=select_autoescape())
+    env = Environment(loader=PackageLoader("api", "templates"), autoescape=select_autoescape())
+    env.filters.update(FILTERS)
+    return env
 
 
 def render(template: str, **context: object) -> str:

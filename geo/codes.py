@@ -478,7 +478,7 @@ def validate_any(
     >>> validate_any("VN-51-522-21214-13-24", layouts=(ISSUE_LAYOUT, DEFAULT_LAYOUT)).commune.code
     '21214'
     """
-    typed = _as_typed(code)
+    typed = as_typed(code)
     for layout in layouts:
         try:
             layout.parse(typed)
@@ -491,7 +491,7 @@ def validate_any(
     return validate(typed, layout=closest, today=today, lists=lists)
 
 
-def _as_typed(code: str) -> str:
+def as_typed(code: str) -> str:
     """A code as people type it, with parts joined by spaces, dashes of any kind, dots or
     underscores, made into the one spelling codes are stored in: "vn 51 522 …" -> "VN-51-522-…"."""
     text = str(code).strip().upper()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -127,3 +128,15 @@ async def commune_bounds(
         )
     ).fetchone()
     return (row[0], tuple(row[1:5])) if row else None
+
+
+async def commune_names(conn: AsyncConnection, codes: Sequence[str]) -> dict[str, str]:
+    """The stored communes' names by code (codes not stored are left out)."""
+    if not codes:
+        return {}
+    rows = await (
+        await conn.execute(
+            "SELECT code, name FROM commune WHERE code = ANY(%s) ORDER BY code", (list(codes),)
+        )
+    ).fetchall()
+    return dict(rows)

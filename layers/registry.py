@@ -316,6 +316,7 @@ async def export_features(
     conn: AsyncConnection,
     *,
     gid: int | None = None,
+    ids: list[int] | None = None,
     commune: str | None = None,
     status: str | None = None,
     crop: str | None = None,
@@ -324,12 +325,13 @@ async def export_features(
     query = sql.SQL(
         "SELECT {}, ST_AsBinary(geom) FROM growing_area "
         "WHERE (%(id)s::bigint IS NULL OR id = %(id)s) "
+        "AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[])) "
         "AND (%(commune)s::text IS NULL OR commune_code = %(commune)s) "
         "AND (%(status)s::text IS NULL OR status = %(status)s) "
         "AND (%(crop)s::text IS NULL OR crop = %(crop)s) "
         "ORDER BY code"
     ).format(sql.SQL(", ").join(map(sql.Identifier, EXPORT_COLUMNS)))
-    params = {"id": gid, "commune": commune, "status": status, "crop": crop}
+    params = {"id": gid, "ids": ids, "commune": commune, "status": status, "crop": crop}
     rows = await (await conn.execute(query, params)).fetchall()
     return [
         ExportFeature(dict(zip(EXPORT_COLUMNS, r[:-1], strict=True)), shapely.from_wkb(r[-1]))
@@ -350,6 +352,25 @@ async def commune_and_province_names(
     return (row[0], row[1]) if row else (None, None)
 
 
+async def area_place_names(conn: AsyncConnection, gid: int) -> dict[str, str | None]:
+    """The commune, province and village an area lies in, by name (the village holding a
+    point inside the area)."""
+    row = await (
+        await conn.execute(
+            "SELECT c.name, p.name, v.name, v.code FROM growing_area a "
+            "LEFT JOIN commune c ON c.code = a.commune_code "
+            "LEFT JOIN province p ON p.code = c.province_code "
+            "LEFT JOIN LATERAL (SELECT name, code FROM village v "
+            "  WHERE ST_Intersects(v.geom, ST_PointOnSurface(a.geom)) ORDER BY code LIMIT 1) v "
+            "  ON true "
+            "WHERE a.id = %s",
+            (gid,),
+        )
+    ).fetchone()
+    keys = ("commune", "province", "village", "village_code")
+    return dict(zip(keys, row, strict=True)) if row else dict.fromkeys(keys)
+
+
 async def find_by_code(conn: AsyncConnection, code: str) -> dict[str, Any] | None:
     """The registered area holding a code (its public fields), if the code is ours."""
     keys = ("id", "code", "crop", "area_ha", "status", "commune_code", "issued_on")
@@ -363,3 +384,12 @@ async def find_by_code(conn: AsyncConnection, code: str) -> dict[str, Any] | Non
     found["area_ha"] = float(found["area_ha"]) if found["area_ha"] is not None else None
     found["issued_on"] = found["issued_on"].isoformat() if found["issued_on"] else None
     return found
+
+
+async def look_up_code(
+    conn: AsyncConnection, text: str, *, layouts: tuple[codes.CodeLayout, ...]
+) -> dict[str, Any]:
+    """Any spelling of a code read into its parts (``geo.codes.describe``) and the registered
+    area holding it if it is ours; an invalid code raises InvalidInput naming the wrong part."""
+    checked = codes.validate_any(text, layouts=layouts)
+    return {**codes.describe(checked), "registered": await find_by_code(conn, checked.code)}

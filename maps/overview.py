@@ -90,15 +90,17 @@ class _OverviewPage(Figure):
         "{{ this.header.render(**kwargs) }}\n"
         "</head>\n"
         "<body>\n"
+        "{{ this.header_html }}\n"
         "{{ this.html.render(**kwargs) }}\n"
         "<script>\n{{ this.script.render(**kwargs) }}\n</script>\n"
         "</body>\n"
         "</html>\n"
     )
 
-    def __init__(self, *, title: str, lang: str) -> None:
+    def __init__(self, *, title: str, lang: str, header_html: str = "") -> None:
         super().__init__(title=title)
         self.lang = lang
+        self.header_html = header_html  # the shared page header (api.chrome), already HTML
         # Our <meta charset> above replaces branca's http-equiv one.
         self.header._children.pop("meta_http", None)
 
@@ -112,6 +114,9 @@ class _PageChrome(MacroElement):
         <script src="{{ this.static_prefix }}/agrimap/overview.js"></script>
         <style>
           body, .leaflet-container { font-family: system-ui, "Segoe UI", Roboto, sans-serif; }
+          /* The shared page header on top, the map in the rest of the window. */
+          body { display: flex; flex-direction: column; }
+          body > .folium-map { flex: 1 1 auto; height: auto !important; min-height: 0; }
           .leaflet-container { background: #e8eee6; }
           .agrimap-box { background: rgba(255, 255, 255, 0.94); border-radius: 6px;
             box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); padding: 8px 10px; color: #1c2b1c; }
@@ -269,6 +274,7 @@ def render_overview(
     title: str,
     lang: str = "vi",
     static_prefix: str = "/static",
+    header_html: str = "",
 ) -> str:
     """The overview map as a full HTML page; the browser fetches each layer's ``items_url``.
 
@@ -293,7 +299,7 @@ def render_overview(
     # Instance attributes, so folium's CDN lists (jQuery, Bootstrap, Font Awesome...) stay unused.
     fmap.default_js = [("leaflet", f"{prefix}/leaflet/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{prefix}/leaflet/leaflet.css")]
-    _OverviewPage(title=title, lang=lang).add_child(fmap)
+    _OverviewPage(title=title, lang=lang, header_html=header_html).add_child(fmap)
     basemap = folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, max_zoom=19).add_to(fmap)
     groups = [folium.FeatureGroup(show=layer.show).add_to(fmap) for layer in layers]
     fmap.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]])

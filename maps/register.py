@@ -51,15 +51,19 @@ class _RegisterChrome(MacroElement):
         <div id="agrimap-notices" role="alert" hidden></div>
         <aside class="register-panel" aria-labelledby="register-title">
           <header>
+            {% if this.edit %}
+            <a class="register-back" href="{{ this.edit.pageUrl|e }}">← {{ this.back_text|e }}</a>
+            {% else %}
             <a class="register-back" href="/maps/overview">← {{ s.backToOverview|e }}</a>
-            <h1 id="register-title">{{ s.title|e }}</h1>
+            {% endif %}
+            <h1 id="register-title">{{ this.title_text|e }}</h1>
             <p class="register-commune" data-commune-code="{{ this.commune_code|e }}">
               {{ this.commune_line|e }}</p>
           </header>
 
           <section aria-labelledby="register-step-boundary">
             <h2 id="register-step-boundary">{{ s.stepBoundary|e }}</h2>
-            <p class="register-help">{{ s.drawHelp|e }}</p>
+            <p class="register-help">{{ (s.editHelp if this.edit else s.drawHelp)|e }}</p>
             <div class="register-upload">
               <span id="register-upload-label">{{ s.uploadLabel|e }}</span>
               <input type="file" id="register-file" name="file" class="register-file-input"
@@ -79,6 +83,7 @@ class _RegisterChrome(MacroElement):
           </section>
 
           <form id="register-form" novalidate aria-labelledby="register-step-record">
+            {% if not this.edit %}
             <h2 id="register-step-record">{{ s.stepRecord|e }}</h2>
             <label for="register-crop">{{ s.crop|e }}
               <abbr title="{{ s.required|e }}">*</abbr></label>
@@ -103,9 +108,11 @@ class _RegisterChrome(MacroElement):
             </div>
             <label for="register-note">{{ s.note|e }}</label>
             <textarea id="register-note" name="note" rows="3" maxlength="2000"></textarea>
+            {% endif %}
             <p id="register-error" class="register-error" role="alert" hidden></p>
             <div id="register-success" class="register-success" role="status" hidden></div>
-            <button type="submit" id="register-submit" disabled>{{ s.submit|e }}</button>
+            <button type="submit" id="register-submit" disabled>
+              {{ (s.editSubmit if this.edit else s.submit)|e }}</button>
             <p id="register-submit-hint" class="register-help">{{ s.needShape|e }}</p>
           </form>
         </aside>
@@ -128,6 +135,7 @@ class _RegisterChrome(MacroElement):
             lang: {{ this.lang|tojson }},
             strings: {{ this.strings|tojson }},
             drawLocal: {{ this.draw_local|tojson }},
+            edit: {{ this.edit|tojson }},
           });
         })();
         {% endmacro %}
@@ -145,9 +153,15 @@ class _RegisterChrome(MacroElement):
         commune_url: str | None,
         lang: str,
         static_prefix: str,
+        edit: dict | None = None,
     ) -> None:
         super().__init__()
         self._name = "AgrimapRegister"
+        self.edit = edit
+        strings = STRINGS[lang]
+        code = (edit or {}).get("code", "")
+        self.title_text = strings["editTitle"].format(code=code) if edit else strings["title"]
+        self.back_text = strings["backToArea"].format(code=code)
         self.basemap = basemap
         self.lang = lang
         self.strings = STRINGS[lang]
@@ -164,8 +178,9 @@ class _RegisterChrome(MacroElement):
         self.upload_accept = UPLOAD_ACCEPT
         self.crops = COMMON_CROPS
         # The API answers in the page's language when asked with ?lang=.
+        exclude = f"&exclude={int(edit['id'])}" if edit else ""
         self.urls = {
-            "check": f"{CHECK_URL}?lang={lang}",
+            "check": f"{CHECK_URL}?lang={lang}{exclude}",
             "items": f"{ITEMS_URL}?lang={lang}",
             "boundary": f"{BOUNDARY_URL}?lang={lang}",
             "item": ITEMS_URL + "/{id}",
@@ -182,8 +197,14 @@ def render_register(
     lang: str = "vi",
     commune_url: str | None = None,
     static_prefix: str = "/static",
+    header_html: str = "",
+    edit: dict | None = None,
 ) -> str:
     """The registration page for one commune's officers, as a full HTML page.
+
+    With ``edit`` ({id, version, code, geometry (GeoJSON), pageUrl}) it redraws that registered
+    area: its boundary is drawn ready to change, the checks leave it out of the overlaps, and
+    saving sends the new boundary alone (PATCH with If-Match) and goes back to ``pageUrl``.
 
     ``bounds`` is the commune's (lon_min, lat_min, lon_max, lat_max) in WGS84; the map is
     fitted to it. ``existing_url`` serves the registered growing areas as a GeoJSON
@@ -206,8 +227,13 @@ def render_register(
     # Instance attributes, so folium's CDN lists (jQuery, Bootstrap, Font Awesome...) stay unused.
     fmap.default_js = [("leaflet", f"{prefix}/leaflet/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{prefix}/leaflet/leaflet.css")]
-    title = strings["pageTitle"].format(commune=_capitalised(commune_label(commune_name, lang)))
-    _OverviewPage(title=title, lang=lang).add_child(fmap)
+    commune_title = _capitalised(commune_label(commune_name, lang))
+    title = (
+        strings["editPageTitle"].format(code=edit["code"], commune=commune_title)
+        if edit
+        else strings["pageTitle"].format(commune=commune_title)
+    )
+    _OverviewPage(title=title, lang=lang, header_html=header_html).add_child(fmap)
     basemap = folium.TileLayer(
         OSM_TILES, attr=OSM_ATTRIBUTION, max_zoom=19, name=strings["basemap"]
     ).add_to(fmap)
@@ -221,6 +247,7 @@ def render_register(
         commune_url=commune_url,
         lang=lang,
         static_prefix=prefix,
+        edit=edit,
     )
     fmap.add_child(chrome)
     return fmap.get_root().render()

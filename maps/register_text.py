@@ -68,6 +68,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "zoomOut": "Thu nhỏ",
         "networkError": "lỗi mạng",
         "badAnswer": "máy chủ trả lời không đúng định dạng",
+        "editTitle": "Vẽ lại ranh giới {code}",
+        "editPageTitle": "Vẽ lại ranh giới {code} – {commune}",
+        "editHelp": "Ranh giới đang đăng ký đã được vẽ sẵn: bấm nút sửa (hình bút) ở góc trái để "
+        "kéo các góc, hoặc vẽ một đa giác mới để thay. Các kiểm tra chạy ngay khi ranh giới đổi.",
+        "editSubmit": "Lưu ranh giới mới",
+        "backToArea": "Về trang vùng trồng {code}",
         "locale": "vi-VN",
     },
     "en": {
@@ -116,6 +122,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "geojsonLink": "Download GeoJSON",
         "submitFailed": "Registration failed (HTTP {status}).",
         "submitNetwork": "Could not reach the server. Check the connection and try again.",
+        "editTitle": "Redraw the boundary of {code}",
+        "editPageTitle": "Redraw {code} – {commune}",
+        "editHelp": "The registered boundary is drawn: press the edit (pen) button at the top left "
+        "to drag its corners, or draw a new polygon to replace it. The checks run as it changes.",
+        "editSubmit": "Save the new boundary",
+        "backToArea": "Back to growing area {code}",
         "existingFailed": "Could not load the registered growing areas ({reason}).",
         "communeFailed": "Could not load the commune boundary ({reason}).",
         "existingLegend": "Registered growing areas",

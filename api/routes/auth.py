@@ -20,17 +20,11 @@ from ..auth import (
 )
 from ..deps import ConnDep, SettingsDep
 from ..html import render
+from ..lang import safe_next
 from ..ratelimit import limit
 
 router = APIRouter(tags=["Tài khoản / accounts"])
 ANY_ROLE = ("admin", "officer", "planner")
-
-
-def _safe_next(target: str | None) -> str:
-    # Only paths on this site: never an open redirect to another host.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/maps/overview"
 
 
 def _login_page(
@@ -51,7 +45,7 @@ def _with_csrf_cookie(response: Response, csrf: str, secure: bool) -> Response:
 async def login_page(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     return _with_csrf_cookie(
-        _login_page(csrf=csrf, next_=_safe_next(next)), csrf, settings.secure_cookies
+        _login_page(csrf=csrf, next_=safe_next(next)), csrf, settings.secure_cookies
     )
 
 
@@ -79,7 +73,7 @@ async def login(
     limit(request, "login", settings.login_rate)
     cookie_csrf = request.cookies.get(CSRF_COOKIE, "")
     fresh = secrets.token_urlsafe(24)
-    target = _safe_next(next)
+    target = safe_next(next)
     if not cookie_csrf or not secrets.compare_digest(cookie_csrf, csrf_token):
         page = _login_page(
             csrf=fresh,

@@ -13,6 +13,7 @@ from layers.serving import feature_stream, features
 from layers.serving.catalog import COLLECTIONS, Collection
 
 from .. import ogc
+from ..chrome import header_html
 from ..deps import ConnDep, SettingsDep, find_collection
 from ..errors import request_lang
 from ..html import render
@@ -25,7 +26,7 @@ def _json(doc: dict, media_type: str = ogc.JSON) -> Response:
 
 
 @router.get("/", summary="Landing page")
-async def landing(request: Request, settings: SettingsDep) -> Response:
+async def landing(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     base = ogc.base_url(request, settings.public_url)
     lang = request_lang(request)
@@ -47,16 +48,31 @@ async def landing(request: Request, settings: SettingsDep) -> Response:
         ],
     }
     if ogc.wants_html(request):
-        return HTMLResponse(render("landing.html", lang=lang, doc=doc, collections=COLLECTIONS))
+        return HTMLResponse(
+            render(
+                "landing.html",
+                lang=lang,
+                doc=doc,
+                collections=COLLECTIONS,
+                header_html=await header_html(request, conn),
+            )  # fmt: skip
+        )
     return _json(doc)
 
 
 @router.get("/conformance", summary="Conformance classes")
-async def conformance(request: Request) -> Response:
+async def conformance(request: Request, conn: ConnDep) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     doc = {"conformsTo": ogc.CONFORMANCE}
     if ogc.wants_html(request):
-        return HTMLResponse(render("conformance.html", lang=request_lang(request), doc=doc))
+        return HTMLResponse(
+            render(
+                "conformance.html",
+                lang=request_lang(request),
+                doc=doc,
+                header_html=await header_html(request, conn),
+            )  # fmt: skip
+        )
     return _json(doc)
 
 
@@ -74,7 +90,14 @@ async def collections(request: Request, conn: ConnDep, settings: SettingsDep) ->
         "collections": docs,
     }
     if ogc.wants_html(request):
-        return HTMLResponse(render("collections.html", lang=lang, doc=doc))
+        return HTMLResponse(
+            render(
+                "collections.html",
+                lang=lang,
+                doc=doc,
+                header_html=await header_html(request, conn),
+            )  # fmt: skip
+        )
     return _json(doc)
 
 
@@ -88,7 +111,15 @@ async def collection(
     base = ogc.base_url(request, settings.public_url)
     doc = ogc.collection_doc(coll, base, lang, await features.extent(conn, coll))
     if ogc.wants_html(request):
-        return HTMLResponse(render("collection.html", lang=lang, doc=doc, coll=coll))
+        return HTMLResponse(
+            render(
+                "collection.html",
+                lang=lang,
+                doc=doc,
+                coll=coll,
+                header_html=await header_html(request, conn),
+            )  # fmt: skip
+        )
     return _json(doc)
 
 
@@ -169,6 +200,7 @@ async def items(
                 features=parsed,
                 page=page,
                 links=links,
+                header_html=await header_html(request, conn),
             )
         )
     head = {
@@ -223,7 +255,15 @@ async def item(
         ogc.link(f"{base}/collections/{coll.id}", "collection", ogc.JSON, coll.title_vi),
     ]
     if ogc.wants_html(request):
-        return HTMLResponse(render("item.html", lang=request_lang(request), coll=coll, feature=doc))
+        return HTMLResponse(
+            render(
+                "item.html",
+                lang=request_lang(request),
+                coll=coll,
+                feature=doc,
+                header_html=await header_html(request, conn),
+            )  # fmt: skip
+        )
     response = _json(doc, ogc.GEOJSON)
     version = (doc.get("properties") or {}).get("version")
     if version is not None:  # what a client sends back in If-Match when it edits

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
 
-from geo import codes
 from geo.boundary import boundary_from_file
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.exports import FORMATS
@@ -170,11 +169,7 @@ async def code_check(
     """Any spelling a person types (spaces, case; old or today's layout): its parts with the
     units' names when it was issued and today, and the registered area if the code is ours.
     An invalid code is a 400 naming the part that is wrong."""
-    checked = codes.validate_any(code, layouts=settings.code_layouts())
-    return {
-        **codes.describe(checked),
-        "registered": await registry.find_by_code(conn, checked.code),
-    }
+    return await registry.look_up_code(conn, code, layouts=settings.code_layouts())
 
 
 @router.post("/growing-areas/boundary", summary="Read a boundary from an uploaded file")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import NotFound, PermissionDenied
@@ -13,10 +13,24 @@ from layers.serving.catalog import BY_ID
 from maps.overview import LayerView, render_overview
 
 from ..auth import PageUserDep, ensure_role
+from ..chrome import HeaderDep
 from ..deps import ConnDep
-from ..errors import request_lang
+from ..lang import LANG_COOKIE, request_lang, safe_next
 
 router = APIRouter()
+LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+@router.get("/lang/{lang}", summary="Choose the pages' language (remembered in a cookie)")
+async def choose_language(lang: str, next: str | None = None) -> Response:
+    if lang not in ("vi", "en"):
+        raise NotFound(
+            f"Không có ngôn ngữ '{lang}'.", f"No language '{lang}'.",
+            hint_vi="Chọn vi hoặc en.", hint_en="Choose vi or en.",
+        )  # fmt: skip
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_MAX_AGE, samesite="lax")
+    return response
 
 
 # (collection, how it is drawn, colour); popups show the columns each layer's schema marks.
@@ -31,7 +45,7 @@ HIDDEN_BY_DEFAULT = {"soil_zones", "coverage"}
 
 
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map page")
-async def overview(request: Request, conn: ConnDep) -> HTMLResponse:
+async def overview(request: Request, conn: ConnDep, header: HeaderDep) -> HTMLResponse:
     bounds = await features.extent(conn, BY_ID["communes"]) or await features.extent(
         conn, BY_ID["villages"]
     )
@@ -55,7 +69,13 @@ async def overview(request: Request, conn: ConnDep) -> HTMLResponse:
         else "Digital agriculture map – overview"
     )
     return HTMLResponse(
-        render_overview(views, bounds=bounds or VIETNAM_BOUNDS_WGS84, title=title, lang=lang)
+        render_overview(
+            views,
+            bounds=bounds or VIETNAM_BOUNDS_WGS84,
+            title=title,
+            lang=lang,
+            header_html=header,
+        )  # fmt: skip
     )
 
 
@@ -64,8 +84,9 @@ async def overview(request: Request, conn: ConnDep) -> HTMLResponse:
 
 @router.get("/maps/register", response_class=HTMLResponse, summary="Growing-area registration page")
 async def register_page(
-    request: Request, conn: ConnDep, who: PageUserDep, commune: str | None = None
-) -> Response:
+    request: Request, conn: ConnDep, who: PageUserDep, header: HeaderDep,
+    commune: str | None = None,
+) -> Response:  # fmt: skip
     ensure_role(who, ("admin", "officer"))
     code = commune or (who.communes[0] if who.communes else None)
     if code is None:
@@ -92,5 +113,6 @@ async def register_page(
             existing_url=f"/collections/growing_areas/items?f=json&limit=10000&commune_code={code}",
             lang=request_lang(request),
             commune_url=f"/collections/communes/items/{code}?f=json",
+            header_html=header,
         )
     )

@@ -110,8 +110,12 @@
       ui.notices.hidden = false;
     }
 
-    ui.issued.value = todayIso();
-    ui.issued.max = todayIso();
+    // Redrawing a registered area (config.edit): only the boundary changes, the record stays.
+    const edit = config.edit || null;
+    if (ui.issued) {
+      ui.issued.value = todayIso();
+      ui.issued.max = todayIso();
+    }
 
     deepMerge(L.drawLocal, config.drawLocal);
 
@@ -121,6 +125,11 @@
     const existing = L.geoJSON(null, {
       pane: "agrimapExisting",
       style: existingStyle,
+      // The area being redrawn is the drawing itself, not a neighbour it could overlap.
+      filter: function (feature) {
+        const id = feature.id !== undefined ? feature.id : (feature.properties || {}).id;
+        return !edit || String(id) !== String(edit.id);
+      },
       onEachFeature: function (feature, layer) {
         const code = (feature.properties || {}).code;
         if (!code) return;
@@ -480,12 +489,48 @@
       ui.success.scrollIntoView({ block: "nearest" });
     }
 
+    async function saveBoundary(geometry) {
+      state.submitting = true;
+      updateSubmit();
+      try {
+        const response = await fetch(format(config.urls.item, { id: encodeURIComponent(edit.id) }) + "?lang=" + config.lang, {
+          method: "PATCH",
+          credentials: "same-origin",
+          headers: {
+            "Content-Type": "application/json",
+            Accept: "application/geo+json, application/json",
+            "X-CSRF-Token": csrf,
+            "If-Match": '"v' + edit.version + '"',
+          },
+          body: JSON.stringify({ type: "Feature", geometry: geometry, properties: {} }),
+        });
+        const body = await readJson(response);
+        if (response.ok) {
+          document.body.dataset.saved = "1";
+          window.location.assign(edit.pageUrl + "?saved=boundary");
+          return;
+        }
+        showError(describe(body) || format(s.submitFailed, { status: response.status }));
+        if (response.status === 409) shapeChanged();
+      } catch (err) {
+        console.warn("AgriMap: saving the boundary failed:", err);
+        showError(s.submitNetwork);
+      } finally {
+        state.submitting = false;
+        updateSubmit();
+      }
+    }
+
     ui.form.addEventListener("submit", async function (event) {
       event.preventDefault();
       ui.error.hidden = true;
       if (!ui.form.reportValidity()) return;
       const geometry = currentGeometry();
       if (!geometry || ui.submit.disabled) return;
+      if (edit) {
+        await saveBoundary(geometry);
+        return;
+      }
       ui.success.hidden = true;
       const members = ui.members.value.trim();
       const feature = {
@@ -571,6 +616,10 @@
       }));
     }
     Promise.all(loads).then(function () {
+      if (edit) {
+        setShape(edit.geometry);
+        map.fitBounds(drawn.getBounds(), { maxZoom: 18, padding: [40, 40], animate: false });
+      }
       document.body.dataset.registerReady = "1";
     });
   };
