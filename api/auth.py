@@ -18,6 +18,7 @@ from psycopg import AsyncConnection
 from geo.errors import NotSignedIn, PermissionDenied
 from layers import accounts
 from layers.accounts import Account
+from maps.chrome import role_name
 
 from .deps import ConnDep
 from .state import app_state
@@ -111,8 +112,10 @@ def ensure_role(principal: Principal, roles: tuple[str, ...]) -> None:
             hint_en="Sign in at /login, or send an API token (Authorization: Bearer …).",
         )
     if principal.role not in roles:
+        needs_vi = ", ".join(role_name(r, "vi") for r in roles)
         raise PermissionDenied(
-            f"Vai trò {principal.role} không được dùng chức năng này (cần: {', '.join(roles)}).",
+            f"Tài khoản {role_name(principal.role, 'vi')} không được dùng chức năng này "
+            f"(cần tài khoản: {needs_vi}).",
             f"Role {principal.role} may not do this (needs: {', '.join(roles)}).",
         )
 

@@ -17,7 +17,6 @@ from shapely.geometry import mapping
 from geo.errors import InvalidInput
 from geo.exports import FORMATS
 from geo.tables import TABLE_FORMATS, TableColumn, table_csv, table_xlsx
-from geo.values import parse_integer
 from layers import admin, registry, registry_search
 from layers.growing_areas import LAYER, export_areas
 from layers.registry_search import AreaFilter
@@ -52,7 +51,15 @@ class ListQuery:
     commune: Annotated[str, Query(max_length=10)] = ""
 
     def filter_for(self, who: Principal) -> AreaFilter:
-        year = parse_integer(self.year) if self.year.strip() else None
+        year = None
+        if self.year.strip():
+            if not self.year.strip().isascii() or not self.year.strip().isdigit():
+                raise InvalidInput(
+                    f"Năm '{self.year}' không hợp lệ.", f"Year '{self.year}' is not valid.",
+                    hint_vi="Nhập năm cấp mã có 4 chữ số, ví dụ 2025.",
+                    hint_en="Type the four-digit year of issue, e.g. 2025.",
+                )  # fmt: skip
+            year = int(self.year.strip())
         return AreaFilter(
             code=self.code or None,
             owner=self.owner or None,

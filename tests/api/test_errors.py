@@ -44,7 +44,8 @@ def test_the_same_refusal_is_json_for_the_api_and_a_page_for_a_page(
 def test_a_page_refused_to_a_role_is_a_403_page(live_server: str, tokens) -> None:
     r = httpx.get(f"{live_server}/maps/register", headers=tokens["planner"])
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
-    assert "Không có quyền" in r.text and "planner" in r.text
+    assert "Không có quyền" in r.text and "cán bộ quy hoạch" in r.text
+    assert "Tài khoản cán bộ quy hoạch không được" in r.text  # the role named in Vietnamese
 
 
 @pytest.mark.parametrize("path", ["/maps/register", "/maps/households/new", "/maps/households/1"])
