@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,4 +77,29 @@ def action(value: Any, lang: str = "vi") -> str:
     return ACTION_NAMES[lang].get(str(value), str(value))
 
 
-FILTERS = {"number": number, "date_vi": date, "status_name": status, "action_name": action}
+DECIMALS = {"area_ha": 4}
+YES_NO = {"vi": ("Có", "Không"), "en": ("Yes", "No")}
+
+
+def shown(value: Any, name: str = "", lang: str = "vi") -> str:
+    """Any property value as a page shows it: statuses and yes/no in words, numbers and dates
+    in the reader's format, nothing for a missing value.
+
+    >>> shown("active", "status"), shown(True), shown(2.5, "area_ha"), shown("2026-01-13"), shown(None)
+    ('đang hiệu lực', 'Có', '2,5000', '13/01/2026', '')
+    """
+    if value is None:
+        return ""
+    if name == "status":
+        return status(value, lang)
+    if isinstance(value, bool):
+        return YES_NO[lang][0 if value else 1]
+    if isinstance(value, (int, float)):
+        places = DECIMALS.get(name, 0 if isinstance(value, int) else 2)
+        return number(value, places, lang)
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date(value, lang)
+    return str(value)
+
+
+FILTERS = {"shown": shown, "number": number, "date_vi": date, "status_name": status, "action_name": action}

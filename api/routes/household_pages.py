@@ -9,6 +9,7 @@ from geo.errors import Conflict, InvalidInput, NotFound
 from layers import household_qr, households
 
 from ..auth import PageUserDep, Principal, acting, check_csrf, ensure_role
+from ..chrome import HeaderDep
 from ..deps import ConnDep
 from ..html import render
 
@@ -28,8 +29,11 @@ async def _context(conn, who: Principal, record: dict) -> dict:
     return {"village_geojson": found[0], "center": [found[1], found[2]]}
 
 
-def _page(h: dict, who: Principal, ctx: dict, *, saved: int = 0, error: str = "", status: int = 200) -> HTMLResponse:  # fmt: skip
-    html = render("household_edit.html", lang="vi", h=h, who=who, saved=saved, error=error, **ctx)
+def _page(h: dict, who: Principal, ctx: dict, header: str, *, saved: int = 0, error: str = "", status: int = 200) -> HTMLResponse:  # fmt: skip
+    html = render(
+        "household_edit.html", lang="vi", h=h, who=who, saved=saved, error=error,
+        header_html=header, **ctx,
+    )  # fmt: skip
     return HTMLResponse(html, status_code=status)
 
 
@@ -48,13 +52,15 @@ def _changes(form) -> dict:
 
 
 @router.get("/maps/households/new", response_class=HTMLResponse, summary="Add-a-household page")
-async def new_page(conn: ConnDep, who: PageUserDep) -> Response:
+async def new_page(conn: ConnDep, who: PageUserDep, header: HeaderDep) -> Response:
     ensure_role(who, ("admin", "officer"))
-    return _page(EMPTY, who, await _context(conn, who, {}))
+    return _page(EMPTY, who, await _context(conn, who, {}), header)
 
 
 @router.post("/maps/households/new", response_class=HTMLResponse, summary="Add a household")
-async def new_save(request: Request, conn: ConnDep, who: PageUserDep) -> Response:
+async def new_save(
+    request: Request, conn: ConnDep, who: PageUserDep, header: HeaderDep
+) -> Response:
     form = await request.form()
     change = _changes(form)
     ensure_role(who, ("admin", "officer"))
@@ -72,15 +78,18 @@ async def new_save(request: Request, conn: ConnDep, who: PageUserDep) -> Respons
         # A mistake in the form is shown in the form, with what the officer typed kept;
         # everything else is an error page from the shared handler.
         h = {**EMPTY, **change["properties"]}
-        return _page(h, who, await _context(conn, who, {}), error=exc.message("vi"), status=400)
+        ctx = await _context(conn, who, {})
+        return _page(h, who, ctx, header, error=exc.message("vi"), status=400)
     return RedirectResponse(f"/maps/households/{hid}?saved=1", status_code=303)
 
 
 @router.get("/maps/households/{fid}", response_class=HTMLResponse, summary="Household edit page")
-async def household_page(fid: int, conn: ConnDep, who: PageUserDep, saved: int = 0) -> Response:
+async def household_page(
+    fid: int, conn: ConnDep, who: PageUserDep, header: HeaderDep, saved: int = 0
+) -> Response:
     async with acting(conn, who):
         record = await households.read_personal(conn, fid)
-    return _page(record, who, await _context(conn, who, record), saved=saved)
+    return _page(record, who, await _context(conn, who, record), header, saved=saved)
 
 
 @router.post("/maps/households/{fid}", response_class=HTMLResponse, summary="Save a household")
