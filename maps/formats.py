@@ -102,4 +102,10 @@ def shown(value: Any, name: str = "", lang: str = "vi") -> str:
     return str(value)
 
 
-FILTERS = {"shown": shown, "number": number, "date_vi": date, "status_name": status, "action_name": action}
+FILTERS = {
+    "shown": shown,
+    "number": number,
+    "date_vi": date,
+    "status_name": status,
+    "action_name": action,
+}
