@@ -10,18 +10,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from agrimap.clicommon import run_async
 from layers import accounts
 from tests.browser import browser_page, page_log, screenshot
+from tests.drawing import DRAW_ZOOM, draw, screen_points, square, wait_checked
 
 pytestmark = pytest.mark.browser
 PASSWORD = "mật-khẩu-đăng-ký-0123"
 COMMUNE = "02923"
 CODE = re.compile(r"^VN-15-02923-\d{2,}-\d{2}$")  # today's province, no district
-SIDE_M = 80  # a field of 80 m × 80 m, 0.64 ha
-DRAW_ZOOM = 17  # about 1.1 m a pixel at 22° N: the field is ~70 px wide on screen
 
 # A point inside the commune, at least 150 m from its edge and from every growing area, as far
 # from the ones already used as possible (each run of the suite registers new areas).
@@ -69,18 +67,6 @@ def _free_spot(demo_url: str) -> tuple[float, float]:
     return row[0], row[1]
 
 
-def _square(lon: float, lat: float, side_m: float = SIDE_M) -> list[list[float]]:
-    """Four corners of a square of ``side_m`` around (lon, lat), counter-clockwise."""
-    dlat = side_m / 2 / 110_574
-    dlon = side_m / 2 / (111_320 * 0.9248)  # cos 22.36°
-    return [
-        [lon - dlon, lat - dlat],
-        [lon + dlon, lat - dlat],
-        [lon + dlon, lat + dlat],
-        [lon - dlon, lat + dlat],
-    ]
-
-
 def _sign_in_to_register(page, base: str, username: str) -> None:
     page.goto(f"{base}/maps/register")
     assert "/login?next=" in page.url
@@ -97,70 +83,10 @@ def _sign_in_to_register(page, base: str, username: str) -> None:
     page.wait_for_timeout(50)
 
 
-def _screen_points(page, corners: list[list[float]]) -> list[list[float]]:
-    """Centre the map on the corners at DRAW_ZOOM; their page coordinates.
-
-    Also checks, with the features the page loaded, that no registered area's box touches them:
-    the spot must be empty on the officer's screen, not only in the database.
-    """
-    return page.evaluate(
-        """([corners, zoom]) => {
-          const map = agrimapRegister.map;
-          const bounds = L.latLngBounds(corners.map(([lon, lat]) => [lat, lon]));
-          map.setView(bounds.getCenter(), zoom, { animate: false });
-          agrimapRegister.existing.eachLayer((layer) => {
-            if (layer.getBounds().intersects(bounds)) {
-              throw new Error("the spot touches " + layer.feature.properties.code);
-            }
-          });
-          const box = map.getContainer().getBoundingClientRect();
-          return corners.map(([lon, lat]) => {
-            const p = map.latLngToContainerPoint([lat, lon]);
-            return [box.left + p.x, box.top + p.y];
-          });
-        }""",
-        [corners, DRAW_ZOOM],
-    )
-
-
-def _draw(page, points: list[list[float]]) -> None:
-    page.click(".leaflet-draw-draw-polygon")
-    # Count the vertices Leaflet.draw takes: on a busy machine a click can be swallowed (it
-    # ignores clicks closer than 50 ms together), so each one is confirmed, and repeated once.
-    page.evaluate(
-        "window.agrimapVertices = 0;"
-        "agrimapRegister.map.on(L.Draw.Event.DRAWVERTEX, () => { window.agrimapVertices += 1; })"
-    )
-    for n, (x, y) in enumerate(points, start=1):
-        for _attempt in range(2):
-            page.mouse.move(x, y, steps=3)
-            page.mouse.click(x, y)
-            try:
-                page.wait_for_function(f"window.agrimapVertices >= {n}", timeout=2_000)
-                break
-            except PlaywrightTimeout:
-                continue
-        page.wait_for_timeout(120)
-    for _attempt in range(2):
-        page.mouse.move(*points[0], steps=3)
-        page.mouse.click(*points[0])
-        try:
-            page.wait_for_function("agrimapRegister.drawnLayer() !== null", timeout=5_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    page.wait_for_function("agrimapRegister.drawnLayer() !== null", timeout=1_000)
-
-
-def _wait_checked(page) -> dict:
-    page.wait_for_function("document.body.dataset.checkState === 'done'", timeout=15_000)
-    return page.evaluate("agrimapRegister.lastCheck")
-
-
 def test_officer_draws_and_registers_a_growing_area(
     live_server: str, demo_url: str, officer: str, artifacts: Path
 ) -> None:
-    corners = _square(*_free_spot(demo_url))
+    corners = square(*_free_spot(demo_url))
     with browser_page() as page:
         _sign_in_to_register(page, live_server, officer)
         assert page.locator("h1").inner_text() == "Đăng ký mã số vùng trồng"
@@ -168,8 +94,8 @@ def test_officer_draws_and_registers_a_growing_area(
         assert int(page.evaluate("document.body.dataset.existingCount")) > 0
         screenshot(page, artifacts / "register_live_ready.png")
 
-        _draw(page, _screen_points(page, corners))
-        check = _wait_checked(page)
+        draw(page, screen_points(page, corners))
+        check = wait_checked(page)
         assert check["area_ha"] == pytest.approx(0.64, rel=0.03)
         assert check["commune_code"] == COMMUNE
         assert [p for p in check["problems"] if p["severity"] == "error"] == []
@@ -222,7 +148,7 @@ def test_overlap_is_shown_in_red_and_blocks_submitting(
 ) -> None:
     with psycopg.connect(demo_url) as conn:
         other, lon, lat = conn.execute(ACTIVE_AREA_SQL, {"commune": COMMUNE}).fetchone()
-    corners = _square(lon, lat, 60)
+    corners = square(lon, lat, 60)
     with browser_page() as page:
         _sign_in_to_register(page, live_server, officer)
         points = page.evaluate(
@@ -238,8 +164,8 @@ def test_overlap_is_shown_in_red_and_blocks_submitting(
             }""",
             [corners, DRAW_ZOOM],
         )
-        _draw(page, points)
-        check = _wait_checked(page)
+        draw(page, points)
+        check = wait_checked(page)
         overlaps = [p for p in check["problems"] if p["kind"] == "overlap"]
         assert [p["other_code"] for p in overlaps] == [other]
         assert overlaps[0]["severity"] == "error"
@@ -264,7 +190,7 @@ def test_overlap_is_shown_in_red_and_blocks_submitting(
 def test_uploaded_boundary_becomes_the_drawn_shape(
     live_server: str, demo_url: str, officer: str, tmp_path: Path, artifacts: Path
 ) -> None:
-    corners = _square(*_free_spot(demo_url))
+    corners = square(*_free_spot(demo_url))
     boundary = tmp_path / "thua_che_gps.geojson"
     boundary.write_text(
         json.dumps({"type": "Polygon", "coordinates": [[*corners, corners[0]]]}), encoding="utf-8"
@@ -277,7 +203,7 @@ def test_uploaded_boundary_becomes_the_drawn_shape(
             timeout=15_000,
         )
         assert "thua_che_gps.geojson" in page.inner_text("#register-upload-status")
-        check = _wait_checked(page)
+        check = wait_checked(page)
         assert check["area_ha"] == pytest.approx(0.64, rel=0.03)
         assert page.evaluate("agrimapRegister.drawnLayer() instanceof L.Polygon")
         assert page.is_enabled("#register-submit")
