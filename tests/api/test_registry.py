@@ -236,6 +236,12 @@ def test_status_actions_and_history(live_server, officer, spots) -> None:
     versions = httpx.get(f"{url}/history").json()["versions"]
     assert [(v["version"], v["properties"]["status"]) for v in versions] == [
         (1, "active"), (2, "suspended"), (3, "active"), (4, "revoked")]  # fmt: skip
+    # Each status action is named as itself in the history, not as an "update" (issue 14).
+    assert [v["operation"] for v in versions] == ["insert", "suspend", "reinstate", "revoke"]
+    edited = httpx.patch(url, json={"note": "Đã kiểm tra lại"}, headers={**h, "If-Match": '"v4"'})
+    assert edited.status_code == 200, edited.text
+    last = httpx.get(f"{url}/history").json()["versions"][-1]
+    assert (last["version"], last["operation"]) == (5, "update")
     assert "changed_by" not in versions[0]  # anonymous readers do not see officers' names
     assert all("note" not in v["properties"] for v in versions)  # nor their free-text notes
     signed = httpx.get(f"{url}/history", headers=h).json()["versions"]
