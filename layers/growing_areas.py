@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from geo.exports import ExportFeature, ExportField, export
+from geo.exports import ExportFeature, ExportField, export, export_crs
 from geo.values import fold, parse_choice, parse_date, parse_integer, parse_number, parse_text
 
 from .schema import Column, Layer
@@ -106,7 +106,14 @@ LAYER = Layer(
                ("ngay_cap", "ngaycap", "issued"), public=True, editable=True,
                export_name="NGAY_CAP"),
         Column("commune_code", "text", "Mã xã", "Commune code", public=True, export_name="MA_XA"),
+        # Names for exports, from the unit tables (not stored on the area): the commune, the
+        # village holding most of the area, and the province.
         Column("commune_name", "text", "Xã", "Commune", stored=False, export_name="TEN_XA"),
+        Column("village_code", "text", "Mã thôn", "Village code", stored=False,
+               export_name="MA_THON"),
+        Column("village_name", "text", "Thôn", "Village", stored=False, export_name="TEN_THON"),
+        Column("province_name", "text", "Tỉnh", "Province", stored=False,
+               export_name="TEN_TINH"),
         Column("version", "integer", "Phiên bản", "Version", public=True,
                export_name="PHIEN_BAN"),
         # Free text of the officers: in the registry record, not in the public collection.
@@ -138,6 +145,18 @@ EXPORT_FIELDS: tuple[ExportField, ...] = tuple(
 EXPORT_COLUMNS: tuple[str, ...] = tuple(f.key for f in EXPORT_FIELDS if LAYER.column(f.key).stored)
 
 
-def export_areas(features: Sequence[ExportFeature], fmt: str, *, title: str, **options: Any):
-    """Growing areas as one export file (``geo.exports.FORMATS``) with this layer's fields."""
-    return export(features, fmt, title=title, fields=EXPORT_FIELDS, **options)
+def export_areas(
+    features: Sequence[ExportFeature],
+    fmt: str,
+    *,
+    title: str,
+    crs: str | None = None,
+    **options: Any,
+):
+    """Growing areas as one export file (``geo.exports.FORMATS``) with this layer's fields.
+
+    ``crs`` is what the person asked for (``geo.exports.export_crs``: None or ``wgs84``,
+    ``vn2000`` for the areas' province zone, or an EPSG code); it is checked before any work.
+    """
+    chosen = export_crs(crs, provinces=[f.properties.get("province_name") for f in features])
+    return export(features, fmt, title=title, fields=EXPORT_FIELDS, crs=chosen, **options)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from importlib.resources import files
 from typing import Any
 
 import shapely
@@ -312,6 +313,10 @@ async def history(
     return out
 
 
+EXPORT_SQL = (files("layers") / "growing_area_export.sql").read_text()
+EXPORT_NAMES = ("commune_name", "village_code", "village_name", "province_name")
+
+
 async def export_features(
     conn: AsyncConnection,
     *,
@@ -320,20 +325,17 @@ async def export_features(
     status: str | None = None,
     crop: str | None = None,
 ) -> list[ExportFeature]:
-    """The areas an export holds (the layer's stored export columns), ordered by code."""
-    query = sql.SQL(
-        "SELECT {}, ST_AsBinary(geom) FROM growing_area "
-        "WHERE (%(id)s::bigint IS NULL OR id = %(id)s) "
-        "AND (%(commune)s::text IS NULL OR commune_code = %(commune)s) "
-        "AND (%(status)s::text IS NULL OR status = %(status)s) "
-        "AND (%(crop)s::text IS NULL OR crop = %(crop)s) "
-        "ORDER BY code"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, EXPORT_COLUMNS)))
+    """The areas an export holds (the layer's stored export columns, with the names of their
+    commune, village and province), ordered by code. Public fields only: nothing here is a
+    note, an officer's name or personal data, whoever asks."""
+    query = sql.SQL(EXPORT_SQL).format(
+        columns=sql.SQL(", ").join(sql.Identifier("g", c) for c in EXPORT_COLUMNS)
+    )
     params = {"id": gid, "commune": commune, "status": status, "crop": crop}
     rows = await (await conn.execute(query, params)).fetchall()
+    keys = (*EXPORT_COLUMNS, *EXPORT_NAMES)
     return [
-        ExportFeature(dict(zip(EXPORT_COLUMNS, r[:-1], strict=True)), shapely.from_wkb(r[-1]))
-        for r in rows
+        ExportFeature(dict(zip(keys, r[:-1], strict=True)), shapely.from_wkb(r[-1])) for r in rows
     ]
 
 
