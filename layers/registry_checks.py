@@ -23,6 +23,7 @@ from shapely.geometry import MultiPolygon, shape
 from geo.area import geodesic_area_m2
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, GeometryError, InvalidInput
+from geo.values import format_number
 
 from .growing_areas import LAYER, split_owner
 
@@ -51,8 +52,7 @@ def vietnam_today() -> dt.date:
 
 def vi_number(value: float, decimals: int = 1) -> str:
     """Vietnamese number format: 3.539,8 (dot for thousands, comma for decimals)."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return format_number(value, decimals)
 
 
 # --- geometry -----------------------------------------------------------------------------
