@@ -19,8 +19,6 @@ data) and one ``read_personal`` audit entry per household shown (detail ``via``:
 the code, label or head's name, without diacritics or case ("nguyen van" finds "Nguyễn Văn").
 """
 
-import unicodedata
-
 from alembic import op
 
 revision = "0014"
@@ -29,24 +27,14 @@ branch_labels = None
 depends_on = None
 
 
-def _fold_table() -> tuple[str, str]:
-    """Every precomposed Latin letter with marks (either case) and its lower-case base letter,
-    for translate(): lower() may leave non-ASCII capitals alone in the C locale."""
-    accented, plain = [], []
-    for code in range(0xC0, 0x1FFF):
-        ch = chr(code)
-        base = unicodedata.normalize("NFD", ch)[0].lower()
-        if ch.isalpha() and base.isascii() and base.isalpha() and ch.lower() != base:
-            accented.append(ch)
-            plain.append(base)
-    return "".join(accented) + "đĐ", "".join(plain) + "dd"
-
-
-_ACCENTED, _PLAIN = _fold_table()
-
-HOUSEHOLD_LIST = f"""
+# Every precomposed Latin letter with marks (either case) -> its lower-case base letter, for
+# translate(): lower() may leave non-ASCII capitals alone in the C locale. (Written out from
+# unicodedata: U+00C0–U+1FFE whose NFD starts with an ASCII letter, then đ and Đ.)
+HOUSEHOLD_LIST = r"""
 CREATE FUNCTION agrimap_fold(t text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT translate(lower(t), '{_ACCENTED}', '{_PLAIN}')
+    SELECT translate(lower(t),
+        'ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳḀḁḂḃḄḅḆḇḈḉḊḋḌḍḎḏḐḑḒḓḔḕḖḗḘḙḚḛḜḝḞḟḠḡḢḣḤḥḦḧḨḩḪḫḬḭḮḯḰḱḲḳḴḵḶḷḸḹḺḻḼḽḾḿṀṁṂṃṄṅṆṇṈṉṊṋṌṍṎṏṐṑṒṓṔṕṖṗṘṙṚṛṜṝṞṟṠṡṢṣṤṥṦṧṨṩṪṫṬṭṮṯṰṱṲṳṴṵṶṷṸṹṺṻṼṽṾṿẀẁẂẃẄẅẆẇẈẉẊẋẌẍẎẏẐẑẒẓẔẕẖẗẘẙẠạẢảẤấẦầẨẩẪẫẬậẮắẰằẲẳẴẵẶặẸẹẺẻẼẽẾếỀềỂểỄễỆệỈỉỊịỌọỎỏỐốỒồỔổỖỗỘộỚớỜờỞởỠỡỢợỤụỦủỨứỪừỬửỮữỰựỲỳỴỵỶỷỸỹđĐ',
+        'aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeegggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooooooyyaabbbbbbccddddddddddeeeeeeeeeeffgghhhhhhhhhhiiiikkkkkkllllllllmmmmmmnnnnnnnnoooooooopppprrrrrrrrssssssssssttttttttuuuuuuuuuuvvvvwwwwwwwwwwxxxxyyzzzzzzhtwyaaaaaaaaaaaaaaaaaaaaaaaaeeeeeeeeeeeeeeeeiiiioooooooooooooooooooooooouuuuuuuuuuuuuuyyyyyyyydd')
 $$;
 
 CREATE FUNCTION household_personal_village(village text, search text, lim integer, off integer)
