@@ -21,13 +21,15 @@ from geo.errors import Conflict, InvalidInput, NotFound
 from geo.exports import ExportFeature
 from geo.values import parse_text
 
-from .growing_areas import EXPORT_COLUMNS, LAYER, RECORD_COLUMNS
+from .growing_areas import EXPORT_COLUMNS, LAYER, OFFICER_RECORD_COLUMNS, RECORD_COLUMNS
 from .registry_checks import check, record_fields, refuse_on_errors, vietnam_today
 from .updates import BY_ID_AND_VERSION, SET_POLYGON, update_statement
 
 # The stored columns an officer's record fills: editable ones and those derived from them
 # (an owner becomes the public cooperative or the private owner_name).
-WRITTEN = tuple([c.name for c in LAYER.editable if c.stored] + list(LAYER.derived_columns))
+WRITTEN = tuple(
+    dict.fromkeys([c.name for c in LAYER.editable if c.stored] + list(LAYER.derived_columns))
+)
 DEFAULTS = {"member_households": 0}  # what an absent value is stored as
 
 
@@ -270,14 +272,19 @@ async def change_status(
 # --- reads --------------------------------------------------------------------------------
 
 
-async def get_record(conn: AsyncConnection, gid: int) -> tuple[dict[str, Any], BaseGeometry]:
+async def get_record(
+    conn: AsyncConnection, gid: int, *, personal: bool = False
+) -> tuple[dict[str, Any], BaseGeometry]:
+    """An area's record (``RECORD_COLUMNS``) and boundary; ``personal`` (an officer's write)
+    adds the personal fields (``owner_name``), so a write returns what it took."""
+    columns = OFFICER_RECORD_COLUMNS if personal else RECORD_COLUMNS
     query = sql.SQL("SELECT {}, ST_AsText(geom) FROM growing_area WHERE id = %s").format(
-        sql.SQL(", ").join(map(sql.Identifier, RECORD_COLUMNS))
+        sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     row = await (await conn.execute(query, (gid,))).fetchone()
     if row is None:
         raise NotFound(f"Không có vùng trồng số {gid}.", f"No growing area with id {gid}.")
-    props = dict(zip(RECORD_COLUMNS, row[:-1], strict=True))
+    props = dict(zip(columns, row[:-1], strict=True))
     props["area_ha"] = float(props["area_ha"])
     return props, shapely.from_wkt(row[-1])
 

@@ -252,6 +252,16 @@ def record_fields(props: dict[str, Any], *, partial: bool = False) -> dict[str, 
             hint_en=f"Fields: {fields}.",
         )
     if "owner" in out:
+        both = sorted({"cooperative", "owner_name"} & set(props))
+        if both:
+            raise InvalidInput(
+                f"Gửi hoặc 'owner' (tên cũ) hoặc {', '.join(both)}, không gửi cả hai.",
+                f"Send either 'owner' (the old name) or {', '.join(both)}, not both.",
+                hint_vi="Dùng 'cooperative' cho tổ chức đại diện (công khai) và 'owner_name' "
+                "cho chủ hộ là cá nhân (dữ liệu cá nhân, không công khai).",
+                hint_en="Use 'cooperative' for the representing organisation (public) and "
+                "'owner_name' for an owner who is a person (personal data, not public).",
+            )
         out.update(split_owner(out))  # pops "owner": organisation public, person private
     if "member_households" in out and out["member_households"] is None:
         out["member_households"] = 0

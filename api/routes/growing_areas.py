@@ -75,7 +75,7 @@ async def create(
         gid = await registry.create(
             conn, geom, _props(feature), user=who.username, layouts=settings.code_layouts()
         )
-        props, stored = await registry.get_record(conn, gid)
+        props, stored = await registry.get_record(conn, gid, personal=True)
     response = _feature_response(props, stored, status=201)
     response.headers["Location"] = f"{ITEMS}/{gid}"
     return response
@@ -95,7 +95,7 @@ async def replace(
     geom = registry_checks.boundary_from_geojson(feature)
     async with acting(conn, who):
         await registry.replace(conn, fid, geom, props, version)
-        record, stored = await registry.get_record(conn, fid)
+        record, stored = await registry.get_record(conn, fid, personal=True)
     return _feature_response(record, stored)
 
 
@@ -119,7 +119,7 @@ async def patch(
     )
     async with acting(conn, who):
         await registry.patch(conn, fid, props, version, geom)
-        record, stored = await registry.get_record(conn, fid)
+        record, stored = await registry.get_record(conn, fid, personal=True)
     return _feature_response(record, stored)
 
 
@@ -153,7 +153,7 @@ async def status_action(
         await registry.change_status(
             conn, fid, action, reason=body.reason, on=body.date, version=version
         )
-        record, stored = await registry.get_record(conn, fid)
+        record, stored = await registry.get_record(conn, fid, personal=True)
     return _feature_response(record, stored)
 
 
