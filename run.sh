@@ -23,9 +23,10 @@ pkgs=(postgresql-15-postgis-3 postgresql-15 python3-venv fonts-dejavu-core)
 checks=(/usr/share/postgresql/15/extension/postgis.control /usr/lib/postgresql/15/bin/initdb ""
         /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
-  # zbar-tools: the tests decode our QR images with a real decoder.
-  pkgs+=(gdal-bin chromium zbar-tools)
-  checks+=(/usr/bin/ogrinfo /usr/bin/chromium /usr/bin/zbarimg)
+  # zbar-tools: the tests decode our QR images with a real decoder; poppler-utils renders the
+  # PDF village sheet (its codes are vector drawings) so that they can be decoded as printed.
+  pkgs+=(gdal-bin chromium zbar-tools poppler-utils)
+  checks+=(/usr/bin/ogrinfo /usr/bin/chromium /usr/bin/zbarimg /usr/bin/pdftoppm)
 fi
 [ "$mode" = bench ] && pkgs+=(wrk) && checks+=(/usr/bin/wrk)  # the benchmark's load generator
 

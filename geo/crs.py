@@ -313,6 +313,17 @@ def transformer_to_wgs84(crs: pyproj.CRS) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
 
 
+@lru_cache(maxsize=64)
+def transformer_from_wgs84(crs: pyproj.CRS) -> pyproj.Transformer:
+    """Transformer from WGS84 lon/lat to ``crs`` (always_xy), cached: the inverse of
+    :func:`transformer_to_wgs84`, through the same official VN-2000 shift (EPSG:6960)."""
+    refuse_deprecated(declared_epsg(crs))
+    if is_vn2000(crs):
+        source = crs.source_crs if crs.is_bound else crs
+        crs = _with_official_shift(source)
+    return pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+
+
 # --- recognising an anonymous Transverse Mercator ------------------------------------
 
 

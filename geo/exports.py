@@ -10,9 +10,16 @@ data and our own importer already use (``data/shapefiles/vung_trong.dbf``; alias
 ``layers/growing_areas.py``), so an exported shapefile imports again unchanged. Property ->
 DBF: code -> MA_VUNG, crop -> CAY_TRONG, area_ha -> DIEN_TICH (real), cooperative -> HTX,
 member_households -> SO_HO (integer), status -> TRANG_THAI, issued_on -> NGAY_CAP (date),
-commune_code -> MA_XA, commune_name -> TEN_XA, version -> PHIEN_BAN (integer),
-producer_country -> QUOC_GIA. The fields also hold the Vietnamese labels of KML and the sheet.
-A DBF text field holds at most 254 bytes (about 100 Vietnamese letters): GDAL cuts longer values.
+commune_code -> MA_XA, commune_name -> TEN_XA, village_code -> MA_THON, village_name ->
+TEN_THON, province_name -> TEN_TINH, version -> PHIEN_BAN (integer), producer_country ->
+QUOC_GIA. The fields also hold the Vietnamese labels of KML and the sheet. A DBF text field
+holds at most 254 bytes (about 100 Vietnamese letters): GDAL cuts longer values.
+
+Coordinates: WGS84 lon/lat by default. GeoPackage and shapefile can be written in VN-2000
+instead (``crs``, see :func:`export_crs`), as provincial offices file them: the province's TM-3
+zone, reached from WGS84 through the official shift (Decision 05/2007/QĐ-BTNMT, EPSG:6960), and
+declared in the file (the GeoPackage's ``gpkg_spatial_ref_sys``, the shapefile's ``.prj``).
+GeoJSON (RFC 7946), KML and EUDR files are WGS84 by definition.
 """
 
 from __future__ import annotations
@@ -28,17 +35,35 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pyproj
 import shapely
 from pyogrio.raw import write as ogr_write
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from geo.area import geodesic_area_ha
-from geo.errors import GeometryError, InvalidInput, UnsupportedFormat
+from geo.crs import (
+    VN2000_GEOGRAPHIC_EPSG,
+    VN2000_TM3_EPSG,
+    VN2000_UTM_EPSG,
+    WGS84,
+    crs_label,
+    declared_epsg,
+    is_vn2000,
+    meridian_label,
+    province_central_meridian,
+    transformer_from_wgs84,
+    vn2000_tm3_zone,
+)
+from geo.crs_source import parse_crs_option
+from geo.errors import CRSError, GeometryError, InvalidInput, UnsupportedFormat
 from geo.eudr import EUDR_DECIMALS, eudr_geometries, round_geometry, validate_eudr
 from geo.values import fold, parse_date, parse_integer, parse_number, parse_text
 
-__all__ = ["FORMATS", "ExportField", "ExportFeature", "ExportFile", "export", "validate_eudr"]
+__all__ = [
+    "FORMATS", "PROJECTED_FORMATS", "ExportField", "ExportFeature", "ExportFile", "export",
+    "export_crs", "validate_eudr",
+]  # fmt: skip
 
 GEOJSON_DECIMALS = 8  # about 1 mm: VN-2000 coordinates given to the centimetre survive
 LAYER_NAME = "vung_trong"
@@ -83,6 +108,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "kml": (".kml", "application/vnd.google-earth.kml+xml"),
     "eudr": ("-eudr.geojson", "application/geo+json"),
 }
+# The formats that may be written in another CRS than WGS84 (VN-2000).
+PROJECTED_FORMATS = ("gpkg", "shp")
 
 
 def export(
@@ -92,11 +119,13 @@ def export(
     title: str,
     fields: Sequence[ExportField],
     points_for_small: bool = False,
+    crs: pyproj.CRS | None = None,
 ) -> ExportFile:
     """Write ``features`` as one file in ``fmt`` (``FORMATS``); ``title`` names the layer and file.
 
     ``points_for_small`` applies to ``eudr`` only: plots of at most 4 ha become a point inside
-    the plot instead of the polygon.
+    the plot instead of the polygon. ``crs`` (None: WGS84) is the CRS of the written
+    coordinates, for ``PROJECTED_FORMATS`` only; areas and the EUDR rules stay on WGS84.
     """
     if fmt not in FORMATS:
         raise UnsupportedFormat(
@@ -114,13 +143,114 @@ def export(
         _checked_geometry(f.geometry, r["code"]) for f, r in zip(features, records, strict=True)
     ]
     suffix, media_type = FORMATS[fmt]
+    projected = crs is not None and not crs.equals(WGS84)
+    if projected and fmt not in PROJECTED_FORMATS:
+        raise CRSError(
+            f"Định dạng {fmt} chỉ ghi được tọa độ WGS84, không ghi được {crs_label(crs)}.",
+            f"The {fmt} format holds WGS84 coordinates only, not {crs_label(crs)}.",
+            hint_vi="Chọn GeoPackage (gpkg) hoặc shapefile (shp) để xuất theo VN-2000.",
+            hint_en="Choose GeoPackage (gpkg) or shapefile (shp) to export in VN-2000.",
+        )
     if fmt == "geojson":
         content = _geojson(records, geoms, title)
     elif fmt == "eudr":
         content = _eudr(records, geoms, points_for_small=points_for_small)
+    elif projected:
+        assert crs is not None
+        content = _OGR_WRITERS[fmt](records, _projected(geoms, crs), title, fields, crs=crs)
     else:
         content = _OGR_WRITERS[fmt](records, geoms, title, fields)
-    return ExportFile(content, media_type, file_stem(title) + suffix)
+    stem = file_stem(title) + (f"-{crs_file_tag(crs)}" if projected and crs else "")
+    return ExportFile(content, media_type, stem + suffix)
+
+
+# --- the CRS of an export ---------------------------------------------------------------------
+
+_WGS84_WORDS = {"", "wgs84", "wgs-84", "wgs 84", "4326", "epsg:4326"}
+_VN2000_WORDS = {"vn2000", "vn-2000", "vn 2000", "vn2000-tm3", "vn2000:tm3", "tm3", "tm-3"}
+
+
+def export_crs(option: str | None, *, provinces: Sequence[str | None] = ()) -> pyproj.CRS | None:
+    """The CRS an export is written in, from the ``crs`` a person asked for; None is WGS84.
+
+    ``vn2000`` is the VN-2000 TM-3 zone of the areas' province (``provinces``: the province
+    name of each exported area); a zone by EPSG code (``EPSG:9208``, ``9208``), by central
+    meridian (``VN2000:104.75``) or by province (``VN2000:Lào Cai``) is taken as given. Only
+    WGS84 and VN-2000 (TM-3, UTM or geographic) are offered: they are what offices file.
+
+    >>> export_crs(None), export_crs("wgs84")
+    (None, None)
+    >>> export_crs("vn2000", provinces=["Lào Cai", "Lào Cai"]).to_epsg()
+    9208
+    >>> export_crs("VN2000:108").to_epsg(), export_crs("EPSG:9208").to_epsg()
+    (5898, 9208)
+    >>> export_crs("vn2000")
+    Traceback (most recent call last):
+    ...
+    geo.errors.CRSError: No province is known for these areas, so their VN-2000 zone is unknown.
+    """
+    text = " ".join((option or "").split())
+    if text.lower() in _WGS84_WORDS:
+        return None
+    if text.lower() in _VN2000_WORDS:
+        return _province_zone(provinces)
+    crs = parse_crs_option(text)
+    if crs.equals(WGS84):
+        return None
+    code = declared_epsg(crs)
+    allowed = {*VN2000_TM3_EPSG.values(), *VN2000_UTM_EPSG.values(), VN2000_GEOGRAPHIC_EPSG}
+    if code not in allowed or not is_vn2000(crs):
+        raise CRSError(
+            f"Không xuất được theo hệ tọa độ {crs_label(crs)}: chỉ xuất WGS84 hoặc VN-2000.",
+            f"Cannot export in {crs_label(crs)}: exports are in WGS84 or VN-2000 only.",
+            hint_vi="Dùng crs=vn2000 (múi TM-3 của tỉnh), một mã EPSG VN-2000 như EPSG:9208, "
+            "hoặc bỏ trống để xuất WGS84.",
+            hint_en="Use crs=vn2000 (the province's TM-3 zone), a VN-2000 EPSG code such as "
+            "EPSG:9208, or leave it out for WGS84.",
+        )
+    return crs
+
+
+def _province_zone(provinces: Sequence[str | None]) -> pyproj.CRS:
+    names = sorted({p for p in provinces if p})
+    if not names:
+        raise CRSError(
+            "Chưa biết tỉnh của các vùng trồng này nên chưa biết múi VN-2000 của chúng.",
+            "No province is known for these areas, so their VN-2000 zone is unknown.",
+            hint_vi="Ghi múi cụ thể, ví dụ crs=EPSG:9208 hoặc crs=VN2000:104.75.",
+            hint_en="Name the zone, e.g. crs=EPSG:9208 or crs=VN2000:104.75.",
+        )
+    meridians = {province_central_meridian(p) for p in names}
+    if len(meridians) > 1:
+        zones = ", ".join(f"{p} {meridian_label(province_central_meridian(p))}" for p in names)
+        raise CRSError(
+            f"Các vùng trồng thuộc nhiều múi VN-2000 khác nhau ({zones}).",
+            f"The areas lie in provinces of different VN-2000 zones ({zones}).",
+            hint_vi="Chọn một múi, ví dụ crs=VN2000:" + names[0] + ", hoặc lọc theo xã.",
+            hint_en="Choose one zone, e.g. crs=VN2000:" + names[0] + ", or filter by commune.",
+        )
+    return vn2000_tm3_zone(meridians.pop())
+
+
+def crs_file_tag(crs: pyproj.CRS) -> str:
+    """What a file name says about its CRS: ``vn2000-9208`` (WGS84 files say nothing).
+
+    >>> crs_file_tag(pyproj.CRS.from_epsg(5898))
+    'vn2000-5898'
+    """
+    code = declared_epsg(crs)
+    return f"vn2000-{code}" if code else "vn2000"
+
+
+def _projected(geoms: list[BaseGeometry], crs: pyproj.CRS) -> list[BaseGeometry]:
+    """WGS84 geometries in ``crs``, through the official VN-2000 shift; rings as they were."""
+    transformer = transformer_from_wgs84(crs)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return [shapely.transform(g, project) for g in geoms]
 
 
 # --- records ------------------------------------------------------------------------------
@@ -331,13 +461,17 @@ def _geometry_type(geoms: list[BaseGeometry]) -> tuple[str, bool]:
     )
 
 
-def _write_layer(path: Path, records, geoms, columns: list[Column], **options: Any) -> None:
+def _write_layer(
+    path: Path, records, geoms, columns: list[Column], crs: pyproj.CRS | None = None,
+    **options: Any,
+) -> None:  # fmt: skip
     data, names, masks = _column_arrays(records, columns)
     geometry_type, promote = _geometry_type(geoms)
+    code = declared_epsg(crs) if crs is not None else 4326
     ogr_write(
         str(path), shapely.to_wkb(np.array(geoms, dtype=object)), data, names,
         field_mask=masks, geometry_type=geometry_type, promote_to_multi=promote,
-        crs="EPSG:4326", **options,
+        crs=f"EPSG:{code}" if code else crs.to_wkt(), **options,  # type: ignore[union-attr]
     )  # fmt: skip
 
 
@@ -345,11 +479,12 @@ def _plain_columns(fields: Sequence[ExportField], use_dbf_names: bool) -> list[C
     return [(f.dbf if use_dbf_names else f.key, f.kind, lambda r, k=f.key: r[k]) for f in fields]
 
 
-def _gpkg(records, geoms, title: str, fields: Sequence[ExportField]) -> bytes:
+def _gpkg(records, geoms, title: str, fields: Sequence[ExportField], crs=None) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.gpkg"
         _write_layer(
-            path, records, geoms, _plain_columns(fields, False), driver="GPKG", layer=LAYER_NAME,
+            path, records, geoms, _plain_columns(fields, False), crs, driver="GPKG",
+            layer=LAYER_NAME,
             # 1.2: GDAL before 3.7 (Debian's gdal-bin) warns on the 1.4 files newer GDAL writes.
             dataset_options={"VERSION": "1.2"},
             layer_options={"IDENTIFIER": title or LAYER_NAME, "DESCRIPTION": title},
@@ -357,12 +492,13 @@ def _gpkg(records, geoms, title: str, fields: Sequence[ExportField]) -> bytes:
         return path.read_bytes()
 
 
-def _shp(records, geoms, title: str, fields: Sequence[ExportField]) -> bytes:
+def _shp(records, geoms, title: str, fields: Sequence[ExportField], crs=None) -> bytes:
     stem = file_stem(title)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{stem}.shp"
         _write_layer(
-            path, records, geoms, _plain_columns(fields, True), driver="ESRI Shapefile", layer=stem,
+            path, records, geoms, _plain_columns(fields, True), crs, driver="ESRI Shapefile",
+            layer=stem,
             encoding="UTF-8",
         )  # fmt: skip
         buffer = Path(tmp) / "out.zip"

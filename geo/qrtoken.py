@@ -96,8 +96,9 @@ def _fold(text: str) -> str:
 def normalise(text: str) -> str | None:
     """The canonical token for what a person typed or a scanner read; None if it is not one.
 
-    Malformed text and a failed check both give None, so a caller can answer them exactly as
-    it answers an unknown token (nothing is learned from trying).
+    Malformed text and a failed check both give None (:func:`mistype` says which); a caller
+    answers a well-formed unknown token exactly as a revoked one (nothing is learned from
+    trying).
 
     >>> normalise("k7qx 93ma-r2td-5y"), normalise("K7QX-93MA-R2TD-5Y")
     ('K7QX93MAR2TD5Y', 'K7QX93MAR2TD5Y')
@@ -112,6 +113,34 @@ def normalise(text: str) -> str | None:
     if len(folded) != LENGTH or any(c not in _VALUE for c in folded):
         return None
     return folded if _syndrome(folded) == 0 else None
+
+
+MISTYPES = ("empty", "length", "symbols", "check")
+
+
+def mistype(text: str) -> str | None:
+    """Why typed ``text`` cannot be a token, or None when it is one (its check symbol is right).
+
+    ``"empty"``, ``"length"`` (not 14 symbols once separators are dropped), ``"symbols"`` (a
+    letter the alphabet has not: U, or punctuation) or ``"check"`` (14 symbols whose check
+    symbol is wrong: a typing mistake). The check is public (anyone can compute it), so telling
+    a mistyped code from a well-formed unknown one reveals nothing about which codes exist.
+
+    >>> mistype("k7qx 93ma-r2td-5y"), mistype("K7QX93MAR2TD5J"), mistype("K7QX93MAR2TD5")
+    (None, 'check', 'length')
+    >>> mistype(""), mistype("U7QX93MAR2TD5Y"), mistype("GP-01-0001")
+    ('empty', 'symbols', 'length')
+    """
+    if not isinstance(text, str) or not text.strip():
+        return "empty"
+    if len(text) > MAX_INPUT:
+        return "length"
+    folded = _fold(text)
+    if len(folded) != LENGTH:
+        return "length"
+    if any(c not in _VALUE for c in folded):
+        return "symbols"
+    return None if _syndrome(folded) == 0 else "check"
 
 
 def is_well_formed(text: str) -> bool:

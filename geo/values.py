@@ -153,3 +153,42 @@ def normalise_phone(value: Any) -> str | None:
     if not re.fullmatch(r"0\d{9,10}", digits):
         raise ValueError(f"'{value}' is not a Vietnamese phone number (10 digits starting with 0)")
     return digits
+
+
+# --- writing numbers for people ---------------------------------------------------------------
+
+# How many decimals a value of a kind is shown with, the same on every page (issue 14: one
+# page said "1.4765", another "1,4765 ha").
+DECIMALS = {"area_ha": 4, "m2": 1, "percent": 1}
+
+
+def format_number(
+    value: float | int | None, decimals: int | None = None, *, lang: str = "vi",
+    grouping: bool = True,
+) -> str:  # fmt: skip
+    """A number as a person reads it: Vietnamese ``1.234,5`` (dot for thousands, comma for
+    decimals), English ``1,234.5``. ``decimals`` None keeps an integer whole and gives other
+    numbers up to 6 significant decimals, trailing zeros dropped; None gives "".
+
+    >>> format_number(1.4765, 4), format_number(1.4765, 4, lang="en"), format_number(2626)
+    ('1,4765', '1.4765', '2.626')
+    >>> format_number(2472922.149, 2, grouping=False), format_number(0.5), format_number(None)
+    ('2472922,15', '0,5', '')
+    >>> format_number(-1234.5, 1), format_number(float("nan"))
+    ('-1.234,5', '')
+    """
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    if decimals is None:
+        if isinstance(value, int) or float(value).is_integer():
+            text = f"{int(value):,}" if grouping else str(int(value))
+        else:
+            text = f"{value:,.6f}" if grouping else f"{value:.6f}"
+            text = text.rstrip("0").rstrip(".")
+    else:
+        text = f"{value:,.{decimals}f}" if grouping else f"{value:.{decimals}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")

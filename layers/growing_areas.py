@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from geo.exports import ExportFeature, ExportField, export
+from geo.exports import ExportFeature, ExportField, export, export_crs
 from geo.values import fold, parse_choice, parse_date, parse_integer, parse_number, parse_text
 
 from .schema import Column, Layer
@@ -85,14 +85,17 @@ LAYER = Layer(
         Column("area_ha", "numeric", "Diện tích (ha)", "Area (ha)", _area,
                ("dien_tich", "dientich", "dt_ha", "area"), public=True, export_name="DIEN_TICH",
                popup=3),
-        # Entered as one "owner": an organisation is public (cooperative), a person is not.
+        # Entered as one "owner" (imports; the registry's old name, still taken): an
+        # organisation is public (cooperative), a person is not (owner_name). The registry also
+        # takes cooperative and owner_name by the names its records return them under.
         Column("owner", "text", "Chủ sở hữu / tổ chức đại diện",
                "Owner / representing organisation",
                parse_text, ("chu_so_huu", "chu_so_hu", "dai_dien", "to_chuc", "htx"),
                editable=True, stored=False, label="chủ sở hữu"),
         Column("cooperative", "text", "Tổ chức đại diện (HTX)", "Representative organisation",
-               public=True, export_name="HTX"),
-        Column("owner_name", "text", "Chủ hộ (cá nhân)", "Owner (person)"),
+               parse_text, public=True, editable=True, export_name="HTX"),
+        Column("owner_name", "text", "Chủ hộ (cá nhân)", "Owner (person)", parse_text,
+               editable=True),
         Column("member_households", "integer", "Số hộ tham gia", "Member households",
                parse_integer, ("so_ho", "soho", "so_ho_tham_gia"), public=True, editable=True,
                export_name="SO_HO", label="số hộ", non_negative=True),
@@ -106,7 +109,14 @@ LAYER = Layer(
                ("ngay_cap", "ngaycap", "issued"), public=True, editable=True,
                export_name="NGAY_CAP"),
         Column("commune_code", "text", "Mã xã", "Commune code", public=True, export_name="MA_XA"),
+        # Names for exports, from the unit tables (not stored on the area): the commune, the
+        # village holding most of the area, and the province.
         Column("commune_name", "text", "Xã", "Commune", stored=False, export_name="TEN_XA"),
+        Column("village_code", "text", "Mã thôn", "Village code", stored=False,
+               export_name="MA_THON"),
+        Column("village_name", "text", "Thôn", "Village", stored=False, export_name="TEN_THON"),
+        Column("province_name", "text", "Tỉnh", "Province", stored=False,
+               export_name="TEN_TINH"),
         Column("version", "integer", "Phiên bản", "Version", public=True,
                export_name="PHIEN_BAN"),
         # Free text of the officers: in the registry record, not in the public collection.
@@ -124,12 +134,18 @@ LAYER = Layer(
     aggregate_total="area_ha",
 )  # fmt: skip
 
+# Personal data among the registry's fields: an owner who is a person (Law 91/2025/QH15).
+PERSONAL_COLUMNS: tuple[str, ...] = ("owner_name",)
 # The registry's record of one area: every public column and the officers' note (not personal).
 RECORD_COLUMNS: tuple[str, ...] = (
     "id",
     *(c.name for c in LAYER.properties),
-    *(c.name for c in LAYER.editable if c.stored and not c.public),
-)
+    *(c.name for c in LAYER.editable
+      if c.stored and not c.public and c.name not in PERSONAL_COLUMNS),
+)  # fmt: skip
+# What an officer who writes gets back: the record and its personal fields, under the names
+# the registry takes them by.
+OFFICER_RECORD_COLUMNS: tuple[str, ...] = (*RECORD_COLUMNS, *PERSONAL_COLUMNS)
 # Export fields in export order; geo.exports writes them (it knows no layer).
 EXPORT_FIELDS: tuple[ExportField, ...] = tuple(
     ExportField(c.name, c.export_name or c.name, c.export_kind, c.title_vi)  # type: ignore[arg-type]
@@ -138,6 +154,18 @@ EXPORT_FIELDS: tuple[ExportField, ...] = tuple(
 EXPORT_COLUMNS: tuple[str, ...] = tuple(f.key for f in EXPORT_FIELDS if LAYER.column(f.key).stored)
 
 
-def export_areas(features: Sequence[ExportFeature], fmt: str, *, title: str, **options: Any):
-    """Growing areas as one export file (``geo.exports.FORMATS``) with this layer's fields."""
-    return export(features, fmt, title=title, fields=EXPORT_FIELDS, **options)
+def export_areas(
+    features: Sequence[ExportFeature],
+    fmt: str,
+    *,
+    title: str,
+    crs: str | None = None,
+    **options: Any,
+):
+    """Growing areas as one export file (``geo.exports.FORMATS``) with this layer's fields.
+
+    ``crs`` is what the person asked for (``geo.exports.export_crs``: None or ``wgs84``,
+    ``vn2000`` for the areas' province zone, or an EPSG code); it is checked before any work.
+    """
+    chosen = export_crs(crs, provinces=[f.properties.get("province_name") for f in features])
+    return export(features, fmt, title=title, fields=EXPORT_FIELDS, crs=chosen, **options)

@@ -1,9 +1,12 @@
 """Household QR codes in the database: look up a scanned or typed code, re-issue, revoke,
 and what officers print (a household's code, a village's sheet).
 
-A malformed code, a code with a wrong check character, a revoked code and a code that never
-existed all give the same answer (``kind == "none"``), so nothing can be learned by trying.
-A *replaced* code says so (the household has a new sign), without revealing the new code.
+A revoked code and a well-formed code that never existed give the same answer
+(``kind == "none"``), so nothing can be learned by trying. A code that cannot be a code at all
+(wrong length, a letter outside the alphabet, or a wrong check character: a typing mistake) is
+``"mistyped"`` with the reason, said without looking anything up: the check is public, so this
+tells nothing about which codes exist. A *replaced* code says so (the household has a new
+sign), without revealing the new code.
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ VILLAGE_CODES_SQL = (
 
 @dataclass(frozen=True)
 class Lookup:
-    kind: str  # "active", "replaced" or "none"
+    kind: str  # "active", "replaced", "none" or "mistyped"
     entry: dict[str, Any] | None = None
+    mistype: str | None = None  # for "mistyped": geo.qrtoken.mistype's reason
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ async def lookup(conn: AsyncConnection, *, code: str) -> Lookup:
     """The household a scanned or typed ``code`` opens, if any."""
     token = qrtoken.normalise(code)
     if token is None:
-        return Lookup("none")
+        return Lookup("mistyped", mistype=qrtoken.mistype(code))
     row = await (await conn.execute(ENTRY_SQL, (token,))).fetchone()
     if row is not None:
         return Lookup("active", dict(zip(ENTRY_KEYS, row, strict=True)))

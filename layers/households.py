@@ -277,3 +277,54 @@ async def village_stats(conn: AsyncConnection) -> list[dict[str, Any]]:
     cur = await conn.execute(VILLAGE_STATS)
     keys = [d.name for d in cur.description]
     return [dict(zip(keys, r, strict=True)) for r in await cur.fetchall()]
+
+
+# --- officers' list of a village ------------------------------------------------------------
+
+VILLAGES_SQL = """
+SELECT v.code, v.name, c.code, c.name, count(h.id)
+FROM village v JOIN commune c ON c.code = v.commune_code
+LEFT JOIN household h ON h.village_code = v.code
+WHERE %(communes)s::text[] IS NULL OR v.commune_code = ANY(%(communes)s::text[])
+GROUP BY v.code, c.code ORDER BY c.name, v.code
+"""
+VILLAGE_SQL = (
+    "SELECT v.code, v.name, c.code, c.name, "
+    "(SELECT count(*) FROM household h WHERE h.village_code = v.code) "
+    "FROM village v JOIN commune c ON c.code = v.commune_code WHERE v.code = %s"
+)
+VILLAGE_LIST_SQL = "SELECT * FROM household_personal_village(%s, %s, %s, %s)"
+VILLAGE_KEYS = ("code", "name", "commune_code", "commune_name", "households")
+LIST_KEYS = ("id", "code", "label", "head_name", "qr_token")
+
+
+async def villages(conn: AsyncConnection, *, communes: list[str] | None) -> list[dict[str, Any]]:
+    """Villages (thôn) with their commune and household count; ``communes`` None: all of them.
+    No personal data."""
+    rows = await (await conn.execute(VILLAGES_SQL, {"communes": communes})).fetchall()
+    return [dict(zip(VILLAGE_KEYS, r, strict=True)) for r in rows]
+
+
+async def village(conn: AsyncConnection, code: str) -> dict[str, Any]:
+    row = await (await conn.execute(VILLAGE_SQL, (code,))).fetchone()
+    if row is None:
+        raise NotFound(
+            f"Không có thôn mã {code}.",
+            f"No village with code {code}.",
+            hint_vi="Chọn thôn trong danh sách tại /maps/households.",
+            hint_en="Choose a village from the list at /maps/households.",
+        )
+    return dict(zip(VILLAGE_KEYS, row, strict=True))
+
+
+async def village_households(
+    conn: AsyncConnection, *, village: str, search: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a village's households with the head's name, and how many match ``search``
+    (code, label or name, without diacritics). The database checks the acting account and
+    audits a personal-data read for each household returned; run it inside ``acting``."""
+    rows = await (
+        await conn.execute(VILLAGE_LIST_SQL, (village, search or None, limit, offset))
+    ).fetchall()
+    total = rows[0][-1] if rows else 0
+    return [dict(zip(LIST_KEYS, r[:-1], strict=True)) for r in rows], total

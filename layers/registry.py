@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from importlib.resources import files
 from typing import Any
 
 import shapely
@@ -20,13 +21,15 @@ from geo.errors import Conflict, InvalidInput, NotFound
 from geo.exports import ExportFeature
 from geo.values import parse_text
 
-from .growing_areas import EXPORT_COLUMNS, LAYER, RECORD_COLUMNS
+from .growing_areas import EXPORT_COLUMNS, LAYER, OFFICER_RECORD_COLUMNS, RECORD_COLUMNS
 from .registry_checks import check, record_fields, refuse_on_errors, vietnam_today
 from .updates import BY_ID_AND_VERSION, SET_POLYGON, update_statement
 
 # The stored columns an officer's record fills: editable ones and those derived from them
 # (an owner becomes the public cooperative or the private owner_name).
-WRITTEN = tuple([c.name for c in LAYER.editable if c.stored] + list(LAYER.derived_columns))
+WRITTEN = tuple(
+    dict.fromkeys([c.name for c in LAYER.editable if c.stored] + list(LAYER.derived_columns))
+)
 DEFAULTS = {"member_households": 0}  # what an absent value is stored as
 
 
@@ -269,14 +272,19 @@ async def change_status(
 # --- reads --------------------------------------------------------------------------------
 
 
-async def get_record(conn: AsyncConnection, gid: int) -> tuple[dict[str, Any], BaseGeometry]:
+async def get_record(
+    conn: AsyncConnection, gid: int, *, personal: bool = False
+) -> tuple[dict[str, Any], BaseGeometry]:
+    """An area's record (``RECORD_COLUMNS``) and boundary; ``personal`` (an officer's write)
+    adds the personal fields (``owner_name``), so a write returns what it took."""
+    columns = OFFICER_RECORD_COLUMNS if personal else RECORD_COLUMNS
     query = sql.SQL("SELECT {}, ST_AsText(geom) FROM growing_area WHERE id = %s").format(
-        sql.SQL(", ").join(map(sql.Identifier, RECORD_COLUMNS))
+        sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     row = await (await conn.execute(query, (gid,))).fetchone()
     if row is None:
         raise NotFound(f"Không có vùng trồng số {gid}.", f"No growing area with id {gid}.")
-    props = dict(zip(RECORD_COLUMNS, row[:-1], strict=True))
+    props = dict(zip(columns, row[:-1], strict=True))
     props["area_ha"] = float(props["area_ha"])
     return props, shapely.from_wkt(row[-1])
 
@@ -312,6 +320,10 @@ async def history(
     return out
 
 
+EXPORT_SQL = (files("layers") / "growing_area_export.sql").read_text()
+EXPORT_NAMES = ("commune_name", "village_code", "village_name", "province_name")
+
+
 async def export_features(
     conn: AsyncConnection,
     *,
@@ -321,21 +333,17 @@ async def export_features(
     status: str | None = None,
     crop: str | None = None,
 ) -> list[ExportFeature]:
-    """The areas an export holds (the layer's stored export columns), ordered by code."""
-    query = sql.SQL(
-        "SELECT {}, ST_AsBinary(geom) FROM growing_area "
-        "WHERE (%(id)s::bigint IS NULL OR id = %(id)s) "
-        "AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[])) "
-        "AND (%(commune)s::text IS NULL OR commune_code = %(commune)s) "
-        "AND (%(status)s::text IS NULL OR status = %(status)s) "
-        "AND (%(crop)s::text IS NULL OR crop = %(crop)s) "
-        "ORDER BY code"
-    ).format(sql.SQL(", ").join(map(sql.Identifier, EXPORT_COLUMNS)))
+    """The areas an export holds (the layer's stored export columns, with the names of their
+    commune, village and province), ordered by code. Public fields only: nothing here is a
+    note, an officer's name or personal data, whoever asks."""
+    query = sql.SQL(EXPORT_SQL).format(
+        columns=sql.SQL(", ").join(sql.Identifier("g", c) for c in EXPORT_COLUMNS)
+    )
     params = {"id": gid, "ids": ids, "commune": commune, "status": status, "crop": crop}
     rows = await (await conn.execute(query, params)).fetchall()
+    keys = (*EXPORT_COLUMNS, *EXPORT_NAMES)
     return [
-        ExportFeature(dict(zip(EXPORT_COLUMNS, r[:-1], strict=True)), shapely.from_wkb(r[-1]))
-        for r in rows
+        ExportFeature(dict(zip(keys, r[:-1], strict=True)), shapely.from_wkb(r[-1])) for r in rows
     ]
 
 
@@ -353,15 +361,16 @@ async def commune_and_province_names(
 
 
 async def area_place_names(conn: AsyncConnection, gid: int) -> dict[str, str | None]:
-    """The commune, province and village an area lies in, by name (the village holding a
-    point inside the area)."""
+    """The commune, province and village an area lies in, by name (the village holding most
+    of the area, as exports name it)."""
     row = await (
         await conn.execute(
             "SELECT c.name, p.name, v.name, v.code FROM growing_area a "
             "LEFT JOIN commune c ON c.code = a.commune_code "
             "LEFT JOIN province p ON p.code = c.province_code "
             "LEFT JOIN LATERAL (SELECT name, code FROM village v "
-            "  WHERE ST_Intersects(v.geom, ST_PointOnSurface(a.geom)) ORDER BY code LIMIT 1) v "
+            "  WHERE v.commune_code = a.commune_code AND ST_Intersects(v.geom, a.geom) "
+            "  ORDER BY ST_Area(ST_Intersection(v.geom, a.geom)) DESC, v.code LIMIT 1) v "
             "  ON true "
             "WHERE a.id = %s",
             (gid,),

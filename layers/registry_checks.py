@@ -23,6 +23,7 @@ from shapely.geometry import MultiPolygon, shape
 from geo.area import geodesic_area_m2
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, GeometryError, InvalidInput
+from geo.values import format_number
 
 from .growing_areas import LAYER, split_owner
 
@@ -51,8 +52,7 @@ def vietnam_today() -> dt.date:
 
 def vi_number(value: float, decimals: int = 1) -> str:
     """Vietnamese number format: 3.539,8 (dot for thousands, comma for decimals)."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return format_number(value, decimals)
 
 
 # --- geometry -----------------------------------------------------------------------------
@@ -252,6 +252,16 @@ def record_fields(props: dict[str, Any], *, partial: bool = False) -> dict[str, 
             hint_en=f"Fields: {fields}.",
         )
     if "owner" in out:
+        both = sorted({"cooperative", "owner_name"} & set(props))
+        if both:
+            raise InvalidInput(
+                f"Gửi hoặc 'owner' (tên cũ) hoặc {', '.join(both)}, không gửi cả hai.",
+                f"Send either 'owner' (the old name) or {', '.join(both)}, not both.",
+                hint_vi="Dùng 'cooperative' cho tổ chức đại diện (công khai) và 'owner_name' "
+                "cho chủ hộ là cá nhân (dữ liệu cá nhân, không công khai).",
+                hint_en="Use 'cooperative' for the representing organisation (public) and "
+                "'owner_name' for an owner who is a person (personal data, not public).",
+            )
         out.update(split_owner(out))  # pops "owner": organisation public, person private
     if "member_households" in out and out["member_households"] is None:
         out["member_households"] = 0

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .sheet_svg import vn_number
+from geo.exports import STATUS_VI
+from geo.values import DECIMALS, format_number
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 STATUS_NAMES: dict[str, dict[str, str]] = {
-    "vi": {"active": "đang hiệu lực", "suspended": "tạm dừng", "revoked": "đã thu hồi"},
+    "vi": {k: v[:1].lower() + v[1:] for k, v in STATUS_VI.items()},  # within a sentence
     "en": {"active": "active", "suspended": "suspended", "revoked": "revoked"},
 }
 # What a history entry records: the row's operation, or the status action that made it.
@@ -39,10 +41,7 @@ def number(value: Any, decimals: int = 0, lang: str = "vi") -> str:
     """
     if value is None or value == "":
         return "—"
-    value = float(value)
-    if lang == "en":
-        return f"{value:,.{decimals}f}"
-    return vn_number(value, decimals)
+    return format_number(float(value), decimals, lang=lang)
 
 
 def date(value: Any, lang: str = "vi") -> str:
@@ -68,7 +67,7 @@ def date(value: Any, lang: str = "vi") -> str:
 
 
 def status(value: Any, lang: str = "vi") -> str:
-    """A code's status in the reader's words: "active" → "đang hiệu lực"."""
+    """A code's status in the reader's words: "active" → "còn hiệu lực"."""
     return STATUS_NAMES[lang].get(str(value), str(value)) if value else "—"
 
 
@@ -77,28 +76,35 @@ def action(value: Any, lang: str = "vi") -> str:
     return ACTION_NAMES[lang].get(str(value), str(value))
 
 
-DECIMALS = {"area_ha": 4}
 YES_NO = {"vi": ("Có", "Không"), "en": ("Yes", "No")}
+STATUS_EN = {"active": "Active", "suspended": "Suspended", "revoked": "Revoked"}
 
 
 def shown(value: Any, name: str = "", lang: str = "vi") -> str:
-    """Any property value as a page shows it: statuses and yes/no in words, numbers and dates
-    in the reader's format, nothing for a missing value.
+    """A stored value as a page shows it: numbers with the language's separators (1,4765 in
+    Vietnamese), dates dd/mm/yyyy, yes/no and status words in the page's language; "" for
+    None. Codes are text and stay as they are.
 
-    >>> shown("active", "status"), shown(True), shown(2.5, "area_ha"), shown("2026-01-13"), shown(None)
-    ('đang hiệu lực', 'Có', '2,5000', '13/01/2026', '')
+    >>> shown(1.4765, "area_ha"), shown(1.4765, "area_ha", "en")
+    ('1,4765', '1.4765')
+    >>> shown("active", "status"), shown(dt.date(2024, 3, 5)), shown(None), shown(True)
+    ('Còn hiệu lực', '05/03/2024', '', 'Có')
     """
     if value is None:
         return ""
-    if name == "status":
-        return status(value, lang)
     if isinstance(value, bool):
         return YES_NO[lang][0 if value else 1]
-    if isinstance(value, (int, float)):
-        places = DECIMALS.get(name, 0 if isinstance(value, int) else 2)
-        return number(value, places, lang)
+    if isinstance(value, int | float | Decimal):
+        return format_number(value, DECIMALS.get(name), lang=lang)
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y") if lang == "vi" else value.isoformat()
+    if name == "status" and isinstance(value, str):
+        return (STATUS_VI if lang == "vi" else STATUS_EN).get(value, value)
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return date(value, lang)
+        try:
+            return shown(dt.date.fromisoformat(value), name, lang)
+        except ValueError:
+            return value
     return str(value)
 
 

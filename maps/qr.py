@@ -6,8 +6,9 @@ scratches and screw holes. Level Q (25 %) would save one QR version for a typica
 URL (33 instead of 37 modules); printed 4–5 cm wide, as on the village sheet, a module is about
 1 mm either way, which a phone reads from arm's length. The quiet zone is the standard 4 modules.
 
-Under the code: the household's label, the village (or whatever ``sublabel`` says) and the
-typeable code (``K7QX-93MA-R2TD-5Y``) for people who cannot scan. Text is NFC-normalised and
+Under the code: the typeable code (``K7QX-93MA-R2TD-5Y``, the largest line: what people who
+cannot scan type at /q), the household's label and the village (or whatever ``sublabel``
+says). Text is NFC-normalised and
 drawn with DejaVu Sans, which has every precomposed Vietnamese letter.
 """
 
@@ -18,12 +19,14 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-import segno
+import numpy as np
+import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
 from geo import qrtoken
@@ -43,7 +46,9 @@ FONT_FILES = {
 SVG_FONTS = "'DejaVu Sans', 'Noto Sans', Arial, sans-serif"
 SVG_MONO = "'DejaVu Sans Mono', 'Noto Sans Mono', Consolas, monospace"
 # Text sizes in modules: (font size, style) for label, sublabel and code lines.
-LINE_STYLES = {"label": (3.0, "bold"), "sublabel": (2.4, "regular"), "code": (3.0, "mono")}
+# The typeable code is first and largest: it is what a person types at /q (the label is often
+# the household's own number, GP-01-0001, which /q does not take).
+LINE_STYLES = {"code": (3.6, "mono"), "label": (2.8, "bold"), "sublabel": (2.3, "regular")}
 LINE_SPACING = 1.35  # em from one line's top to the next
 ASCENT = 1.1  # em above the baseline: DejaVu Sans Bold "Ẫ" reaches 1.07 em
 MIN_SHRINK = 0.7  # shrink a line to 70 % before wrapping it
@@ -78,9 +83,68 @@ def _pil_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)
 
 
-def qr_code(url: str) -> segno.QRCode:
-    """The QR symbol for ``url`` at error level H (never a Micro QR: phones do not read those)."""
-    return segno.make(url, error=ERROR_LEVEL, micro=False, boost_error=False)
+@dataclass(frozen=True, eq=False)
+class QRSymbol:
+    """A QR Code symbol: its modules (``matrix``, True for dark, no quiet zone) and level."""
+
+    matrix: np.ndarray
+    error: str = ERROR_LEVEL
+    is_micro: bool = False
+
+    def symbol_size(self, scale: int = 1, border: int = QUIET_ZONE) -> tuple[int, int]:
+        """(width, height) in pixels with ``border`` modules of quiet zone on each side."""
+        side = (self.matrix.shape[0] + 2 * border) * scale
+        return side, side
+
+    def runs(self) -> list[tuple[int, int, int]]:
+        """(x, y, length) of every horizontal run of dark modules, row by row."""
+        padded = np.zeros((self.matrix.shape[0], self.matrix.shape[1] + 2), dtype=np.int8)
+        padded[:, 1:-1] = self.matrix
+        edges = np.diff(padded, axis=1)
+        out = []
+        for y, row in enumerate(edges):
+            starts, ends = np.flatnonzero(row == 1), np.flatnonzero(row == -1)
+            out.extend((int(a), y, int(b - a)) for a, b in zip(starts, ends, strict=True))
+        return out
+
+    def rectangles(self) -> list[tuple[int, int, int, int]]:
+        """(x, y, width, height) covering the dark modules: runs of the same columns in rows
+        one below the other become one rectangle (about a third fewer than runs)."""
+        open_: dict[tuple[int, int], list[int]] = {}  # (x, width) -> [y0, height]
+        done: list[tuple[int, int, int, int]] = []
+        last_row = -1
+        for x, y, n in self.runs():
+            if y != last_row:
+                for key in [k for k, (y0, h) in open_.items() if y0 + h < y]:
+                    y0, h = open_.pop(key)
+                    done.append((key[0], y0, key[1], h))
+                last_row = y
+            if (x, n) in open_ and sum(open_[(x, n)]) == y:
+                open_[(x, n)][1] += 1
+            else:
+                if (x, n) in open_:
+                    y0, h = open_.pop((x, n))
+                    done.append((x, y0, n, h))
+                open_[(x, n)] = [y, 1]
+        done.extend((x, y0, n, h) for (x, n), (y0, h) in open_.items())
+        return done
+
+
+@lru_cache(maxsize=512)
+def qr_code(url: str) -> QRSymbol:
+    """The QR symbol for ``url`` at error level H (never a Micro QR: phones do not read those).
+
+    Encoded by zxing-cpp (C++, with the standard's choice of mask by penalty score): about
+    0.3 ms a symbol, where the pure-Python encoder we had took 5–10 ms, most of it choosing the
+    mask; a village sheet of 150 codes spent a second on that alone. Cached, so the HTML and
+    PDF sheets of one village (and a label printed twice) encode each code once.
+    """
+    barcode = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level=ERROR_LEVEL)
+    if barcode.ec_level != ERROR_LEVEL:
+        raise RuntimeError(f"QR encoder gave level {barcode.ec_level}, not {ERROR_LEVEL}")
+    modules = np.asarray(barcode.to_image(scale=1, add_quiet_zones=False)) < 128
+    modules.setflags(write=False)
+    return QRSymbol(modules)
 
 
 def code_from_url(url: str) -> str | None:
@@ -170,13 +234,13 @@ def _wrapped(text: str, max_width: float, size: float, measure: Measure) -> list
 
 
 def _caption(url: str, label: str, sublabel: str, code: str | None) -> list[tuple[str, str]]:
-    """The (kind, text) lines under the code; a sublabel that *is* the code is not repeated."""
+    """The (kind, text) lines under the symbol: the typeable code (largest), the label, the
+    sublabel; a sublabel that *is* the code is not repeated."""
     code = code_from_url(url) if code is None else code
-    lines = [("label", label)]
+    lines = [("code", code)] if code else []
+    lines.append(("label", label))
     if sublabel and not (code and qrtoken.normalise(sublabel) == qrtoken.normalise(code)):
         lines.append(("sublabel", sublabel))
-    if code:
-        lines.append(("code", code))
     return lines
 
 
@@ -200,8 +264,10 @@ def _layout(
 
 def qr_symbol_png(url: str, *, scale: int = 8) -> bytes:
     """The bare QR symbol as a 1-bit PNG, quiet zone included, ``scale`` pixels per module."""
+    modules = np.pad(qr_code(url).matrix, QUIET_ZONE)
+    pixels = np.repeat(np.repeat(~modules, scale, axis=0), scale, axis=1)
     buf = io.BytesIO()
-    qr_code(url).save(buf, kind="png", scale=scale, border=QUIET_ZONE)
+    Image.fromarray(pixels).convert("1").save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
@@ -233,21 +299,9 @@ def qr_png(
     return buf.getvalue()
 
 
-def _module_path(qr: segno.QRCode, offset: int) -> str:
+def _module_path(qr: QRSymbol, offset: int) -> str:
     """SVG path data for the dark modules, one rectangle per horizontal run."""
-    parts = []
-    for y, row in enumerate(qr.matrix):
-        x = 0
-        while x < len(row):
-            if row[x] & 1:
-                start = x
-                while x < len(row) and row[x] & 1:
-                    x += 1
-                run = x - start
-                parts.append(f"M{start + offset} {y + offset}h{run}v1h-{run}z")
-            else:
-                x += 1
-    return "".join(parts)
+    return "".join(f"M{x + offset} {y + offset}h{n}v1h-{n}z" for x, y, n in qr.runs())
 
 
 def qr_symbol_svg(url: str, *, css_class: str = "qr", standalone: bool = True) -> str:

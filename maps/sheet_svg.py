@@ -11,6 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from geo.values import format_number
+
 SCALE_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 MIN_SCALE = 100
 LABEL_SPACING_MM = 3.5
@@ -33,8 +35,7 @@ def vn_number(value: float, decimals: int, *, grouping: bool = True) -> str:
     >>> vn_number(1234.5, 2), vn_number(2472922.149, 2, grouping=False), vn_number(-0.5, 1)
     ('1.234,50', '2472922,15', '-0,5')
     """
-    text = f"{value:,.{decimals}f}" if grouping else f"{value:.{decimals}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return format_number(value, decimals, grouping=grouping)
 
 
 def nice_scale(required: float) -> int:

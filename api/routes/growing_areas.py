@@ -74,7 +74,7 @@ async def create(
         gid = await registry.create(
             conn, geom, _props(feature), user=who.username, layouts=settings.code_layouts()
         )
-        props, stored = await registry.get_record(conn, gid)
+        props, stored = await registry.get_record(conn, gid, personal=True)
     response = _feature_response(props, stored, status=201)
     response.headers["Location"] = f"{ITEMS}/{gid}"
     return response
@@ -94,7 +94,7 @@ async def replace(
     geom = registry_checks.boundary_from_geojson(feature)
     async with acting(conn, who):
         await registry.replace(conn, fid, geom, props, version)
-        record, stored = await registry.get_record(conn, fid)
+        record, stored = await registry.get_record(conn, fid, personal=True)
     return _feature_response(record, stored)
 
 
@@ -118,7 +118,7 @@ async def patch(
     )
     async with acting(conn, who):
         await registry.patch(conn, fid, props, version, geom)
-        record, stored = await registry.get_record(conn, fid)
+        record, stored = await registry.get_record(conn, fid, personal=True)
     return _feature_response(record, stored)
 
 
@@ -152,7 +152,7 @@ async def status_action(
         await registry.change_status(
             conn, fid, action, reason=body.reason, on=body.date, version=version
         )
-        record, stored = await registry.get_record(conn, fid)
+        record, stored = await registry.get_record(conn, fid, personal=True)
     return _feature_response(record, stored)
 
 
@@ -205,14 +205,20 @@ def _check_format(f: str) -> None:
         )
 
 
-async def _export(conn, f: str, title: str, **filters) -> Response:
+CRS_HELP = (
+    "Hệ tọa độ / CRS: wgs84 (mặc định / default), vn2000 (múi TM-3 của tỉnh / the province's "
+    "TM-3 zone), EPSG:9208, VN2000:104.75 — VN-2000 chỉ cho gpkg, shp / for gpkg, shp only"
+)
+
+
+async def _export(conn, f: str, title: str, crs: str | None = None, **filters) -> Response:
     _check_format(f)
     feats = await registry.export_features(conn, **filters)
     if not feats:
         raise NotFound(
             "Không có vùng trồng nào khớp bộ lọc.", "No growing area matches the filter."
         )
-    out = export_areas(feats, f, title=title)
+    out = export_areas(feats, f, title=title, crs=crs)
     return Response(
         out.content,
         media_type=out.media_type,
@@ -227,22 +233,28 @@ async def export_many(
     commune_code: str | None = None,
     status: str | None = None,
     crop: str | None = None,
+    crs: str | None = Query(None, max_length=80, description=CRS_HELP),
 ) -> Response:
     title = f"vung_trong_{commune_code or 'tat_ca'}"
     if f == "eudr" and status is None:
         status = "active"  # suspended or revoked codes do not go into a due-diligence file
-    return await _export(conn, f, title, commune=commune_code, status=status, crop=crop)
+    return await _export(conn, f, title, crs, commune=commune_code, status=status, crop=crop)
 
 
 @router.get(ITEMS + "/{fid}/export", summary="Export one growing area for a dossier")
-async def export_one(fid: int, conn: ConnDep, f: str = "geojson") -> Response:
+async def export_one(
+    fid: int,
+    conn: ConnDep,
+    f: str = "geojson",
+    crs: str | None = Query(None, max_length=80, description=CRS_HELP),
+) -> Response:
     props, _ = await registry.get_record(conn, fid)
     if f == "eudr" and props["status"] != "active":
         raise Conflict(
             f"Mã {props['code']} đang ở trạng thái {props['status']}: không xuất hồ sơ EUDR.",
             f"Code {props['code']} is {props['status']}: no EUDR file is issued for it.",
         )
-    return await _export(conn, f, props["code"], gid=fid)
+    return await _export(conn, f, props["code"], crs, gid=fid)
 
 
 @router.get(ITEMS + "/{fid}/sheet", response_class=HTMLResponse, summary="Printable map sheet")

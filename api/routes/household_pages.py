@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from geo.errors import Conflict, InvalidInput, NotFound
@@ -11,6 +11,7 @@ from layers import household_qr, households
 from ..auth import PageUserDep, Principal, acting, check_csrf, ensure_role
 from ..chrome import HeaderDep
 from ..deps import ConnDep
+from ..errors import request_lang
 from ..html import render
 
 router = APIRouter(tags=["Trang cán bộ / officer pages"])
@@ -49,6 +50,37 @@ def _changes(form) -> dict:
             point = None
         change["geometry"] = {"type": "Point", "coordinates": point}
     return change
+
+
+@router.get("/maps/households", response_class=HTMLResponse, summary="Households of a village")
+async def household_list(
+    request: Request,
+    conn: ConnDep,
+    who: PageUserDep,
+    header: HeaderDep,
+    village: str | None = Query(None, max_length=40),
+    q: str | None = Query(None, max_length=80),
+    page: int = Query(1, ge=1, le=10_000),
+) -> Response:
+    """Without ``village``: the villages of the officer's communes (an admin's: all). With it:
+    that village's households, searched by ``q``, with the head's name (read audited)."""
+    from maps.household_list import PER_PAGE, render_household_list, render_village_choice
+
+    ensure_role(who, ("admin", "officer"))
+    lang = request_lang(request)
+    if not village:
+        communes = None if who.role == "admin" else list(who.communes)
+        choice = await households.villages(conn, communes=communes)
+        return HTMLResponse(render_village_choice(choice, lang=lang, header_html=header))
+    unit = await households.village(conn, village)
+    async with acting(conn, who):
+        rows, total = await households.village_households(
+            conn, village=village, search=q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
+        )
+    html = render_household_list(
+        unit, rows, total=total, search=q or "", page=page, lang=lang, header_html=header
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/maps/households/new", response_class=HTMLResponse, summary="Add-a-household page")

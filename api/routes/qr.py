@@ -33,16 +33,43 @@ MESSAGES = {
         "en": ("This code was replaced", "This household has a new QR code. Scan the new sign, or ask the commune officer."),
     },
     "form": {
-        "vi": ("Tra cứu mã hộ gia đình", "Không quét được mã QR? Nhập mã in bên dưới mã."),
-        "en": ("Look up a household code", "Cannot scan the QR code? Type the code printed under it."),
+        "vi": ("Tra cứu mã hộ gia đình", "Không quét được mã QR? Nhập mã in to ngay dưới mã QR (14 ký tự, ví dụ K7QX-93MA-R2TD-5Y)."),
+        "en": ("Look up a household code", "Cannot scan the QR code? Type the large code printed right under it (14 characters, e.g. K7QX-93MA-R2TD-5Y)."),
     },
 }  # fmt: skip
+# A code that cannot be one, by reason (geo.qrtoken.mistype); said without any look-up.
+MISTYPED = {
+    "length": {
+        "vi": "Mã tra cứu có đúng 14 ký tự (ví dụ K7QX-93MA-R2TD-5Y), không kể dấu gạch và khoảng trắng. Mã hộ (như GP-01-0001) không dùng để tra cứu: hãy nhập mã in to ngay dưới mã QR.",
+        "en": "A lookup code has exactly 14 characters (e.g. K7QX-93MA-R2TD-5Y), not counting dashes and spaces. A household number (such as GP-01-0001) is not a lookup code: type the large code printed right under the QR code.",
+    },
+    "symbols": {
+        "vi": "Mã chỉ gồm chữ số 0–9 và chữ cái in hoa (không có chữ U). Kiểm tra lại từng ký tự.",
+        "en": "The code has only digits 0–9 and capital letters (no U). Check each character.",
+    },
+    "check": {
+        "vi": "Ký tự cuối là ký tự kiểm tra, và nó không khớp với các ký tự trước: có lẽ một ký tự bị gõ nhầm hoặc hai ký tự bị đổi chỗ. Kiểm tra lại từng ký tự.",
+        "en": "The last character is a check character, and it does not match the others: probably one character was mistyped or two were swapped. Check each character.",
+    },
+}  # fmt: skip
+MISTYPED_TITLE = {"vi": "Mã nhập chưa đúng", "en": "The code is mistyped"}
 
 
-def _message(kind: str, lang: str, status: int, typed: str | None = None) -> HTMLResponse:
-    title, message = MESSAGES[kind][lang]
+def _text(kind: str, lang: str, mistype: str | None = None) -> tuple[str, str]:
+    if kind == "mistyped":
+        return MISTYPED_TITLE[lang], MISTYPED[mistype or "length"][lang]
+    return MESSAGES[kind][lang]
+
+
+def _message(
+    kind: str, lang: str, status: int, typed: str | None = None, mistype: str | None = None
+) -> HTMLResponse:
+    title, message = _text(kind, lang, mistype)
     html = render("qr_message.html", lang=lang, title=title, message=message, typed=typed)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+STATUS = {"replaced": 410, "none": 404, "mistyped": 400}
 
 
 @router.get("/q", response_class=HTMLResponse, summary="Type a household code")
@@ -52,8 +79,11 @@ async def qr_form(request: Request, settings: SettingsDep, code: str | None = No
         return _message("form", lang, 200)
     limit(request, "qr", settings.qr_rate)
     token = qrtoken.normalise(code)
-    if token is None:  # the same page as an unknown code: nothing to learn from typos
-        return _message("none", lang, 404, typed=code)
+    if token is None:  # a typing mistake, told as such: the check character is public
+        why = qrtoken.mistype(code)
+        if why == "empty":
+            return _message("form", lang, 200)
+        return _message("mistyped", lang, 400, typed=code[:64], mistype=why)
     return RedirectResponse(f"/q/{token}", status_code=303)
 
 
@@ -64,11 +94,11 @@ async def qr_entry(request: Request, token: str, conn: ConnDep, settings: Settin
     found = await household_qr.lookup(conn, code=token[:64])
     wants_json = "application/json" in request.headers.get("accept", "")
     if found.kind != "active":
-        status = 410 if found.kind == "replaced" else 404
+        status = STATUS[found.kind]
         if wants_json:
-            title, message = MESSAGES[found.kind][lang]
+            _, message = _text(found.kind, lang, found.mistype)
             return JSONResponse({"code": found.kind, "description": message}, status_code=status)
-        return _message(found.kind, lang, status)
+        return _message(found.kind, lang, status, mistype=found.mistype)
     e = found.entry
     if wants_json:
         body = {k: e[k] for k in PUBLIC_KEYS}

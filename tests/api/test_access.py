@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from agrimap.clicommon import run_async
+from geo import qrtoken
 from layers import accounts
 from tests.conftest import ROOT, serve
 
@@ -319,5 +320,6 @@ def test_qr_page_shows_the_minimum(live_server: str, ids, demo_url: str) -> None
     assert set(data) == {"label", "village", "commune", "has_fibre", "lon", "lat"}
     for secret in (name, phone):
         assert secret and secret not in html and secret not in str(data)
-    missing = httpx.get(f"{live_server}/q/{'0' * 32}", headers={"Accept": "application/json"})
+    unknown = qrtoken.new_token()  # well formed, issued to nobody
+    missing = httpx.get(f"{live_server}/q/{unknown}", headers={"Accept": "application/json"})
     assert missing.status_code == 404 and "Mã QR" in missing.json()["description"]

@@ -314,7 +314,8 @@ def test_estimate_flag_over_http(demo_url: str) -> None:
         assert [f["id"] for f in small["features"]] == ids
         assert not any(lk["rel"] == "next" for lk in small["links"])
         html = httpx.get(url, params={"limit": 20, "f": "html"}).text
-        assert f"20 / khoảng {big['numberMatched']}" in html
+        # Vietnamese thousands separator: "2.626" (issue 14).
+        assert f"20 / khoảng {big['numberMatched']:,}".replace(",", ".") in html
         html = httpx.get(url, params={"bbox": ",".join(map(str, box)), "f": "html"}).text
         assert f"{len(ids)} / {len(ids)}" in html and "khoảng" not in html
 

@@ -92,6 +92,8 @@ def test_phone_page_is_light_and_shows_the_map(live_server, demo_url, artifacts:
 
 
 def test_enumeration_learns_nothing(live_server, demo_url, officer) -> None:
+    """A revoked code and a well-formed code that never existed answer byte for byte the same;
+    a mistyped one (the check character is public) is told as such, whatever it was near."""
     hid, token, *_ = _household(demo_url, 2)
     random_token = qrtoken.new_token()
     last = token[-1]
@@ -101,12 +103,19 @@ def test_enumeration_learns_nothing(live_server, demo_url, officer) -> None:
         f"{live_server}/collections/households/items/{hid}/qr/revoke", headers=_headers(officer)
     )
     assert r.status_code == 200
-    answers = [
-        httpx.get(f"{live_server}/q/{t}")
-        for t in (random_token, wrong_check, token, "xyz", "0" * 40)
-    ]
-    assert {a.status_code for a in answers} == {404}
-    assert len({a.text for a in answers}) == 1  # byte for byte the same page
+    unknown = [httpx.get(f"{live_server}/q/{t}") for t in (random_token, token)]
+    assert {a.status_code for a in unknown} == {404}
+    assert len({a.text for a in unknown}) == 1  # byte for byte the same page
+    random_wrong = random_token[:-1] + ("0" if random_token[-1] != "0" else "1")
+    mistyped = [httpx.get(f"{live_server}/q/{t}") for t in (wrong_check, random_wrong)]
+    assert {a.status_code for a in mistyped} == {400}
+    assert len({a.text for a in mistyped}) == 1  # a real code's typo looks like any typo
+    assert "ký tự kiểm tra" in mistyped[0].text and mistyped[0].text != unknown[0].text
+    for typed in ("xyz", "0" * 40):
+        page = httpx.get(f"{live_server}/q/{typed}")
+        assert page.status_code == 400 and "14 ký tự" in page.text
+    as_json = httpx.get(f"{live_server}/q/{wrong_check}", headers={"Accept": "application/json"})
+    assert as_json.status_code == 400 and as_json.json()["code"] == "mistyped"
 
 
 def test_reissue_replaces_the_code_without_revealing_it(live_server, demo_url, officer) -> None:
@@ -140,7 +149,16 @@ def test_typed_code_is_forgiving_but_checked(live_server, demo_url) -> None:
     bad = httpx.get(
         f"{live_server}/q", params={"code": typed[:-1] + ("x" if typed[-1] != "x" else "y")}
     )
-    assert bad.status_code == 404 and "Không tìm thấy mã này" in bad.text
+    assert bad.status_code == 400 and "Mã nhập chưa đúng" in bad.text
+    assert "ký tự kiểm tra" in bad.text and "Không tìm thấy" not in bad.text
+    # The household number people see on a list is not a lookup code, and the page says so.
+    number = httpx.get(f"{live_server}/q", params={"code": "GP-01-0001"})
+    assert number.status_code == 400 and "Mã hộ (như GP-01-0001) không dùng" in number.text
+    unknown = httpx.get(f"{live_server}/q", params={"code": qrtoken.new_token()},
+                        follow_redirects=True)  # fmt: skip
+    assert unknown.status_code == 404 and "Không tìm thấy mã này" in unknown.text
+    english = httpx.get(f"{live_server}/q", params={"code": "abc", "lang": "en"})
+    assert english.status_code == 400 and "14 characters" in english.text
 
 
 def test_consent_decides_what_the_page_shows(live_server, demo_url) -> None:

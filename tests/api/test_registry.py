@@ -236,6 +236,12 @@ def test_status_actions_and_history(live_server, officer, spots) -> None:
     versions = httpx.get(f"{url}/history").json()["versions"]
     assert [(v["version"], v["properties"]["status"]) for v in versions] == [
         (1, "active"), (2, "suspended"), (3, "active"), (4, "revoked")]  # fmt: skip
+    # Each status action is named as itself in the history, not as an "update" (issue 14).
+    assert [v["operation"] for v in versions] == ["insert", "suspend", "reinstate", "revoke"]
+    edited = httpx.patch(url, json={"note": "Đã kiểm tra lại"}, headers={**h, "If-Match": '"v4"'})
+    assert edited.status_code == 200, edited.text
+    last = httpx.get(f"{url}/history").json()["versions"][-1]
+    assert (last["version"], last["operation"]) == (5, "update")
     assert "changed_by" not in versions[0]  # anonymous readers do not see officers' names
     assert all("note" not in v["properties"] for v in versions)  # nor their free-text notes
     signed = httpx.get(f"{url}/history", headers=h).json()["versions"]
@@ -331,3 +337,28 @@ def test_draw_save_export_reimport_round_trip(
         got = shapely.from_wkt(wkt)
     # Within 1 cm; the EUDR file keeps the 6 decimals the EU system stores (≤ 8 cm).
     assert _metres_apart(shape(drawn), got) < (0.08 if fmt == "eudr" else 0.01)
+
+
+def test_the_registry_takes_the_names_it_returns(live_server, officer, spots) -> None:
+    """``cooperative`` in, ``cooperative`` out; a person goes in and out as ``owner_name``
+    (officers only); the old ``owner`` is still split by the organisation rule (issue 14)."""
+    h = officer["A"]
+    coop = create(live_server, h, spots.pop(), cooperative="Tổ sản xuất chè Cóc Sa")
+    assert coop.status_code == 201, coop.text
+    assert coop.json()["properties"]["cooperative"] == "Tổ sản xuất chè Cóc Sa"
+    person = create(live_server, h, spots.pop(), owner_name="Lò Thị Mai")
+    assert person.status_code == 201, person.text
+    props = person.json()["properties"]
+    assert (props["owner_name"], props["cooperative"]) == ("Lò Thị Mai", None)
+    public = httpx.get(f"{live_server}/collections/growing_areas/items/{props['id']}").json()
+    assert "owner_name" not in public["properties"] and "Lò Thị Mai" not in str(public)
+    old = create(live_server, h, spots.pop(), owner="HTX Nông nghiệp Gia Phú").json()
+    assert (old["properties"]["cooperative"], old["properties"]["owner_name"]) == (
+        "HTX Nông nghiệp Gia Phú", None)  # fmt: skip
+    url = f"{live_server}/collections/growing_areas/items/{old['id']}"
+    changed = httpx.patch(url, json={"cooperative": "HTX Chè Gia Phú"},
+                          headers={**h, "If-Match": '"v1"'})  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["properties"]["cooperative"] == (
+        "HTX Chè Gia Phú")  # fmt: skip
+    both = create(live_server, h, spots[-1], owner="HTX A", cooperative="HTX B")
+    assert both.status_code == 400 and "không gửi cả hai" in both.json()["description"]

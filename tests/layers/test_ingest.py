@@ -295,7 +295,8 @@ def test_history_records_each_version(conn: psycopg.Connection, tmp_path: Path) 
         "WHERE growing_area_id = %s ORDER BY version",
         (gid,),
     ).fetchall()
-    assert [(v, op) for v, op, _, _ in rows] == [(1, "insert"), (2, "update")]
+    # A status change is named as the action it is, whichever client wrote it (issue 14).
+    assert [(v, op) for v, op, _, _ in rows] == [(1, "insert"), (2, "suspend")]
     assert rows[0][3] == "officer:a" and rows[1][2] == "suspended" and rows[1][3] == "cli:b"
 
 

@@ -79,7 +79,8 @@ def test_svg_is_valid_xml_with_the_label_village_and_code() -> None:
     assert root.tag == f"{SVG}svg"
     assert root.find(f"{SVG}title").text == VI_LABEL
     assert VI_LABEL in svg
-    assert " ".join(texts) == f"{VI_LABEL} Thôn Làng Mới {display(TOKEN)}"
+    # The typeable code first (printed largest), then the label and the village.
+    assert " ".join(texts) == f"{display(TOKEN)} {VI_LABEL} Thôn Làng Mới"
 
 
 def test_svg_text_is_escaped() -> None:
@@ -97,7 +98,7 @@ def test_code_comes_from_the_url_and_is_printed_once() -> None:
     assert code_from_url("https://agrimap.example.vn/q/K7QX93MAR2TD5J") is None  # bad check
     # The officers' route passes the code as sublabel: it is printed once, not twice.
     _, texts = _svg_texts(qr_svg(URL, label="Hộ GP-01-0001", sublabel=display(TOKEN)))
-    assert texts == ["Hộ GP-01-0001", display(TOKEN)]
+    assert texts == [display(TOKEN), "Hộ GP-01-0001"]
     _, texts = _svg_texts(qr_svg(URL, label="Hộ GP-01-0001", sublabel="Cóc Sa", code=""))
     assert texts == ["Hộ GP-01-0001", "Cóc Sa"]
     _, texts = _svg_texts(qr_svg("https://x.vn/", label="Nhà văn hoá", sublabel="Cóc Sa"))
@@ -110,7 +111,7 @@ def test_long_labels_wrap_and_decomposed_text_is_composed() -> None:
     assert 2 <= len(texts) - 2 <= maps.qr.MAX_LINES
     decomposed = "Ho\u0302\u0323 Nguye\u0302\u0303n"  # "Hộ Nguyễn" typed with combining marks
     _, texts = _svg_texts(qr_svg(URL, label=decomposed, sublabel=""))
-    assert texts[0] == "Hộ Nguyễn"
+    assert texts[1] == "Hộ Nguyễn"
 
 
 def test_wrapping_never_starts_a_line_with_a_dash() -> None:

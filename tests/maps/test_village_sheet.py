@@ -27,6 +27,7 @@ from maps.village_sheet import (
     MARGIN,
     PAGE_W,
     PER_PAGE,
+    TEXT_STYLES,
     SheetEntry,
     commune_title,
     cut_lines,
@@ -104,35 +105,46 @@ def test_pdf_embeds_dejavu(pdf_bytes: bytes) -> None:
     assert len(names) == 3 and all(name.startswith("DejaVuSans") for name in names), names
 
 
-def test_pdf_qr_images_decode(pdf_bytes: bytes, tmp_path: Path) -> None:
-    page = PdfReader(io.BytesIO(pdf_bytes)).pages[2]
-    paths = []
-    for k, image in enumerate(page.images):
-        paths.append(tmp_path / f"{k}.png")
-        image.image.save(paths[-1])
-    assert sorted(zbar(paths)) == sorted(e.url for e in ENTRIES[24:])
-
-
-def test_pdf_page_as_printed_decodes(pdf_bytes: bytes, tmp_path: Path) -> None:
-    """Renders page 1 with pdftoppm when poppler-utils is installed (not on every machine)."""
-    if shutil.which("pdftoppm") is None:
-        return  # the embedded images are checked above; the HTML print is checked in Chromium
-    (tmp_path / "sheet.pdf").write_bytes(pdf_bytes)
+def _printed_cards(pdf: bytes, page: int, count: int, tmp_path: Path) -> list[Path]:
+    """Page ``page`` rendered at 150 dpi by poppler's pdftoppm, cut into its ``count`` cards."""
+    exe = shutil.which("pdftoppm")
+    assert exe, "pdftoppm is missing: ./run.sh test installs Debian's poppler-utils"
+    (tmp_path / "sheet.pdf").write_bytes(pdf)
     subprocess.run(
-        ["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", "sheet.pdf", "page"],
+        [exe, "-png", "-r", "150", "-f", str(page), "-l", str(page), "sheet.pdf", f"p{page}"],
         cwd=tmp_path, check=True,
     )  # fmt: skip
-    (rendered,) = tmp_path.glob("page*.png")
+    (rendered,) = tmp_path.glob(f"p{page}*.png")
     image = Image.open(rendered)
     px = image.width / PAGE_W
     cards = []  # zbar may miss one code of twelve on a whole page: read each card alone
-    for k in range(PER_PAGE):
+    for k in range(count):
         row, col = divmod(k, COLUMNS)
         x0, y0 = MARGIN + col * CARD_W, MARGIN + HEADER_H + row * CARD_H
-        cards.append(tmp_path / f"card{k}.png")
+        cards.append(tmp_path / f"card{page}-{k}.png")
         image.crop((round(x0 * px), round(y0 * px), round((x0 + CARD_W) * px),
                     round((y0 + CARD_H) * px))).save(cards[-1])  # fmt: skip
+    return cards
+
+
+def test_pdf_codes_are_vectors_that_decode_as_printed(pdf_bytes: bytes, tmp_path: Path) -> None:
+    """The codes are drawn as rectangles (sharp on any printer, no image to encode): the PDF
+    holds no image at all, and every card of a printed page decodes to its own URL."""
+    reader = PdfReader(io.BytesIO(pdf_bytes))
+    assert all(not page.images for page in reader.pages)
+    cards = _printed_cards(pdf_bytes, 1, PER_PAGE, tmp_path)
     assert sorted(zbar(cards)) == sorted(e.url for e in ENTRIES[:PER_PAGE])
+    last = _printed_cards(pdf_bytes, 3, len(ENTRIES) - 2 * PER_PAGE, tmp_path)
+    assert sorted(zbar(last)) == sorted(e.url for e in ENTRIES[2 * PER_PAGE :])
+
+
+def test_pdf_prints_the_typeable_code_largest_and_where_to_type_it(pdf_bytes: bytes) -> None:
+    text = PdfReader(io.BytesIO(pdf_bytes)).pages[0].extract_text()
+    assert "Nhập mã in to dưới mã QR tại agrimap.example.vn/q" in text
+    sizes = {kind: size for kind, (size, _) in TEXT_STYLES.items()}
+    assert sizes["code"] > max(sizes["label"], sizes["village"])
+    # The code stands right under the symbol, before the label.
+    assert text.index(ENTRIES[0].token_display) < text.index(ENTRIES[0].label)
 
 
 def test_html_has_one_card_per_household_and_nothing_external() -> None:

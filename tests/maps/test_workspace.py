@@ -148,7 +148,7 @@ def test_filters_and_paging(officer, demo_url: str) -> None:
     assert 'rel="next"' not in last.text and 'rel="prev"' in last.text
     s = client.get("/maps/growing-areas", params={"status": "suspended"})
     assert s.text.count('<tr data-id="') == min(suspended, 50)
-    assert "đang hiệu lực" not in _text(s.text.split("<tbody>")[1])
+    assert "còn hiệu lực" not in _text(s.text.split("<tbody>")[1])
     cy = client.get("/maps/growing-areas", params={"crop": crop, "year": str(year)})
     assert f"Tìm thấy {n_crop_year} vùng trồng" in _text(cy.text)
     bad = client.get("/maps/growing-areas", params={"status": "hoạt động?"})
@@ -170,7 +170,7 @@ def test_downloads_of_the_filtered_list(officer, demo_url: str, tmp_path: Path) 
     rows = list(csv.reader(io.StringIO(c.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["Mã số vùng trồng", "Cây trồng", "Diện tích (ha)"]
     assert len(rows) == n + 1 and {r[rows[0].index("Trạng thái")] for r in rows[1:]} == {
-        "đang hiệu lực"
+        "còn hiệu lực"
     }
     assert "Chủ hộ (cá nhân)" not in rows[0]  # an officer's list carries no persons' names
     x = client.get("/maps/growing-areas/download", params={**params, "f": "xlsx"})
@@ -254,7 +254,7 @@ def test_status_actions_and_the_timeline_that_names_them(officer, area, demo_url
     text = _text(page.text)
     assert "Khôi phục mã" in text and "Tạm dừng mã" in text
     assert "Phát hiện ruồi đục quả (30/11/2026)" in text
-    assert "Trạng thái đang hiệu lực" in text or "đang hiệu lực" in text
+    assert "Trạng thái còn hiệu lực" in text or "còn hiệu lực" in text
 
 
 def test_a_planner_reads_but_cannot_edit(live_server: str, people, area) -> None:

@@ -114,7 +114,7 @@ def test_the_officers_loop_by_clicking(
         assert page.inner_text("#area-status") == "tạm dừng"
         page.click(".area-status-form[data-action=reinstate] button[type=submit]")
         page.wait_for_url("**?saved=status")
-        assert page.inner_text("#area-status") == "đang hiệu lực"
+        assert page.inner_text("#area-status") == "còn hiệu lực"
 
         # The timeline names each action, newest first, with who did it and what changed.
         actions = page.eval_on_selector_all(
