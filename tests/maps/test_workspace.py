@@ -43,7 +43,7 @@ def people(demo_url: str) -> dict[str, str]:
     tag = uuid.uuid4().hex[:6]
     names = {}
     for role, communes, display in (
-        ("officer", [COMMUNE], "Lò Thị Mai"),
+        ("officer", [COMMUNE], "Cán Bộ Thử Nghiệm"),
         ("planner", [], "Trần Quy Hoạch"),
         ("admin", [], "Quản Trị"),
     ):
@@ -85,7 +85,7 @@ def test_the_header_names_the_reader_and_their_pages(officer, live_server: str) 
     assert page.status_code == 200
     header = re.search(r'<header class="agrimap-header".*?</header>', page.text).group(0)
     text = _text(header)
-    assert "Lò Thị Mai" in text and "cán bộ nông nghiệp" in text and "xã Gia Phú" in text
+    assert "Cán Bộ Thử Nghiệm" in text and "cán bộ nông nghiệp" in text and "xã Gia Phú" in text
     for title in ("Tổng quan", "Đăng ký vùng trồng", "Vùng trồng", "Tra cứu mã", "Đăng xuất"):
         assert title in text
     assert "Quản trị" not in text  # an officer's header offers no administration

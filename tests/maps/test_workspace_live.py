@@ -63,17 +63,17 @@ def test_the_officers_loop_by_clicking(
 
         # Find the area by its code, typed the way a person reads it off a paper.
         page.click(".agrimap-header nav a[href='/maps/growing-areas']")
-        page.wait_for_function("document.body.dataset.areasReady === '1'")
+        page.wait_for_function("document.body && document.body.dataset.areasReady === '1'")
         page.fill("input[name=code]", area["code"].lower().replace("-", " "))
         page.click(".areas-filter button[type=submit]")
-        page.wait_for_function("document.body.dataset.areasReady === '1'")
+        page.wait_for_function("document.body && document.body.dataset.areasReady === '1'")
         assert page.locator("#areas-table tbody tr").count() == 1
         page.click("#areas-table tbody tr td:nth-child(2)")  # the row shows it on the map
         assert page.evaluate("document.body.dataset.selectedArea") == str(area["id"])
         screenshot(page, artifacts / "workspace_list_found.png")
         page.click(f"#areas-table a:text('{area['code']}')")
         page.wait_for_url(f"{live_server}/maps/growing-areas/{area['id']}")
-        page.wait_for_function("document.body.dataset.neighbours !== undefined")
+        page.wait_for_function("document.body && document.body.dataset.neighbours !== undefined")
         assert page.locator("h1").inner_text() == f"Vùng trồng {area['code']}"
 
         # Change the crop.
