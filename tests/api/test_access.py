@@ -319,5 +319,10 @@ def test_qr_page_shows_the_minimum(live_server: str, ids, demo_url: str) -> None
     assert set(data) == {"label", "village", "commune", "has_fibre", "lon", "lat"}
     for secret in (name, phone):
         assert secret and secret not in html and secret not in str(data)
-    missing = httpx.get(f"{live_server}/q/{'0' * 32}", headers={"Accept": "application/json"})
+    from geo.qrtoken import new_token
+
+    missing = httpx.get(f"{live_server}/q/{new_token()}", headers={"Accept": "application/json"})
     assert missing.status_code == 404 and "Mã QR" in missing.json()["description"]
+    # Not a code at all (32 characters): a typing mistake, told as such (issue 14).
+    wrong = httpx.get(f"{live_server}/q/{'0' * 32}", headers={"Accept": "application/json"})
+    assert wrong.status_code == 400 and wrong.json()["code"] == "mistyped"
