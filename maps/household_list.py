@@ -141,6 +141,8 @@ def render_household_list(
         last=format_number(first + len(households) - 1 if households else 0, lang=lang),
         total=format_number(total, lang=lang),
     )
+    if not households:
+        shown = ""  # past the last page, or nothing matches: the table's place says so
     table = (
         f"<table><thead><tr><th>{t['code']}</th><th>{t['head']}</th><th>{t['village']}</th>"
         f"<th>{t['qr']}</th><th>{t['actions']}</th></tr></thead>"

@@ -101,33 +101,9 @@ class QRSymbol:
         padded = np.zeros((self.matrix.shape[0], self.matrix.shape[1] + 2), dtype=np.int8)
         padded[:, 1:-1] = self.matrix
         edges = np.diff(padded, axis=1)
-        out = []
-        for y, row in enumerate(edges):
-            starts, ends = np.flatnonzero(row == 1), np.flatnonzero(row == -1)
-            out.extend((int(a), y, int(b - a)) for a, b in zip(starts, ends, strict=True))
-        return out
-
-    def rectangles(self) -> list[tuple[int, int, int, int]]:
-        """(x, y, width, height) covering the dark modules: runs of the same columns in rows
-        one below the other become one rectangle (about a third fewer than runs)."""
-        open_: dict[tuple[int, int], list[int]] = {}  # (x, width) -> [y0, height]
-        done: list[tuple[int, int, int, int]] = []
-        last_row = -1
-        for x, y, n in self.runs():
-            if y != last_row:
-                for key in [k for k, (y0, h) in open_.items() if y0 + h < y]:
-                    y0, h = open_.pop(key)
-                    done.append((key[0], y0, key[1], h))
-                last_row = y
-            if (x, n) in open_ and sum(open_[(x, n)]) == y:
-                open_[(x, n)][1] += 1
-            else:
-                if (x, n) in open_:
-                    y0, h = open_.pop((x, n))
-                    done.append((x, y0, n, h))
-                open_[(x, n)] = [y, 1]
-        done.extend((x, y0, n, h) for (x, n), (y0, h) in open_.items())
-        return done
+        rows, starts = np.nonzero(edges == 1)  # row-major: the n-th start and end pair up
+        ends = np.nonzero(edges == -1)[1]
+        return list(zip(starts.tolist(), rows.tolist(), (ends - starts).tolist(), strict=True))
 
 
 @lru_cache(maxsize=512)

@@ -323,3 +323,6 @@ def test_qr_page_shows_the_minimum(live_server: str, ids, demo_url: str) -> None
     unknown = qrtoken.new_token()  # well formed, issued to nobody
     missing = httpx.get(f"{live_server}/q/{unknown}", headers={"Accept": "application/json"})
     assert missing.status_code == 404 and "Mã QR" in missing.json()["description"]
+    # Not a code at all (32 characters): a typing mistake, told as such (issue 14).
+    wrong = httpx.get(f"{live_server}/q/{'0' * 32}", headers={"Accept": "application/json"})
+    assert wrong.status_code == 400 and wrong.json()["code"] == "mistyped"

@@ -172,3 +172,18 @@ def test_anonymous_exports_carry_public_fields_only(
         live_server, tmp_path, f"/collections/growing_areas/items/{fid}/export", f="geojson"
     ).read_text())["features"][0]["geometry"])  # fmt: skip
     assert got.area > 0
+
+
+def test_one_area_in_vn2000_as_the_dossier_button_downloads_it(
+    live_server: str, demo_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(demo_url) as conn:
+        fid, code = conn.execute(
+            "SELECT id, code FROM growing_area WHERE commune_code = '02923' ORDER BY id LIMIT 1"
+        ).fetchone()
+    path = _download(live_server, tmp_path, f"/collections/growing_areas/items/{fid}/export",
+                     f="gpkg", crs="vn2000")  # fmt: skip
+    assert path.name.endswith("-vn2000-9208.gpkg")
+    info = _ogrinfo("-ro", "-al", str(path))
+    assert 'ID["EPSG",9208]' in info and "Feature Count: 1" in info
+    assert f"code (String) = {code}" in info and "commune_name (String) = Gia Phú" in info
