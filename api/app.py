@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from agrimap.settings import Settings
+from layers import offload
 
-from . import errors
+from . import errors, limits
 from .html import render
 from .layerwatch import LayerWatch
 from .openapi import openapi_30
@@ -51,7 +52,15 @@ def create_app(settings: Settings) -> FastAPI:
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             open=False,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(settings.pool_timeout))},
+            # While the database is down a request waits at most pool_timeout for a
+            # connection, then gets 503 + Retry-After; a connection is checked as it is
+            # handed out, so the first requests after a restart do not meet dead ones.
+            timeout=settings.pool_timeout,
+            check=AsyncConnectionPool.check_connection,
+            # Short reconnect attempts: the next request starts a fresh one, so the pool
+            # is back within about a second of the database (psycopg's back-off doubles).
+            reconnect_timeout=max(2.0, 2 * settings.pool_timeout),
         )
         await pool.open(wait=True, timeout=30)
         state.pool = pool
@@ -96,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(coverage.router)
     app.add_middleware(TileFastPath, state=state)
     app.add_middleware(errors.RefuseNul)
+    offload.configure(settings.worker_threads)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
     @app.get("/api", include_in_schema=False)
@@ -111,4 +121,5 @@ def create_app(settings: Settings) -> FastAPI:
             render("api.html", lang=errors.request_lang(request), doc=openapi_30(app))
         )
 
+    limits.install(app, settings)
     return app

@@ -11,6 +11,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from psycopg_pool import PoolTimeout
 
 from geo.errors import (
     AgriMapError,
@@ -20,6 +21,8 @@ from geo.errors import (
     NotSignedIn,
     PermissionDenied,
     RateLimited,
+    TooLarge,
+    Unavailable,
 )
 from layers.registry_checks import PreconditionRequired
 
@@ -27,10 +30,18 @@ from .html import render
 
 log = logging.getLogger(__name__)
 PAGE_PREFIX = "/maps/"
-PAGE_TITLES = {400: "Dữ liệu chưa hợp lệ", 403: "Không có quyền", 404: "Không tìm thấy"}
+PAGE_TITLES = {
+    400: "Dữ liệu chưa hợp lệ",
+    403: "Không có quyền",
+    404: "Không tìm thấy",
+    413: "Dữ liệu quá lớn",
+    503: "Hệ thống đang bận, vui lòng thử lại sau ít phút",
+}
 
 STATUS: dict[type[AgriMapError], int] = {
     PreconditionRequired: 428,
+    TooLarge: 413,
+    Unavailable: 503,
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,
@@ -124,19 +135,56 @@ class RefuseNul:
         await self.app(scope, receive, send)
 
 
+def database_unavailable(retry_after: int) -> Unavailable:
+    return Unavailable(
+        "Cơ sở dữ liệu tạm thời không trả lời. Vui lòng thử lại sau ít phút; "
+        "dữ liệu đã lưu không bị mất.",
+        "The database does not answer for now. Try again shortly; nothing saved is lost.",
+        hint_vi=f"Thử lại sau {retry_after} giây.",
+        hint_en=f"Retry in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+# Raised while the database is down or restarting: no connection within the pool timeout, or
+# one lost mid-request (AdminShutdown, "server closed the connection", a refused connect).
+DATABASE_DOWN = (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def unavailable_response(request: Request, retry_after: int) -> Response:
+    err = database_unavailable(retry_after)
+    if is_page(request):
+        response: Response = error_page(503, err.message("vi"))
+    else:
+        response = JSONResponse(error_body(err, request_lang(request)), status_code=503)
+    response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg.InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return unavailable_response(request, request.app.state.agrimap.settings.db_retry_after)
+
     @app.exception_handler(AgriMapError)
     async def _domain_error(request: Request, exc: AgriMapError) -> Response:
         status = status_for(exc)
-        if status >= 500:
+        if status >= 500 and not isinstance(exc, Unavailable):
             log.exception("unexpected domain error", exc_info=exc)
         if is_page(request):
             if isinstance(exc, NotSignedIn):
                 return login_redirect(request)
-            return error_page(status, exc.message("vi"))
-        response = JSONResponse(error_body(exc, request_lang(request)), status_code=status)
-        if isinstance(exc, RateLimited):
+            response: Response = error_page(status, exc.message("vi"))
+        else:
+            response = JSONResponse(error_body(exc, request_lang(request)), status_code=status)
+        if isinstance(exc, RateLimited | Unavailable):
             response.headers["Retry-After"] = str(exc.retry_after)
+        if is_page(request):
+            return response
         if isinstance(exc, NotSignedIn):
             response.headers["WWW-Authenticate"] = 'Bearer realm="agrimap"'
         return response

@@ -11,7 +11,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.errors import InvalidInput
 
-from .readers import read_table, reproject
+from .geometry import GeometryLimits, check_finite, check_size
+from .readers import ArchiveLimits, read_table, reproject
 
 GPX_LAYERS = ("tracks", "track_points", "routes", "route_points", "waypoints")
 
@@ -66,12 +67,21 @@ def boundary_from_geometries(geoms: list[BaseGeometry]) -> MultiPolygon:
     )
 
 
-def boundary_from_file(path: Path, crs: str | None = None) -> tuple[MultiPolygon, str]:
-    """Read and reproject a boundary; returns it with a Vietnamese note on how it was read."""
+def boundary_from_file(
+    path: Path,
+    crs: str | None = None,
+    *,
+    archive_limits: ArchiveLimits = ArchiveLimits(),
+    geometry_limits: GeometryLimits = GeometryLimits(),
+) -> tuple[MultiPolygon, str]:
+    """Read and reproject a boundary; returns it with a Vietnamese note on how it was read.
+    Archives within ``archive_limits``; the boundary within ``geometry_limits`` and finite."""
     layer = _gpx_layer(path) if path.suffix.lower() == ".gpx" else None
-    table = read_table(path, source_layer=layer)
+    table = read_table(path, source_layer=layer, archive_limits=archive_limits)
     geoms, label, _ = reproject(table, crs)
     boundary = boundary_from_geometries([g for g in geoms if g is not None])
+    check_size(boundary, geometry_limits)
+    check_finite(boundary)
     kind = "vùng" if len(table.geometry) and isinstance(
         next(g for g in table.geometry if g is not None), Polygon | MultiPolygon
     ) else "các điểm GPS theo thứ tự"  # fmt: skip

@@ -14,12 +14,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
 
+from agrimap.settings import Settings
 from geo import codes
 from geo.boundary import boundary_from_file
-from geo.errors import Conflict, InvalidInput, NotFound
+from geo.errors import AgriMapError, Conflict, InvalidInput, NotFound
 from geo.exports import FORMATS
 from layers import registry, registry_checks
 from layers.growing_areas import export_areas
+from layers.offload import in_worker
 
 from ..auth import Principal, PrincipalDep, acting, require
 from ..bodies import GrowingAreaChange, GrowingAreaFeature
@@ -28,7 +30,6 @@ from ..deps import ConnDep, SettingsDep
 router = APIRouter(tags=["Vùng trồng / growing areas"])
 Writers = require("admin", "officer")
 ITEMS = "/collections/growing_areas/items"
-UPLOAD_LIMIT = 20 * 1024 * 1024
 
 
 def _feature_response(props: dict[str, Any], geom, *, status: int = 200) -> Response:
@@ -52,12 +53,17 @@ def _props(feature: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+async def _boundary(settings: Settings, obj: Any):
+    """The boundary a client sent, read and checked in a worker thread (big ones take time)."""
+    return await in_worker(registry_checks.boundary_from_geojson, obj, settings.geometry_limits())
+
+
 @router.post("/collections/growing_areas/check", summary="Check a boundary before submitting")
 async def check_boundary(
-    conn: ConnDep, body: GrowingAreaFeature, who: Principal = Writers,
+    conn: ConnDep, settings: SettingsDep, body: GrowingAreaFeature, who: Principal = Writers,
     exclude: int | None = None,
 ) -> dict:  # fmt: skip
-    geom = registry_checks.boundary_from_geojson(body.data())
+    geom = await _boundary(settings, body.data())
     return await registry_checks.check(conn, geom, exclude_id=exclude)
 
 
@@ -70,7 +76,7 @@ async def create(
     who: Principal = Writers,
 ) -> Response:
     feature = body.data()
-    geom = registry_checks.boundary_from_geojson(feature)
+    geom = await _boundary(settings, feature)
     async with acting(conn, who):
         gid = await registry.create(
             conn, geom, _props(feature), user=who.username, layouts=settings.code_layouts()
@@ -85,6 +91,7 @@ async def create(
 async def replace(
     fid: int,
     conn: ConnDep,
+    settings: SettingsDep,
     body: GrowingAreaFeature,
     who: Principal = Writers,
     if_match: str | None = Header(None),
@@ -92,7 +99,7 @@ async def replace(
     feature = body.data()
     props = _props(feature)
     version = registry_checks.expected_version(if_match, props)
-    geom = registry_checks.boundary_from_geojson(feature)
+    geom = await _boundary(settings, feature)
     async with acting(conn, who):
         await registry.replace(conn, fid, geom, props, version)
         record, stored = await registry.get_record(conn, fid)
@@ -103,6 +110,7 @@ async def replace(
 async def patch(
     fid: int,
     conn: ConnDep,
+    settings: SettingsDep,
     body: GrowingAreaChange,
     who: Principal = Writers,
     if_match: str | None = Header(None),
@@ -113,7 +121,7 @@ async def patch(
     props = dict(changes.get("properties") or {}) if is_feature else dict(changes)
     version = registry_checks.expected_version(if_match, props)
     geom = (
-        registry_checks.boundary_from_geojson(changes["geometry"])
+        await _boundary(settings, changes["geometry"])
         if is_feature and changes.get("geometry")
         else None
     )
@@ -177,21 +185,62 @@ async def code_check(
     }
 
 
+MAX_NAME_BYTES = 200
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's own name, safe to create in a folder of ours: no folders, no
+    '.'/'..', no control characters, at most MAX_NAME_BYTES bytes (else a 400 saying so)."""
+    name = (filename or "boundary").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if (
+        name in ("", ".", "..")
+        or len(name.encode()) > MAX_NAME_BYTES
+        or any(ord(c) < 32 or c == "\x7f" for c in name)
+    ):
+        shown = name[:40] + ("…" if len(name) > 40 else "")
+        raise InvalidInput(
+            f"Tên tệp không dùng được: {shown!r} (tối đa {MAX_NAME_BYTES} byte, không phải '.' hay '..').",
+            f"The file name cannot be used: {shown!r} (at most {MAX_NAME_BYTES} bytes, not '.' or '..').",
+            hint_vi="Đổi tên tệp cho ngắn, ví dụ ranh_gioi.kml, rồi tải lên lại.",
+            hint_en="Rename the file to something short, e.g. boundary.kml, and upload it again.",
+        )
+    return name
+
+
+def _without_folder(exc: AgriMapError, folder: str) -> AgriMapError:
+    """The error with our temporary folder's path taken out of every text (GDAL's messages
+    name the file it read): a client sees its file's name, never the server's paths."""
+    for attr in ("vi", "en", "hint_vi", "hint_en"):
+        setattr(exc, attr, getattr(exc, attr).replace(folder + "/", "").replace(folder, ""))
+    exc.details = [d.replace(folder + "/", "").replace(folder, "") for d in exc.details]
+    exc.args = (exc.en,)
+    return exc
+
+
+def _read_upload(data: bytes, name: str, crs: str | None, settings: Settings):
+    with tempfile.TemporaryDirectory(prefix="agrimap-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return boundary_from_file(
+                path, crs, archive_limits=settings.archive_limits(),
+                geometry_limits=settings.geometry_limits(),
+            )  # fmt: skip
+        except AgriMapError as exc:
+            raise _without_folder(exc, str(Path(tmp).resolve())) from None
+
+
 @router.post("/growing-areas/boundary", summary="Read a boundary from an uploaded file")
 async def upload_boundary(
-    conn: ConnDep,
+    settings: SettingsDep,
     file: UploadFile = File(..., description="KML/KMZ, GeoJSON, zipped shapefile, GPX or CSV"),
     crs: str | None = None,
     who: Principal = Writers,
 ) -> dict:
-    name = Path(file.filename or "boundary").name
-    data = await file.read(UPLOAD_LIMIT + 1)
-    if len(data) > UPLOAD_LIMIT:
-        raise InvalidInput("Tệp quá lớn (tối đa 20 MB).", "The file is too large (20 MB at most).")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        geom, note_vi = boundary_from_file(path, crs)
+    name = upload_name(file.filename)
+    # The body limit (AGRIMAP_MAX_UPLOAD_BYTES) was enforced as it streamed in.
+    data = await file.read()
+    geom, note_vi = await in_worker(_read_upload, data, name, crs, settings)
     return {"geometry": mapping(geom), "note_vi": note_vi}
 
 
@@ -217,7 +266,7 @@ async def _export(conn, f: str, title: str, **filters) -> Response:
         raise NotFound(
             "Không có vùng trồng nào khớp bộ lọc.", "No growing area matches the filter."
         )
-    out = export_areas(feats, f, title=title)
+    out = await in_worker(export_areas, feats, f, title=title)
     return Response(
         out.content,
         media_type=out.media_type,
@@ -259,5 +308,8 @@ async def sheet(fid: int, conn: ConnDep) -> HTMLResponse:
         conn, props["commune_code"]
     )
     return HTMLResponse(
-        render_sheet({**props, "commune_name": commune_name}, geom, province_name=province_name)
-    )
+        await in_worker(
+            render_sheet, {**props, "commune_name": commune_name}, geom,
+            province_name=province_name,
+        )
+    )  # fmt: skip

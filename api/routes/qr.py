@@ -11,6 +11,7 @@ from shapely.geometry import Point
 from geo import qrtoken
 from geo.errors import NotFound, PermissionDenied
 from layers import household_qr
+from layers.offload import in_worker
 from maps.qr_page import directions_links, household_map_svg
 
 from ..auth import Principal, acting, require
@@ -113,9 +114,11 @@ async def qr_image(
     url = _public_url(request, settings, printed.token)
     label, village = printed.label, printed.village
     if fmt == "png":  # the typeable code is printed under the label and village
-        return Response(qr_png(url, label=label, sublabel=village), media_type="image/png")
+        png = await in_worker(qr_png, url, label=label, sublabel=village)
+        return Response(png, media_type="image/png")
     if fmt == "svg":
-        return Response(qr_svg(url, label=label, sublabel=village), media_type="image/svg+xml")
+        svg = await in_worker(qr_svg, url, label=label, sublabel=village)
+        return Response(svg, media_type="image/svg+xml")
     raise NotFound(f"Không có định dạng {fmt}.", f"No format {fmt}.", hint_en="Use png or svg.")
 
 
@@ -149,9 +152,10 @@ async def village_sheet(
         for t, label in village.codes
     ]
     if f == "pdf":
-        pdf = village_sheet_pdf(village.name, village.commune_name or "", entries)
+        pdf = await in_worker(village_sheet_pdf, village.name, village.commune_name or "", entries)
         return Response(
             pdf, media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="qr-{code}.pdf"'},
         )  # fmt: skip
-    return HTMLResponse(village_sheet_html(village.name, village.commune_name or "", entries))
+    html = await in_worker(village_sheet_html, village.name, village.commune_name or "", entries)
+    return HTMLResponse(html)
