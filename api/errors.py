@@ -111,27 +111,48 @@ NUL_MESSAGE = InvalidInput(
 )
 
 
+BIG_NUMBER_MESSAGE = InvalidInput(
+    "Địa chỉ chứa một số vượt giới hạn số nguyên 64 bit (tối đa 9223372036854775807).",
+    "The path holds a number beyond the 64-bit integer range (at most 9223372036854775807).",
+    hint_vi="Dùng mã số do máy chủ trả về.",
+    hint_en="Use the id the server returned.",
+)
+
+
+def _big_number_in(path: str) -> bool:
+    """A path segment of ASCII digits beyond a bigint: no id of ours, and an int path
+    parameter PostgreSQL would not take (FastAPI's int has no bound)."""
+    return any(
+        len(seg) > 18 and seg.isascii() and seg.isdigit() and int(seg) > 2**63 - 1
+        for seg in path.split("/")
+    )
+
+
 class RefuseNul:
-    """ASGI middleware: a path or query string holding NUL is refused with a 400 before any
-    route runs (PostgreSQL text cannot hold NUL; psycopg refuses it on the way in)."""
+    """ASGI middleware: a path or query string holding NUL, or a path holding a number
+    beyond 64 bits, is refused with a 400 before any route runs (PostgreSQL text cannot hold
+    NUL; psycopg refuses it on the way in; a bigint ends at 2^63 − 1)."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope.get("path", "")
-            or b"%00" in scope.get("query_string", b"")
-            or b"\x00" in scope.get("query_string", b"")
-        ):
-            request = Request(scope)
-            response = (
-                error_page(400, NUL_MESSAGE.message("vi"))
-                if is_page(request)
-                else JSONResponse(error_body(NUL_MESSAGE, request_lang(request)), status_code=400)
-            )
-            await response(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"")
+            err = None
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                err = NUL_MESSAGE
+            elif _big_number_in(scope.get("path", "")):
+                err = BIG_NUMBER_MESSAGE
+            if err is not None:
+                request = Request(scope)
+                response = (
+                    error_page(400, err.message("vi"))
+                    if is_page(request)
+                    else JSONResponse(error_body(err, request_lang(request)), status_code=400)
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 

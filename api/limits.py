@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute, request_response
+from fastapi.routing import APIRoute
 
 from agrimap.settings import Settings
 from geo.errors import InvalidInput, TooLarge
@@ -159,36 +159,35 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
-def _json_first(handler: Callable[[Request], Awaitable[Response]]):
-    async def handle(request: Request) -> Response:
-        if _is_json(request.headers.get("content-type")):
-            body = await request.body()
-            if body:
-                # FastAPI's own parsing reads request._json when it is there.
-                request._json = (  # type: ignore[attr-defined]
-                    load_json(body)
-                    if len(body) <= INLINE_JSON_BYTES
-                    else await in_worker(load_json, body)
-                )
-        return await handler(request)
+class StrictJsonRoute(APIRoute):
+    """A route whose JSON body is parsed by ``load_json`` (big ones in a worker thread)
+    before FastAPI reads it: FastAPI's own parsing uses ``request._json`` when it is set.
+    Every router with JSON bodies is made with ``APIRouter(route_class=StrictJsonRoute)``."""
 
-    return handle
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
 
+        async def handle(request: Request) -> Response:
+            if _is_json(request.headers.get("content-type")):
+                body = await request.body()
+                if body:
+                    request._json = (  # type: ignore[attr-defined]
+                        load_json(body)
+                        if len(body) <= INLINE_JSON_BYTES
+                        else await in_worker(load_json, body)
+                    )
+            return await handler(request)
 
-def parse_json_off_loop(app: FastAPI) -> None:
-    """Every route that takes a JSON body parses it with ``load_json``, big ones in a worker
-    thread (call after every router is included)."""
-    for route in app.router.routes:
-        if isinstance(route, APIRoute) and route.body_field is not None:
-            route.app = request_response(_json_first(route.get_route_handler()))
+        return handle
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """The body limit (outermost, before anything reads a byte) and strict JSON parsing."""
+    """The body limit (outermost, before anything reads a byte) and its 413 handler."""
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
         return refusal(request, 413, exc.error, connection="close")
 
     app.add_middleware(BodyLimit, settings=settings)
-    parse_json_off_loop(app)

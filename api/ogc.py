@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from geo.errors import InvalidInput
+from geo.values import id_number
 from layers.serving.catalog import Collection
 from layers.serving.features import FeatureQuery
 
@@ -67,7 +68,8 @@ class Limits:
 def parse_limit(raw: str | None, limits: Limits) -> int:
     if raw is None:
         return limits.default
-    if not raw.isdigit() or int(raw) < 1:
+    # ASCII digits only: "²" passes str.isdigit but int() refuses it.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise InvalidInput(
             f"limit={raw} không hợp lệ.",
             f"limit={raw} is not a positive integer.",
@@ -117,7 +119,7 @@ def parse_items_query(request: Request, coll: Collection, limits: Limits) -> Fea
                 )
             equals[name] = value.lower()
     cursor = params.get("cursor")
-    if cursor is not None and coll.id_column == "id" and not cursor.isdigit():
+    if cursor is not None and coll.id_column == "id" and id_number(cursor) is None:
         raise InvalidInput(
             "Tham số cursor không hợp lệ.",
             "Invalid cursor.",

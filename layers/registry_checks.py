@@ -24,6 +24,7 @@ from geo.area import geodesic_area_m2
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, GeometryError, InvalidInput
 from geo.geometry import GeometryLimits, check_finite, check_size, count_coordinates
+from geo.values import id_number
 
 from .growing_areas import LAYER, split_owner
 from .offload import in_worker
@@ -269,7 +270,7 @@ def expected_version(if_match: str | None, props: dict[str, Any]) -> int:
     raw = if_match if if_match is not None else props.get("version")
     if raw is not None:
         text = str(raw).strip().removeprefix("W/").strip('"').lstrip("v")
-        if text.isdigit():
+        if id_number(text) is not None:
             return int(text)
     raise PreconditionRequired(
         "Cần biết phiên bản bạn đang sửa (tiêu đề If-Match hoặc thuộc tính version).",

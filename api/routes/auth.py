@@ -20,9 +20,10 @@ from ..auth import (
 )
 from ..deps import ConnDep, SettingsDep
 from ..html import render
+from ..limits import StrictJsonRoute
 from ..ratelimit import client_key, limit
 
-router = APIRouter(tags=["Tài khoản / accounts"])
+router = APIRouter(tags=["Tài khoản / accounts"], route_class=StrictJsonRoute)
 ANY_ROLE = ("admin", "officer", "planner")
 
 

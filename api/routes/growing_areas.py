@@ -26,8 +26,9 @@ from layers.offload import in_worker
 from ..auth import Principal, PrincipalDep, acting, require
 from ..bodies import GrowingAreaChange, GrowingAreaFeature
 from ..deps import ConnDep, SettingsDep
+from ..limits import StrictJsonRoute
 
-router = APIRouter(tags=["Vùng trồng / growing areas"])
+router = APIRouter(tags=["Vùng trồng / growing areas"], route_class=StrictJsonRoute)
 Writers = require("admin", "officer")
 ITEMS = "/collections/growing_areas/items"
 

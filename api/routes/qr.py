@@ -18,9 +18,10 @@ from ..auth import Principal, acting, require
 from ..deps import ConnDep, SettingsDep
 from ..errors import request_lang
 from ..html import render
+from ..limits import StrictJsonRoute
 from ..ratelimit import limit
 
-router = APIRouter(tags=["Mã QR hộ gia đình / household QR codes"])
+router = APIRouter(tags=["Mã QR hộ gia đình / household QR codes"], route_class=StrictJsonRoute)
 Writers = require("admin", "officer")
 PUBLIC_KEYS = ("label", "village", "commune", "has_fibre", "lon", "lat")
 
