@@ -18,7 +18,7 @@ from layers import offload
 from . import errors, limits
 from .html import render
 from .layerwatch import LayerWatch
-from .openapi import openapi_30
+from .openapi import AnswerOptions, openapi_30
 from .ratelimit import RateLimiter
 from .routes import (
     admin,
@@ -91,20 +91,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.agrimap = state
     errors.install(app)
-    app.include_router(features.router)
-    app.include_router(household_pages.router)
-    app.include_router(maps.router)
-    app.include_router(auth.router)
-    app.include_router(records.router)
-    app.include_router(growing_areas.router)
-    app.include_router(qr.router)
-    app.include_router(tiles.router)
-    app.include_router(rasters.router)
-    app.include_router(admin.router)
-    app.include_router(health.router)
-    app.include_router(coverage.router)
+    routers = (
+        features.router, household_pages.router, maps.router, auth.router, records.router,
+        growing_areas.router, qr.router, tiles.router, rasters.router, admin.router,
+        health.router, coverage.router,
+    )  # fmt: skip
+    for router in routers:
+        app.include_router(router)
+    app.state.routers = routers  # the OpenAPI document reads which routes need sign-in
     app.add_middleware(TileFastPath, state=state)
     app.add_middleware(errors.RefuseNul)
+    app.add_middleware(AnswerOptions, fastapi=app)
     offload.configure(settings.worker_threads)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
@@ -113,6 +110,10 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(
             openapi_30(app), media_type="application/vnd.oai.openapi+json;version=3.0"
         )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(openapi_30(app))
 
     @app.get("/api.html", include_in_schema=False)
     async def openapi_html(request: Request) -> HTMLResponse:
