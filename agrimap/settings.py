@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -80,7 +81,7 @@ class Settings(BaseSettings):
     # Without public_url, links name the Host header only when it is one of these (others:
     # 400), so a forged Host never reaches a page, a document or a printed QR code.
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["localhost", "127.0.0.1"]
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"]
     )
 
     @field_validator("trusted_proxies", "allowed_hosts", mode="before")
@@ -118,6 +119,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "AGRIMAP_SECRET_KEY is the default value; set a long random secret before "
                 "running with AGRIMAP_ENVIRONMENT=production"
+            )
+        for entry in self.trusted_proxies:  # a typo must not silently trust nobody or anyone
+            ipaddress.ip_network(entry, strict=False)
+        if self.environment == "production" and not self.public_url:
+            raise ValueError(
+                "AGRIMAP_PUBLIC_URL is not set; set it (e.g. https://agrimap.example.vn) before "
+                "running with AGRIMAP_ENVIRONMENT=production: links and printed QR codes use it"
             )
         return self
 

@@ -191,3 +191,40 @@ def install(app: FastAPI, settings: Settings) -> None:
         return refusal(request, 413, exc.error, connection="close")
 
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(AllowedHosts, settings=settings)
+
+
+def _host_name(host: str) -> str:
+    """'127.0.0.1:8000' -> '127.0.0.1'; '[::1]:8000' -> '::1'; lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class AllowedHosts:
+    """ASGI middleware: without AGRIMAP_PUBLIC_URL, links are built from the request's Host,
+    so a Host not in AGRIMAP_ALLOWED_HOSTS is refused with 400 before anything is built from
+    it (cache poisoning, a foreign host in a printed QR code). With a public URL links never
+    read Host, and any Host is served."""
+
+    def __init__(self, app, settings: Settings) -> None:
+        self.app = app
+        self.allowed = {_host_name(h) for h in settings.allowed_hosts}
+        self.enforce = not settings.public_url and "*" not in self.allowed
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.enforce and scope["type"] == "http":
+            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+            if _host_name(host) not in self.allowed:
+                shown = host[:60]
+                err = InvalidInput(
+                    f"Tên máy chủ {shown!r} không được phép (AGRIMAP_ALLOWED_HOSTS).",
+                    f"Host {shown!r} is not allowed (AGRIMAP_ALLOWED_HOSTS).",
+                    hint_vi="Đặt AGRIMAP_PUBLIC_URL, hoặc thêm tên này vào AGRIMAP_ALLOWED_HOSTS.",
+                    hint_en="Set AGRIMAP_PUBLIC_URL, or add this name to AGRIMAP_ALLOWED_HOSTS.",
+                )
+                response = refusal(Request(scope), 400, err)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -29,7 +29,14 @@ COMMON_PARAMS = {"f", "lang"}
 
 
 def base_url(request: Request, public_url: str | None) -> str:
+    """Where links point: AGRIMAP_PUBLIC_URL, else the request's own address, whose Host the
+    AllowedHosts middleware has checked against AGRIMAP_ALLOWED_HOSTS."""
     return (public_url or str(request.base_url)).rstrip("/")
+
+
+def site_url(request: Request) -> str:
+    """``base_url`` with the server's own settings."""
+    return base_url(request, request.app.state.agrimap.settings.public_url)
 
 
 def wants_html(request: Request) -> bool:

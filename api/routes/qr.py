@@ -14,6 +14,7 @@ from layers import household_qr
 from layers.offload import in_worker
 from maps.qr_page import directions_links, household_map_svg
 
+from .. import ogc
 from ..auth import Principal, acting, require
 from ..deps import ConnDep, SettingsDep
 from ..errors import request_lang
@@ -97,7 +98,7 @@ def _in_scope(who: Principal, commune: str | None) -> None:
 
 
 def _public_url(request: Request, settings, token: str) -> str:
-    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    base = ogc.base_url(request, settings.public_url)
     return f"{base}/q/{token}"
 
 
