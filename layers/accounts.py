@@ -490,8 +490,11 @@ class Backoff:
     max_minutes: int = 15
 
     def minutes(self, failures: int) -> int:
-        """>>> [Backoff(5, 15).minutes(n) for n in (4, 5, 6, 9, 30)]
-        [0, 1, 2, 15, 15]"""
+        """Minutes to wait after ``failures`` wrong passwords in a row.
+
+        >>> [Backoff(5, 15).minutes(n) for n in (4, 5, 6, 9, 30)]
+        [0, 1, 2, 15, 15]
+        """
         if failures < self.after:
             return 0
         return min(2 ** min(failures - self.after, 20), self.max_minutes)

@@ -4,8 +4,6 @@ update, delete) plus checks, status actions, history, boundary upload, exports a
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,8 +14,8 @@ from shapely.geometry import mapping
 
 from agrimap.settings import Settings
 from geo import codes
-from geo.boundary import boundary_from_file
-from geo.errors import AgriMapError, Conflict, InvalidInput, NotFound
+from geo.boundary import boundary_from_upload, upload_name
+from geo.errors import Conflict, InvalidInput, NotFound
 from geo.exports import FORMATS
 from layers import registry, registry_checks
 from layers.growing_areas import export_areas
@@ -186,51 +184,6 @@ async def code_check(
     }
 
 
-MAX_NAME_BYTES = 200
-
-
-def upload_name(filename: str | None) -> str:
-    """The uploaded file's own name, safe to create in a folder of ours: no folders, no
-    '.'/'..', no control characters, at most MAX_NAME_BYTES bytes (else a 400 saying so)."""
-    name = (filename or "boundary").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if (
-        name in ("", ".", "..")
-        or len(name.encode()) > MAX_NAME_BYTES
-        or any(ord(c) < 32 or c == "\x7f" for c in name)
-    ):
-        shown = name[:40] + ("…" if len(name) > 40 else "")
-        raise InvalidInput(
-            f"Tên tệp không dùng được: {shown!r} (tối đa {MAX_NAME_BYTES} byte, không phải '.' hay '..').",
-            f"The file name cannot be used: {shown!r} (at most {MAX_NAME_BYTES} bytes, not '.' or '..').",
-            hint_vi="Đổi tên tệp cho ngắn, ví dụ ranh_gioi.kml, rồi tải lên lại.",
-            hint_en="Rename the file to something short, e.g. boundary.kml, and upload it again.",
-        )
-    return name
-
-
-def _without_folder(exc: AgriMapError, folder: str) -> AgriMapError:
-    """The error with our temporary folder's path taken out of every text (GDAL's messages
-    name the file it read): a client sees its file's name, never the server's paths."""
-    for attr in ("vi", "en", "hint_vi", "hint_en"):
-        setattr(exc, attr, getattr(exc, attr).replace(folder + "/", "").replace(folder, ""))
-    exc.details = [d.replace(folder + "/", "").replace(folder, "") for d in exc.details]
-    exc.args = (exc.en,)
-    return exc
-
-
-def _read_upload(data: bytes, name: str, crs: str | None, settings: Settings):
-    with tempfile.TemporaryDirectory(prefix="agrimap-upload-") as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        try:
-            return boundary_from_file(
-                path, crs, archive_limits=settings.archive_limits(),
-                geometry_limits=settings.geometry_limits(),
-            )  # fmt: skip
-        except AgriMapError as exc:
-            raise _without_folder(exc, str(Path(tmp).resolve())) from None
-
-
 @router.post("/growing-areas/boundary", summary="Read a boundary from an uploaded file")
 async def upload_boundary(
     settings: SettingsDep,
@@ -241,7 +194,10 @@ async def upload_boundary(
     name = upload_name(file.filename)
     # The body limit (AGRIMAP_MAX_UPLOAD_BYTES) was enforced as it streamed in.
     data = await file.read()
-    geom, note_vi = await in_worker(_read_upload, data, name, crs, settings)
+    geom, note_vi = await in_worker(
+        boundary_from_upload, data, name, crs,
+        archive_limits=settings.archive_limits(), geometry_limits=settings.geometry_limits(),
+    )  # fmt: skip
     return {"geometry": mapping(geom), "note_vi": note_vi}
 
 
