@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     max_tokens_per_account: int = Field(default=20, ge=1)
     # Seconds a request waits for a database connection before it gets 503 + Retry-After.
     pool_timeout: float = Field(default=1.5, gt=0)
+    # ... unless the database answers and is only busy: then a request waits up to this.
+    pool_busy_timeout: float = Field(default=30.0, gt=0)
     db_retry_after: int = Field(default=5, ge=1)
     # Without public_url, links name the Host header only when it is one of these (others:
     # 400), so a forged Host never reaches a page, a document or a printed QR code.

@@ -24,8 +24,7 @@ TMS_ID = "WebMercatorQuad"
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
     state = app_state(request.app)
     try:
-        async with state.pool.connection(timeout=state.connection_timeout()) as conn:
-            state.database_failed_at = None
+        async with state.connection() as conn:
             yield conn
     except DATABASE_DOWN:  # answered 503 + Retry-After by api.errors
         state.database_failed_at = time.monotonic()

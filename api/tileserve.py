@@ -70,7 +70,7 @@ async def get_tile(
     ids = tuple(c.id for c in layers)
 
     async def make() -> Tile:
-        async with state.pool.connection() as conn:
+        async with state.connection() as conn:
             parts = await tiles.read_tile(conn, _sql(ids, z), z=z, x=x, y=y)
         raw = b"".join(data for data, _ in parts)
         truncated = tuple(i for i, (_, n) in zip(ids, parts, strict=True) if n > tiles.MAX_FEATURES)
