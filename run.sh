@@ -3,6 +3,7 @@
 #   ./run.sh demo   install what is missing, start a local PostGIS (unless DATABASE_URL is set),
 #                   migrate, load the demo commune and serve it on http://127.0.0.1:8000
 #   ./run.sh test   install what the tests need and run them against a real PostGIS
+#   ./run.sh soak [--minutes 10]   mixed and hostile load on 127.0.0.1, bounded (bench/soak.py)
 # Both are safe to re-run. On Debian 12 as root they install the system packages they need;
 # as another user they say which packages to install.
 set -euo pipefail
@@ -13,8 +14,8 @@ die() { printf '\033[1;31mError:\033[0m %s\n' "$*" >&2; exit 1; }
 
 mode="${1:-}"
 case "$mode" in
-  demo|test|bench) shift ;;
-  *) die "usage: ./run.sh demo | ./run.sh test [pytest args] | ./run.sh bench [--households N]" ;;
+  demo|test|bench|soak) shift ;;
+  *) die "usage: ./run.sh demo | ./run.sh test [pytest args] | ./run.sh bench [--households N] | ./run.sh soak [--minutes N]" ;;
 esac
 
 # Debian packages each mode needs, and a file that tells whether each is there.
@@ -84,5 +85,9 @@ case "$mode" in
   bench)
     say "Benchmark: our server and tipg side by side on the same synthetic database (bench/tiles.py --help)"
     exec .venv/bin/python bench/tiles.py "$@"
+    ;;
+  soak)
+    say "Soak: the demo commune under mixed and hostile load on 127.0.0.1 (bench/soak.py --help)"
+    exec .venv/bin/python bench/soak.py "$@"
     ;;
 esac

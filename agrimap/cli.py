@@ -217,7 +217,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     console.print(f"  OpenAPI 3.0:                     {base}/api")
     console.print(f"  Đăng nhập / sign in:             {base}/login")
     console.print("  Dừng bằng Ctrl+C / stop with Ctrl+C")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # No proxy headers: X-Forwarded-For is believed only from AGRIMAP_TRUSTED_PROXIES.
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning", proxy_headers=False
+    )
 
 
 @app.command("serve")

@@ -96,7 +96,7 @@ def user_disable(username: str, enable: bool = typer.Option(False, help="Enable 
 
 @user_app.command("password")
 def user_password(username: str, password: str = typer.Option(None)) -> None:
-    """Set a new password (ends the account's sessions)."""
+    """Set a new password (ends the account's sessions and revokes its API tokens)."""
     pw = _password(password)
     _run(accounts.update_user, username=username, password=pw, by=CLI_ACTOR)
     console.print(f"{username}: password changed")
@@ -105,7 +105,11 @@ def user_password(username: str, password: str = typer.Option(None)) -> None:
 @token_app.command("create")
 def token_create(username: str, name: str = typer.Option(..., help="What it is for")) -> None:
     """Create an API token for USERNAME; it is printed once and stored only as a hash."""
-    tid, token = _run(accounts.create_token, username=username, name=name, by=CLI_ACTOR)
+    settings = load_settings()
+    tid, token = _run(
+        accounts.create_token, username=username, name=name, by=CLI_ACTOR,
+        days=settings.token_days, max_active=settings.max_tokens_per_account,
+    )  # fmt: skip
     console.print(f"Token {tid} for {username} (lưu ngay, chỉ hiện một lần / shown once):")
     print(token)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from geo.codes import DEFAULT_LAYOUT, ISSUE_LAYOUT, CodeLayout
+from geo.geometry import GeometryLimits
+from geo.readers import ArchiveLimits
 
 DEFAULT_SECRET = "change-me"
 
@@ -43,9 +48,66 @@ class Settings(BaseSettings):
     # JSON pages of more than this many features are streamed as PostGIS writes them.
     stream_above: int = Field(default=1_000, ge=0)
 
+    # --- hardening (issue 17): every limit a setting, each refusal names its limit -------
+    # Request bodies, refused with 413 before they are read: a JSON body (a growing area of
+    # max_vertices vertices is about 1.5 MB), an uploaded file, and whatever a client that is
+    # not signed in sends (the sign-in form is a few hundred bytes).
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_anonymous_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # CPU work (geometry checks, hashing, archives, PDF, exports) runs in worker threads, at
+    # most this many at once, so the event loop keeps answering.
+    worker_threads: int = Field(default=4, ge=1, le=64)
+    # One geometry: vertices and parts (polygons of a MultiPolygon).
+    max_vertices: int = Field(default=50_000, ge=4)
+    max_parts: int = Field(default=500, ge=1)
+    # Uploaded archives (zip, kmz): members, and their uncompressed size, checked before
+    # anything is extracted (declared sizes) and while extracting (real sizes).
+    max_archive_members: int = Field(default=200, ge=1)
+    max_unzipped_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # Clients: X-Forwarded-For is believed only from these addresses or networks (none by
+    # default: every client is the address that connected).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Sign-in back-off per (account, client): after this many wrong passwords that client
+    # waits 1, 2, 4 … max minutes for that account; other clients are not affected.
+    login_backoff_after: int = Field(default=5, ge=1)
+    login_backoff_max_minutes: int = Field(default=15, ge=1)
+    # API tokens: days they stay valid, and how many unrevoked ones an account may hold.
+    token_days: int = Field(default=90, ge=1)
+    max_tokens_per_account: int = Field(default=20, ge=1)
+    # Seconds a request waits for a database connection before it gets 503 + Retry-After.
+    pool_timeout: float = Field(default=1.5, gt=0)
+    # ... unless the database answers and is only busy: then a request waits up to this.
+    pool_busy_timeout: float = Field(default=30.0, gt=0)
+    db_retry_after: int = Field(default=5, ge=1)
+    # Without public_url, links name the Host header only when it is one of these (others:
+    # 400), so a forged Host never reaches a page, a document or a printed QR code.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"]
+    )
+
+    @field_validator("trusted_proxies", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """``AGRIMAP_TRUSTED_PROXIES=10.0.0.1,10.0.1.0/24`` as well as a JSON list."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [v.strip() for v in text.split(",") if v.strip()]
+        return value
+
     def code_layouts(self) -> tuple[CodeLayout, ...]:
         """The growing-area code layouts: the one new codes follow, then the pre-reform one."""
         return _layouts(self.code_layout, self.code_layout_before_reform)
+
+    def archive_limits(self) -> ArchiveLimits:
+        return ArchiveLimits(
+            max_members=self.max_archive_members, max_bytes=self.max_unzipped_bytes
+        )
+
+    def geometry_limits(self) -> GeometryLimits:
+        return GeometryLimits(max_vertices=self.max_vertices, max_parts=self.max_parts)
 
     @property
     def secure_cookies(self) -> bool:
@@ -59,6 +121,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "AGRIMAP_SECRET_KEY is the default value; set a long random secret before "
                 "running with AGRIMAP_ENVIRONMENT=production"
+            )
+        for entry in self.trusted_proxies:  # a typo must not silently trust nobody or anyone
+            ipaddress.ip_network(entry, strict=False)
+        if self.environment == "production" and not self.public_url:
+            raise ValueError(
+                "AGRIMAP_PUBLIC_URL is not set; set it (e.g. https://agrimap.example.vn) before "
+                "running with AGRIMAP_ENVIRONMENT=production: links and printed QR codes use it"
             )
         return self
 

@@ -13,11 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from agrimap.settings import Settings
+from layers import offload
 
-from . import errors
+from . import errors, limits
 from .html import render
 from .layerwatch import LayerWatch
-from .openapi import openapi_30
+from .openapi import AnswerOptions, openapi_30
 from .ratelimit import RateLimiter
 from .routes import (
     admin,
@@ -52,7 +53,15 @@ def create_app(settings: Settings) -> FastAPI:
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             open=False,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(settings.pool_timeout))},
+            # While the database is down a request waits at most pool_timeout for a
+            # connection, then gets 503 + Retry-After; a connection is checked as it is
+            # handed out, so the first requests after a restart do not meet dead ones.
+            timeout=settings.pool_timeout,
+            check=AsyncConnectionPool.check_connection,
+            # Short reconnect attempts: the next request starts a fresh one, so the pool
+            # is back within about a second of the database (psycopg's back-off doubles).
+            reconnect_timeout=max(2.0, 2 * settings.pool_timeout),
         )
         await pool.open(wait=True, timeout=30)
         state.pool = pool
@@ -83,21 +92,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.agrimap = state
     errors.install(app)
-    app.include_router(features.router)
-    app.include_router(household_pages.router)
-    app.include_router(maps.router)
-    app.include_router(auth.router)
-    app.include_router(records.router)
-    app.include_router(growing_areas.router)
-    app.include_router(growing_area_pages.router)
-    app.include_router(qr.router)
-    app.include_router(tiles.router)
-    app.include_router(rasters.router)
-    app.include_router(admin.router)
-    app.include_router(health.router)
-    app.include_router(coverage.router)
+    routers = (
+        features.router, household_pages.router, maps.router, auth.router, records.router,
+        growing_areas.router, growing_area_pages.router, qr.router, tiles.router, rasters.router, admin.router,
+        health.router, coverage.router,
+    )  # fmt: skip
+    for router in routers:
+        app.include_router(router)
+    app.state.routers = routers  # the OpenAPI document reads which routes need sign-in
     app.add_middleware(TileFastPath, state=state)
     app.add_middleware(errors.RefuseNul)
+    app.add_middleware(AnswerOptions, fastapi=app)
+    offload.configure(settings.worker_threads)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 
     @app.get("/api", include_in_schema=False)
@@ -106,6 +112,10 @@ def create_app(settings: Settings) -> FastAPI:
             openapi_30(app), media_type="application/vnd.oai.openapi+json;version=3.0"
         )
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(openapi_30(app))
+
     @app.get("/api.html", include_in_schema=False)
     async def openapi_html(request: Request) -> HTMLResponse:
         # Our own page: Swagger UI would load its scripts from a CDN.
@@ -113,4 +123,5 @@ def create_app(settings: Settings) -> FastAPI:
             render("api.html", lang=errors.request_lang(request), doc=openapi_30(app))
         )
 
+    limits.install(app, settings)
     return app

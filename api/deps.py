@@ -3,6 +3,7 @@ tile matrix set and tile coordinates (checked here once, for vector and raster t
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -14,14 +15,20 @@ from geo.errors import NotFound
 from layers.serving import tiles
 from layers.serving.catalog import BY_ID, Collection
 
+from .errors import DATABASE_DOWN
 from .state import app_state
 
 TMS_ID = "WebMercatorQuad"
 
 
 async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with app_state(request.app).pool.connection() as conn:
-        yield conn
+    state = app_state(request.app)
+    try:
+        async with state.connection() as conn:
+            yield conn
+    except DATABASE_DOWN:  # answered 503 + Retry-After by api.errors
+        state.database_failed_at = time.monotonic()
+        raise
 
 
 def _settings(request: Request) -> Settings:

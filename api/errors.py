@@ -11,6 +11,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from psycopg_pool import PoolTimeout
 
 from geo.errors import (
     AgriMapError,
@@ -20,6 +21,8 @@ from geo.errors import (
     NotSignedIn,
     PermissionDenied,
     RateLimited,
+    TooLarge,
+    Unavailable,
 )
 from layers.registry_checks import PreconditionRequired
 
@@ -30,15 +33,18 @@ log = logging.getLogger(__name__)
 PAGE_PREFIX = "/maps/"
 PAGE_TITLES = {
     400: "Dữ liệu chưa hợp lệ", 403: "Không có quyền", 404: "Không tìm thấy",
-    409: "Không thực hiện được", 428: "Cần tải lại trang",
+    409: "Không thực hiện được", 413: "Dữ liệu quá lớn", 428: "Cần tải lại trang",
+    503: "Hệ thống đang bận, vui lòng thử lại sau ít phút",
 }  # fmt: skip
 PAGE_TITLES_EN = {
     400: "Invalid input", 403: "Not allowed", 404: "Not found", 409: "Cannot be done",
-    428: "Reload the page",
+    413: "Too large", 428: "Reload the page", 503: "Busy: try again in a few minutes",
 }  # fmt: skip
 
 STATUS: dict[type[AgriMapError], int] = {
     PreconditionRequired: 428,
+    TooLarge: 413,
+    Unavailable: 503,
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,
@@ -137,43 +143,101 @@ NUL_MESSAGE = InvalidInput(
 )
 
 
+BIG_NUMBER_MESSAGE = InvalidInput(
+    "Địa chỉ chứa một số vượt giới hạn số nguyên 64 bit (tối đa 9223372036854775807).",
+    "The path holds a number beyond the 64-bit integer range (at most 9223372036854775807).",
+    hint_vi="Dùng mã số do máy chủ trả về.",
+    hint_en="Use the id the server returned.",
+)
+
+
+def _big_number_in(path: str) -> bool:
+    """A path segment of ASCII digits beyond a bigint: no id of ours, and an int path
+    parameter PostgreSQL would not take (FastAPI's int has no bound)."""
+    return any(
+        len(seg) > 18 and seg.isascii() and seg.isdigit() and int(seg) > 2**63 - 1
+        for seg in path.split("/")
+    )
+
+
 class RefuseNul:
-    """ASGI middleware: a path or query string holding NUL is refused with a 400 before any
-    route runs (PostgreSQL text cannot hold NUL; psycopg refuses it on the way in)."""
+    """ASGI middleware: a path or query string holding NUL, or a path holding a number
+    beyond 64 bits, is refused with a 400 before any route runs (PostgreSQL text cannot hold
+    NUL; psycopg refuses it on the way in; a bigint ends at 2^63 − 1)."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope.get("path", "")
-            or b"%00" in scope.get("query_string", b"")
-            or b"\x00" in scope.get("query_string", b"")
-        ):
-            request = Request(scope)
-            response = (
-                error_page(request, 400, NUL_MESSAGE)
-                if is_page(request)
-                else JSONResponse(error_body(NUL_MESSAGE, request_lang(request)), status_code=400)
-            )
-            await response(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"")
+            err = None
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                err = NUL_MESSAGE
+            elif _big_number_in(scope.get("path", "")):
+                err = BIG_NUMBER_MESSAGE
+            if err is not None:
+                request = Request(scope)
+                response = (
+                    error_page(request, 400, err)
+                    if is_page(request)
+                    else JSONResponse(error_body(err, request_lang(request)), status_code=400)
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
+def database_unavailable(retry_after: int) -> Unavailable:
+    return Unavailable(
+        "Cơ sở dữ liệu tạm thời không trả lời. Vui lòng thử lại sau ít phút; "
+        "dữ liệu đã lưu không bị mất.",
+        "The database does not answer for now. Try again shortly; nothing saved is lost.",
+        hint_vi=f"Thử lại sau {retry_after} giây.",
+        hint_en=f"Retry in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+# Raised while the database is down or restarting: no connection within the pool timeout, or
+# one lost mid-request (AdminShutdown, "server closed the connection", a refused connect).
+DATABASE_DOWN = (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def unavailable_response(request: Request, retry_after: int) -> Response:
+    err = database_unavailable(retry_after)
+    if is_page(request):
+        response: Response = error_page(request, 503, err)
+    else:
+        response = JSONResponse(error_body(err, request_lang(request)), status_code=503)
+    response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg.InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return unavailable_response(request, request.app.state.agrimap.settings.db_retry_after)
+
     @app.exception_handler(AgriMapError)
     async def _domain_error(request: Request, exc: AgriMapError) -> Response:
         status = status_for(exc)
-        if status >= 500:
+        if status >= 500 and not isinstance(exc, Unavailable):
             log.exception("unexpected domain error", exc_info=exc)
         if is_page(request):
             if isinstance(exc, NotSignedIn):
                 return login_redirect(request)
-            return error_page(request, status, exc)
-        response = JSONResponse(error_body(exc, request_lang(request)), status_code=status)
-        if isinstance(exc, RateLimited):
+            response: Response = error_page(request, status, exc)
+        else:
+            response = JSONResponse(error_body(exc, request_lang(request)), status_code=status)
+        if isinstance(exc, RateLimited | Unavailable):
             response.headers["Retry-After"] = str(exc.retry_after)
+        if is_page(request):
+            return response
         if isinstance(exc, NotSignedIn):
             response.headers["WWW-Authenticate"] = 'Bearer realm="agrimap"'
         return response

@@ -28,7 +28,7 @@ Box = tuple[float, float, float, float]
 def parse_change(payload: str) -> tuple[str, int, Box | None] | None:
     """('household', 12, (w, s, e, n)) from 'household:12:w,s,e,n'; box None for '*'."""
     parts = payload.split(":")
-    if len(parts) not in (2, 3) or not parts[0] or not parts[1].isdigit():
+    if len(parts) not in (2, 3) or not parts[0] or not (parts[1].isascii() and parts[1].isdigit()):
         return None
     table, version = parts[0], int(parts[1])
     if len(parts) == 2 or parts[2] == "*":  # 0005's format had no extent

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from geo.errors import InvalidInput
+from geo.values import id_number
 from layers.serving.catalog import Collection
 from layers.serving.features import FeatureQuery
 
@@ -28,7 +29,14 @@ COMMON_PARAMS = {"f", "lang"}
 
 
 def base_url(request: Request, public_url: str | None) -> str:
+    """Where links point: AGRIMAP_PUBLIC_URL, else the request's own address, whose Host the
+    AllowedHosts middleware has checked against AGRIMAP_ALLOWED_HOSTS."""
     return (public_url or str(request.base_url)).rstrip("/")
+
+
+def site_url(request: Request) -> str:
+    """``base_url`` with the server's own settings."""
+    return base_url(request, request.app.state.agrimap.settings.public_url)
 
 
 def wants_html(request: Request) -> bool:
@@ -67,7 +75,8 @@ class Limits:
 def parse_limit(raw: str | None, limits: Limits) -> int:
     if raw is None:
         return limits.default
-    if not raw.isdigit() or int(raw) < 1:
+    # ASCII digits only: "²" passes str.isdigit but int() refuses it.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise InvalidInput(
             f"limit={raw} không hợp lệ.",
             f"limit={raw} is not a positive integer.",
@@ -117,7 +126,7 @@ def parse_items_query(request: Request, coll: Collection, limits: Limits) -> Fea
                 )
             equals[name] = value.lower()
     cursor = params.get("cursor")
-    if cursor is not None and coll.id_column == "id" and not cursor.isdigit():
+    if cursor is not None and coll.id_column == "id" and id_number(cursor) is None:
         raise InvalidInput(
             "Tham số cursor không hợp lệ.",
             "Invalid cursor.",

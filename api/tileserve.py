@@ -15,10 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fastapi import Request
+
 from layers.serving import tiles
 from layers.serving.catalog import COLLECTIONS, Collection
 
 from .deps import TMS_ID
+from .errors import DATABASE_DOWN, unavailable_response
 from .tilecache import Tile, make_tile
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -67,7 +70,7 @@ async def get_tile(
     ids = tuple(c.id for c in layers)
 
     async def make() -> Tile:
-        async with state.pool.connection() as conn:
+        async with state.connection() as conn:
             parts = await tiles.read_tile(conn, _sql(ids, z), z=z, x=x, y=y)
         raw = b"".join(data for data, _ in parts)
         truncated = tuple(i for i, (_, n) in zip(ids, parts, strict=True) if n > tiles.MAX_FEATURES)
@@ -126,6 +129,9 @@ class TileFastPath:
                 enc = value.decode("latin-1")
         try:
             tile, hit = await get_tile(self.state, *found)
+        except DATABASE_DOWN:  # at once: the route would wait for the database again
+            response = unavailable_response(Request(scope), self.state.settings.db_retry_after)
+            return await response(scope, receive, send)
         except Exception:  # noqa: BLE001 - the route answers again, with the bilingual error
             return await self.app(scope, receive, send)
         a = answer(tile, hit, inm, enc)

@@ -3,15 +3,17 @@ shapefile, GeoPackage) or the GPS points walked around the field (GPX, CSV), in 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pyogrio
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.errors import InvalidInput
+from geo.errors import AgriMapError, InvalidInput
 
-from .readers import read_table, reproject
+from .geometry import GeometryLimits, check_finite, check_size
+from .readers import ArchiveLimits, read_table, reproject
 
 GPX_LAYERS = ("tracks", "track_points", "routes", "route_points", "waypoints")
 
@@ -66,13 +68,81 @@ def boundary_from_geometries(geoms: list[BaseGeometry]) -> MultiPolygon:
     )
 
 
-def boundary_from_file(path: Path, crs: str | None = None) -> tuple[MultiPolygon, str]:
-    """Read and reproject a boundary; returns it with a Vietnamese note on how it was read."""
+def boundary_from_file(
+    path: Path,
+    crs: str | None = None,
+    *,
+    archive_limits: ArchiveLimits = ArchiveLimits(),
+    geometry_limits: GeometryLimits = GeometryLimits(),
+) -> tuple[MultiPolygon, str]:
+    """Read and reproject a boundary; returns it with a Vietnamese note on how it was read.
+    Archives within ``archive_limits``; the boundary within ``geometry_limits`` and finite."""
     layer = _gpx_layer(path) if path.suffix.lower() == ".gpx" else None
-    table = read_table(path, source_layer=layer)
+    table = read_table(path, source_layer=layer, archive_limits=archive_limits)
     geoms, label, _ = reproject(table, crs)
     boundary = boundary_from_geometries([g for g in geoms if g is not None])
+    check_size(boundary, geometry_limits)
+    check_finite(boundary)
     kind = "vùng" if len(table.geometry) and isinstance(
         next(g for g in table.geometry if g is not None), Polygon | MultiPolygon
     ) else "các điểm GPS theo thứ tự"  # fmt: skip
     return boundary, f"Đọc {kind} từ {path.name} ({label})."
+
+
+# --- uploads (issue 17) -------------------------------------------------------------------
+
+MAX_NAME_BYTES = 200
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's own name, safe to create in a folder of ours: no folders, no
+    '.'/'..', no control characters, at most MAX_NAME_BYTES bytes (else a 400 saying so).
+
+    >>> upload_name("C:\\\\Users\\\\an\\\\ranh_gioi.kml"), upload_name(None)
+    ('ranh_gioi.kml', 'boundary')
+    """
+    name = (filename or "boundary").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if (
+        name in ("", ".", "..")
+        or len(name.encode()) > MAX_NAME_BYTES
+        or any(ord(c) < 32 or c == "\x7f" for c in name)
+    ):
+        shown = name[:40] + ("…" if len(name) > 40 else "")
+        raise InvalidInput(
+            f"Tên tệp không dùng được: {shown!r} (tối đa {MAX_NAME_BYTES} byte, không phải '.' hay '..').",
+            f"The file name cannot be used: {shown!r} (at most {MAX_NAME_BYTES} bytes, not '.' or '..').",
+            hint_vi="Đổi tên tệp cho ngắn, ví dụ ranh_gioi.kml, rồi tải lên lại.",
+            hint_en="Rename the file to something short, e.g. boundary.kml, and upload it again.",
+        )
+    return name
+
+
+def _without_folder(exc: AgriMapError, folder: str) -> AgriMapError:
+    """The error with our temporary folder's path taken out of every text (GDAL's messages
+    name the file it read): a client sees its file's name, never the server's paths."""
+    for attr in ("vi", "en", "hint_vi", "hint_en"):
+        setattr(exc, attr, getattr(exc, attr).replace(folder + "/", "").replace(folder, ""))
+    exc.details = [d.replace(folder + "/", "").replace(folder, "") for d in exc.details]
+    exc.args = (exc.en,)
+    return exc
+
+
+def boundary_from_upload(
+    data: bytes,
+    name: str,
+    crs: str | None = None,
+    *,
+    archive_limits: ArchiveLimits = ArchiveLimits(),
+    geometry_limits: GeometryLimits = GeometryLimits(),
+) -> tuple[MultiPolygon, str]:
+    """``boundary_from_file`` of an uploaded file's bytes (``name`` from ``upload_name``),
+    written to a temporary folder that no error message names."""
+    with tempfile.TemporaryDirectory(prefix="agrimap-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return boundary_from_file(
+                path, crs, archive_limits=archive_limits, geometry_limits=geometry_limits
+            )
+        except AgriMapError as exc:
+            raise _without_folder(exc, str(Path(tmp).resolve())) from None

@@ -73,3 +73,16 @@ class RateLimited(AgriMapError):
     def __init__(self, vi: str, en: str, *, retry_after: int, **kw) -> None:
         super().__init__(vi, en, **kw)
         self.retry_after = retry_after
+
+
+class TooLarge(InvalidInput):
+    """A body, file, archive or geometry over one of the stated limits (HTTP 413); the
+    ``details`` name the limit's setting."""
+
+
+class Unavailable(AgriMapError):
+    """A service we need (the database) does not answer now (HTTP 503, ``retry_after``)."""
+
+    def __init__(self, vi: str, en: str, *, retry_after: int, **kw) -> None:
+        super().__init__(vi, en, **kw)
+        self.retry_after = retry_after

@@ -10,6 +10,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from geo.errors import GeometryError, TooLarge
+
 Kind = Literal["polygon", "point"]
 
 # A repair may move nothing: the repaired area must equal the drawn area to this share.
@@ -149,3 +151,77 @@ def check_point(geom: BaseGeometry | None) -> GeometryCheck:
 
 def check_geometry(geom: BaseGeometry | None, kind: Kind) -> GeometryCheck:
     return check_point(geom) if kind == "point" else check_polygon(geom)
+
+
+# --- size and finiteness (issue 17) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeometryLimits:
+    """The most vertices and parts one geometry may have (AGRIMAP_MAX_VERTICES, _MAX_PARTS)."""
+
+    max_vertices: int = 50_000
+    max_parts: int = 500
+
+
+def _too_large(what_vi: str, what_en: str, n: int, limit: int, setting: str):
+    return TooLarge(
+        f"Hình học có {n:,} {what_vi}, vượt giới hạn {limit:,} ({setting}).".replace(",", "."),
+        f"The geometry has {n:,} {what_en}, over the limit of {limit:,} ({setting}).",
+        hint_vi="Đơn giản hóa ranh giới (ví dụ Simplify trong QGIS, sai số 0,5 m) rồi gửi lại.",
+        hint_en="Simplify the boundary (e.g. QGIS Simplify, 0.5 m tolerance) and send it again.",
+        details=[f"{setting}={limit}"],
+    )
+
+
+def count_coordinates(coords: object, limits: GeometryLimits) -> None:
+    """Count the positions of GeoJSON ``coordinates`` before any geometry is built, and
+    refuse as soon as there are more than ``limits.max_vertices``.
+
+    >>> count_coordinates([[[0, 0], [1, 0], [0, 1], [0, 0]]], GeometryLimits())
+    >>> count_coordinates([], GeometryLimits())
+    """
+    seen = 0
+    stack = [coords]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, list | tuple) or not node:
+            continue
+        if isinstance(node[0], int | float):  # a position
+            seen += 1
+            if seen > limits.max_vertices:
+                raise _too_large("đỉnh", "vertices", seen, limits.max_vertices,
+                                 "AGRIMAP_MAX_VERTICES")  # fmt: skip
+            continue
+        stack.extend(node)
+
+
+def check_size(geom: BaseGeometry, limits: GeometryLimits) -> None:
+    """Refuse a geometry with more vertices or parts than ``limits`` (TooLarge, HTTP 413).
+
+    >>> check_size(Polygon([(0, 0), (1, 0), (1, 1)]), GeometryLimits(max_vertices=10))
+    >>> check_size(Polygon(), GeometryLimits())
+    """
+    n = int(shapely.get_num_coordinates(geom))
+    if n > limits.max_vertices:
+        raise _too_large("đỉnh", "vertices", n, limits.max_vertices, "AGRIMAP_MAX_VERTICES")
+    parts = int(shapely.get_num_geometries(geom))
+    if parts > limits.max_parts:
+        raise _too_large("phần", "parts", parts, limits.max_parts, "AGRIMAP_MAX_PARTS")
+
+
+def check_finite(geom: BaseGeometry) -> None:
+    """Refuse coordinates that are NaN or infinite (GeometryError, HTTP 400).
+
+    >>> check_finite(Point(104.0, 22.3))
+    >>> check_finite(Point())
+    """
+    xy = shapely.get_coordinates(geom)
+    if xy.size and not np.isfinite(xy).all():
+        bad = int((~np.isfinite(xy)).any(axis=1).sum())
+        raise GeometryError(
+            f"Có {bad} tọa độ không phải số hữu hạn (NaN hoặc vô cực).",
+            f"{bad} coordinates are not finite numbers (NaN or infinity).",
+            hint_vi="Mỗi đỉnh cần kinh độ và vĩ độ là số, ví dụ 104.05, 22.35.",
+            hint_en="Each vertex needs a numeric longitude and latitude, e.g. 104.05, 22.35.",
+        )

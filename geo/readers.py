@@ -19,7 +19,7 @@ from pyproj import CRS
 
 from geo import crs as vncrs
 from geo import crs_source
-from geo.errors import InvalidInput, UnsupportedFormat
+from geo.errors import InvalidInput, TooLarge, UnsupportedFormat
 from geo.values import fold
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,17 @@ def _refuse(vi: str, en: str, hint_vi: str = "", hint_en: str = "") -> InvalidIn
     return InvalidInput(vi, en, hint_vi=hint_vi, hint_en=hint_en)
 
 
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What one archive (zip, kmz) may hold: members and uncompressed bytes
+    (AGRIMAP_MAX_ARCHIVE_MEMBERS, AGRIMAP_MAX_UNZIPPED_BYTES)."""
+
+    max_members: int = 200
+    max_bytes: int = 200 * 1024 * 1024
+
+
 @contextmanager
-def opened(path: Path) -> Iterator[Path]:
+def opened(path: Path, archive_limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Path]:
     """The file to read: archives are unpacked into a temporary folder first."""
     if not path.exists():
         raise _refuse(
@@ -63,7 +72,7 @@ def opened(path: Path) -> Iterator[Path]:
     suffix = path.suffix.lower()
     if suffix in (".zip", ".kmz"):
         with tempfile.TemporaryDirectory(prefix="agrimap-") as tmp:
-            _unzip(path, Path(tmp))
+            _unzip(path, Path(tmp), archive_limits)
             yield _pick_in_folder(Path(tmp), path.name)
         return
     if path.is_dir():
@@ -72,18 +81,64 @@ def opened(path: Path) -> Iterator[Path]:
     yield path
 
 
-def _unzip(path: Path, dest: Path) -> None:
+def _archive_too_large(name: str, what_vi: str, what_en: str, limit: str, setting: str):
+    return TooLarge(
+        f"Tệp nén {name} {what_vi}, vượt giới hạn {limit} ({setting}).",
+        f"The archive {name} {what_en}, over the limit of {limit} ({setting}).",
+        hint_vi="Chỉ nén các tệp của một lớp bản đồ (.shp, .shx, .dbf, .prj, .cpg).",
+        hint_en="Zip only the files of one map layer (.shp, .shx, .dbf, .prj, .cpg).",
+        details=[setting],
+    )
+
+
+def _check_members(path: Path, members: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+    """Refuse an archive by what it declares, before a byte is unpacked."""
+    if len(members) > limits.max_members:
+        raise _archive_too_large(
+            path.name, f"có {len(members)} tệp", f"holds {len(members)} files",
+            str(limits.max_members), "AGRIMAP_MAX_ARCHIVE_MEMBERS",
+        )  # fmt: skip
+    declared = sum(m.file_size for m in members)
+    if declared > limits.max_bytes:
+        mb = f"{limits.max_bytes / 1024 / 1024:.0f} MB"
+        raise _archive_too_large(
+            path.name, f"giải nén ra {declared / 1024 / 1024:.0f} MB",
+            f"unpacks to {declared / 1024 / 1024:.0f} MB", mb, "AGRIMAP_MAX_UNZIPPED_BYTES",
+        )  # fmt: skip
+
+
+def _unzip(path: Path, dest: Path, limits: ArchiveLimits = ArchiveLimits()) -> None:
+    """Unpack an archive member by member, refusing unsafe paths and archives over
+    ``limits`` by their declared sizes first and by the bytes really written as they come
+    (zipfile checks each member's CRC as it reaches its end)."""
+    root = dest.resolve()
     try:
         with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-            if bad is not None:
-                raise zipfile.BadZipFile(f"bad CRC for {bad}")
-            for member in zf.infolist():
+            members = zf.infolist()
+            _check_members(path, members, limits)
+            for member in members:
                 target = (dest / member.filename).resolve()
-                if not str(target).startswith(str(dest.resolve())):
+                if not target.is_relative_to(root):
                     raise zipfile.BadZipFile(f"unsafe path {member.filename}")
-            zf.extractall(dest)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            written = 0
+            for member in members:
+                target = (dest / member.filename).resolve()
+                if member.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src, open(target, "wb") as out:
+                    while chunk := src.read(1024 * 1024):
+                        written += len(chunk)
+                        if written > limits.max_bytes:
+                            raise _archive_too_large(
+                                path.name, "giải nén ra nhiều hơn kích thước khai báo",
+                                "unpacks to more than it declares",
+                                f"{limits.max_bytes / 1024 / 1024:.0f} MB",
+                                "AGRIMAP_MAX_UNZIPPED_BYTES",
+                            )  # fmt: skip
+                        out.write(chunk)
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
         raise _refuse(
             f"Tệp nén {path.name} bị hỏng hoặc tải về chưa hết ({exc}).",
             f"The archive {path.name} is damaged or truncated ({exc}).",
@@ -116,9 +171,14 @@ def _pick_in_folder(folder: Path, shown: str) -> Path:
     return found[0]
 
 
-def read_table(path: Path, *, source_layer: str | None = None) -> RawTable:
+def read_table(
+    path: Path,
+    *,
+    source_layer: str | None = None,
+    archive_limits: ArchiveLimits = ArchiveLimits(),
+) -> RawTable:
     """Read a vector file; raises InvalidInput with a readable reason for bad files."""
-    with opened(path) as real:
+    with opened(path, archive_limits) as real:
         suffix = real.suffix.lower()
         if suffix == ".csv":
             table = _read_csv(real)

@@ -49,7 +49,13 @@ def parse_number(value: Any) -> float | None:
     if is_blank(value):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueError(f"'{value}' is too large a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"'{value}' is not a finite number")
+        return number
     text = str(value).strip().replace(" ", "")
     if "," in text and "." not in text:
         text = text.replace(",", ".")
@@ -60,6 +66,22 @@ def parse_number(value: Any) -> float | None:
     if not math.isfinite(number):
         raise ValueError(f"'{value}' is not a finite number")
     return number
+
+
+INT64_MAX = 2**63 - 1
+
+
+def id_number(text: str) -> int | None:
+    """A non-negative 64-bit integer written in ASCII digits, else None: "²" or "١٢٣" pass
+    ``str.isdigit`` but are no id, and 20 digits fit no PostgreSQL bigint.
+
+    >>> id_number("12"), id_number("²"), id_number("99999999999999999999"), id_number("")
+    (12, None, None, None)
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= INT64_MAX else None
 
 
 def parse_integer(value: Any) -> int | None:

@@ -23,14 +23,13 @@ from psycopg.types.json import Jsonb
 
 from geo.errors import Conflict, InvalidInput, NotFound
 
+from .offload import in_worker
+
 ROLES = ("admin", "officer", "planner")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 COMMUNE = re.compile(r"^[0-9]{5}$")
 TOKEN_PREFIX = "agm_"
 MIN_PASSWORD = 10
-# After this many wrong passwords in a row an account is locked, for 1, 2, 4 … 60 minutes.
-LOCK_AFTER = 5
-MAX_LOCK_MINUTES = 60
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases take the same time.
@@ -124,13 +123,6 @@ def session_digest(secret_key: str, session: str) -> str:
 
 def new_api_token() -> str:
     return TOKEN_PREFIX + new_secret()
-
-
-def lock_minutes(failed: int) -> int:
-    """Minutes an account stays locked after ``failed`` wrong passwords in a row (0: none)."""
-    if failed < LOCK_AFTER:
-        return 0
-    return min(2 ** (failed - LOCK_AFTER), MAX_LOCK_MINUTES)
 
 
 def generate_password() -> str:
@@ -263,7 +255,7 @@ async def add_user(
     """Create an account; ``by`` (and ``by_id``) is who does it, for the audit trail."""
     name = check_username(username)
     check_role(role, communes)
-    pw_hash = hash_password(password)
+    pw_hash = await in_worker(hash_password, password)
     scope = sorted(set(communes))
     async with conn.transaction():
         row = await (
@@ -291,10 +283,10 @@ async def update_user(
     by: str,
     by_id: int | None = None,
 ) -> Account:
-    """Disable or enable an account, or set its password; either ends its sessions at once
-    (its tokens stop working with the account)."""
+    """Disable or enable an account, or set its password; either ends its sessions and
+    revokes its API tokens at once (a new password means the old secrets are not trusted)."""
     acct = await get_user(conn, username=username)
-    pw_hash = None if password is None else hash_password(password)
+    pw_hash = None if password is None else await in_worker(hash_password, password)
     changes: dict = {}
     async with conn.transaction():
         if disabled is not None:
@@ -305,6 +297,9 @@ async def update_user(
             changes["password"] = "changed"
         if disabled or pw_hash is not None:
             await conn.execute(END_SESSIONS, (acct.id,))
+            revoked = await conn.execute(REVOKE_ALL_TOKENS, (acct.id,))
+            if revoked.rowcount:
+                changes["tokens_revoked"] = revoked.rowcount
         await audit(
             conn, action="user_update", actor=by, actor_id=by_id, object_type="app_user",
             object_id=acct.username, detail=changes,
@@ -315,18 +310,30 @@ async def update_user(
 # --- database: API tokens ----------------------------------------------------------------
 
 INSERT_TOKEN = (
-    "INSERT INTO api_token (user_id, name, token_hash, prefix, created_by) "
-    "SELECT id, %s, %s, %s, %s FROM app_user WHERE username = %s RETURNING id"
+    "INSERT INTO api_token (user_id, name, token_hash, prefix, created_by, expires_at) "
+    "SELECT id, %s, %s, %s, %s, now() + make_interval(days => %s) FROM app_user "
+    "WHERE username = %s RETURNING id"
+)
+# The account's row is locked so two requests at once cannot both pass the cap.
+ACTIVE_TOKENS = (
+    "SELECT a.id, (SELECT count(*) FROM api_token t WHERE t.user_id = a.id "
+    "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())) "
+    "FROM app_user a WHERE a.username = %s FOR UPDATE"
+)
+REVOKE_ALL_TOKENS = (
+    "UPDATE api_token SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL"
 )
 REVOKE_TOKEN = (
     "UPDATE api_token t SET revoked_at = now() FROM app_user a "
     "WHERE t.id = %s AND t.revoked_at IS NULL AND a.id = t.user_id "
     "AND (%s::text IS NULL OR a.username = %s) RETURNING t.id, a.username"
 )
-TOKEN_KEYS = ("id", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+TOKEN_KEYS = (
+    "id", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at", "expires_at",
+)  # fmt: skip
 TOKENS_OF = (
     "SELECT t.id, t.name, t.prefix, t.created_at, t.created_by, t.last_used_at, "
-    "t.revoked_at FROM api_token t JOIN app_user a ON a.id = t.user_id "
+    "t.revoked_at, t.expires_at FROM api_token t JOIN app_user a ON a.id = t.user_id "
     "WHERE a.username = %s ORDER BY t.id"
 )
 # Who a bearer token speaks for, with the columns of ACCOUNT_SQL.
@@ -338,6 +345,7 @@ FROM api_token x
 JOIN app_user a ON a.id = x.user_id AND NOT a.disabled
 LEFT JOIN user_commune c ON c.user_id = a.id
 WHERE x.token_hash = %s AND x.revoked_at IS NULL
+  AND (x.expires_at IS NULL OR x.expires_at > now())
 GROUP BY a.id
 """
 # Written at most once a minute per token, so busy programs do not write on every request.
@@ -347,19 +355,39 @@ TOKEN_USED = (
 )
 
 
+DEFAULT_TOKEN_DAYS = 90
+DEFAULT_MAX_TOKENS = 20
+
+
 async def create_token(
-    conn: AsyncConnection, *, username: str, name: str, by: str, by_id: int | None = None
+    conn: AsyncConnection,
+    *,
+    username: str,
+    name: str,
+    by: str,
+    by_id: int | None = None,
+    days: int = DEFAULT_TOKEN_DAYS,
+    max_active: int = DEFAULT_MAX_TOKENS,
 ) -> tuple[int, str]:
-    """A new API token for ``username``; returns (id, token). The token is shown only now."""
+    """A new API token for ``username``, valid ``days`` days; returns (id, token). The token
+    is shown only now. An account holds at most ``max_active`` unrevoked, unexpired tokens."""
     token = new_api_token()
-    params = (name.strip() or "token", digest(token), token[:10], by, username)
+    params = (name.strip() or "token", digest(token), token[:10], by, days, username)
     async with conn.transaction():
-        row = await (await conn.execute(INSERT_TOKEN, params)).fetchone()
-        if row is None:
+        held = await (await conn.execute(ACTIVE_TOKENS, (username,))).fetchone()
+        if held is None:
             raise _no_account(username)
+        if held[1] >= max_active:
+            raise Conflict(
+                f"Tài khoản {username} đã có {held[1]} mã truy cập còn hiệu lực (tối đa {max_active}, AGRIMAP_MAX_TOKENS_PER_ACCOUNT).",
+                f"Account {username} already holds {held[1]} active API tokens (at most {max_active}, AGRIMAP_MAX_TOKENS_PER_ACCOUNT).",
+                hint_vi="Thu hồi các mã không còn dùng (DELETE /auth/tokens/{id}) rồi tạo mã mới.",
+                hint_en="Revoke tokens no longer in use (DELETE /auth/tokens/{id}), then create one.",
+            )
+        row = await (await conn.execute(INSERT_TOKEN, params)).fetchone()
         await audit(
             conn, action="token_create", actor=by, actor_id=by_id, object_type="api_token",
-            object_id=str(row[0]), detail={"user": username, "name": name},
+            object_id=str(row[0]), detail={"user": username, "name": name, "days": days},
         )  # fmt: skip
     return row[0], token
 
@@ -413,16 +441,25 @@ LEFT JOIN user_commune c ON c.user_id = a.id
 WHERE x.id_hash = %s AND x.expires_at > now()
 GROUP BY a.id, x.csrf_token
 """
-SIGN_IN_ROW = (
-    "SELECT id, password_hash, disabled, locked_until > now(), "
-    "ceil(extract(epoch FROM locked_until - now()) / 60), failed_logins "
-    "FROM app_user WHERE username = %s FOR UPDATE"
+SIGN_IN_ROW = "SELECT id, password_hash, disabled FROM app_user WHERE username = %s"
+# Back-off of one client for one typed username (migration 0012), real account or not.
+THROTTLE_ROW = (
+    "SELECT failures, ceil(extract(epoch FROM blocked_until - now()) / 60) "
+    "FROM login_throttle WHERE username = %s AND client = %s AND blocked_until > now()"
 )
-RECORD_FAILED_LOGIN = (
-    "UPDATE app_user SET failed_logins = %s, locked_until = CASE WHEN %s > 0 "
-    "THEN now() + make_interval(mins => %s) END WHERE id = %s"
+RECORD_FAILURE = (
+    "INSERT INTO login_throttle AS t (username, client, failures, last_failed_at) "
+    "VALUES (%(u)s, %(c)s, 1, now()) ON CONFLICT (username, client) DO UPDATE SET "
+    "failures = CASE WHEN t.last_failed_at < now() - interval '1 day' THEN 1 "
+    "ELSE t.failures + 1 END, last_failed_at = now() RETURNING failures"
 )
-RESET_FAILED_LOGINS = "UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = %s"
+SET_BLOCKED = (
+    "UPDATE login_throttle SET blocked_until = now() + make_interval(mins => %s) "
+    "WHERE username = %s AND client = %s"
+)
+CLEAR_THROTTLE = "DELETE FROM login_throttle WHERE username = %s AND client = %s"
+# Old rows of clients that gave up: kept a day, for the back-off's memory.
+FORGET_THROTTLES = "DELETE FROM login_throttle WHERE last_failed_at < now() - interval '1 day'"
 INSERT_SESSION = (
     "INSERT INTO web_session (id_hash, user_id, csrf_token, expires_at) "
     "VALUES (%s, %s, %s, now() + %s)"
@@ -433,15 +470,34 @@ SET_ACTING = "SELECT set_config('agrimap.user_id', %s, true), set_config('agrima
 
 @dataclass(frozen=True)
 class SignIn:
-    """What a sign-in gave: a new session id, or why not.
+    """What a sign-in gave: a new session id, or ``refused`` with ``minutes`` to wait.
 
-    ``refused`` is "unknown" (no such account, or disabled), "locked" (``minutes`` left) or
-    "wrong" (a wrong password; ``minutes`` > 0 when it locked the account).
+    The refusal is the same whether the account exists, is disabled or the password is
+    wrong: nothing tells which usernames are real.
     """
 
     session: str | None = None
-    refused: str | None = None
+    refused: bool = False
     minutes: int = 0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """After ``after`` wrong passwords from one client for one username, that client waits
+    1, 2, 4 … ``max_minutes`` minutes before each next try (AGRIMAP_LOGIN_BACKOFF_*)."""
+
+    after: int = 5
+    max_minutes: int = 15
+
+    def minutes(self, failures: int) -> int:
+        """Minutes to wait after ``failures`` wrong passwords in a row.
+
+        >>> [Backoff(5, 15).minutes(n) for n in (4, 5, 6, 9, 30)]
+        [0, 1, 2, 15, 15]
+        """
+        if failures < self.after:
+            return 0
+        return min(2 ** min(failures - self.after, 20), self.max_minutes)
 
 
 async def sign_in(
@@ -452,32 +508,41 @@ async def sign_in(
     client: str | None,
     secret_key: str,
     session_hours: int,
+    backoff: Backoff = Backoff(),
 ) -> SignIn:
-    """Check a password, count failures (locking after LOCK_AFTER), audit the attempt, and
-    open a session when it succeeds."""
+    """Check a password (in a worker thread), back off this client for this username after
+    repeated failures, audit the attempt, and open a session when it succeeds. Another
+    client, the account's owner included, is never held back by someone else's failures."""
+    who = client or "-"
     async with conn.transaction():
+        waiting = await (await conn.execute(THROTTLE_ROW, (username, who))).fetchone()
+        if waiting is not None:
+            await audit(
+                conn, action="login_failed", actor=username or "-", object_type="app_user",
+                object_id=username or "-", detail={"client": client, "waiting": True},
+            )  # fmt: skip
+            return SignIn(refused=True, minutes=max(1, int(waiting[1])))
         row = await (await conn.execute(SIGN_IN_ROW, (username,))).fetchone()
-        # Verified even for an unknown name, so both answers take the same time.
-        ok = verify_password(row[1] if row else None, password)
-        result = SignIn()
-        if row is None or row[2]:
-            result = SignIn(refused="unknown")
-        elif row[3]:
-            result = SignIn(refused="locked", minutes=int(row[4]))
-        elif not ok:
-            failed = row[5] + 1
-            minutes = lock_minutes(failed)
-            await conn.execute(RECORD_FAILED_LOGIN, (failed, minutes, minutes, row[0]))
-            result = SignIn(refused="wrong", minutes=minutes)
+    # Verified even for an unknown name, so both answers take the same time.
+    ok = await in_worker(verify_password, row[1] if row else None, password)
+    refused = row is None or row[2] or not ok
+    async with conn.transaction():
         await audit(
-            conn, action="login_failed" if result.refused else "login", actor=username or "-",
+            conn, action="login_failed" if refused else "login", actor=username or "-",
             actor_id=row[0] if row else None, object_type="app_user",
             object_id=username or "-", detail={"client": client},
         )  # fmt: skip
-        if result.refused:
-            return result
+        if refused:
+            failures = (
+                await (await conn.execute(RECORD_FAILURE, {"u": username, "c": who})).fetchone()
+            )[0]
+            minutes = backoff.minutes(failures)
+            if minutes:
+                await conn.execute(SET_BLOCKED, (minutes, username, who))
+            return SignIn(refused=True, minutes=minutes)
+        await conn.execute(CLEAR_THROTTLE, (username, who))
+        await conn.execute(FORGET_THROTTLES)
         session = new_secret()
-        await conn.execute(RESET_FAILED_LOGINS, (row[0],))
         await conn.execute(
             INSERT_SESSION,
             (session_digest(secret_key, session), row[0], secrets.token_urlsafe(24),

@@ -198,6 +198,13 @@ async def read_personal(conn: AsyncConnection, hid: int) -> dict[str, Any]:
     return dict(zip(PERSONAL_COLUMNS, row, strict=True))
 
 
+NEXT_CODE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('household-code:' || %(v)s))"
+NEXT_CODE = (
+    "SELECT %(v)s || '-H' || lpad((coalesce(max(substring(code FROM '-H([0-9]{1,9})$')::int), 0)"
+    " + 1)::text, 4, '0') FROM household WHERE village_code = %(v)s"
+)
+
+
 async def create(conn: AsyncConnection, feature: dict[str, Any]) -> int:
     """Add a household at a point; its village comes from the location."""
     props = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
@@ -216,14 +223,11 @@ async def create(conn: AsyncConnection, feature: dict[str, Any]) -> int:
     if not values.get("label"):
         raise InvalidInput("Cần nhãn hiển thị của hộ (label).", "A household needs a label.")
     if code is None:
-        row = await (
-            await conn.execute(
-                "SELECT %(v)s || '-H' || lpad((count(*) + 1)::text, 4, '0') FROM household "
-                "WHERE village_code = %(v)s",
-                {"v": village},
-            )
-        ).fetchone()
-        code = row[0]
+        # One allocation per village at a time (until the transaction ends): two officers
+        # adding households at once got the same code (found by bench/soak.py); the next
+        # number follows the highest one, so a deleted household's code is never reissued.
+        await conn.execute(NEXT_CODE_LOCK, {"v": village})
+        code = (await (await conn.execute(NEXT_CODE, {"v": village})).fetchone())[0]
     cols = ["code", "village_code", *values]
     params = {**values, "code": code, "village_code": village, "lon": lon, "lat": lat}
     query = sql.SQL(

@@ -23,9 +23,11 @@ from shapely.geometry import MultiPolygon, shape
 from geo.area import geodesic_area_m2
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, GeometryError, InvalidInput
-from geo.values import format_number
+from geo.geometry import GeometryLimits, check_finite, check_size, count_coordinates
+from geo.values import format_number, id_number
 
 from .growing_areas import LAYER, split_owner
+from .offload import in_worker
 
 VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OVERLAP_TOLERANCE_M2 = 1.0
@@ -58,8 +60,9 @@ def vi_number(value: float, decimals: int = 1) -> str:
 # --- geometry -----------------------------------------------------------------------------
 
 
-def boundary_from_geojson(obj: Any) -> MultiPolygon:
-    """A GeoJSON Polygon/MultiPolygon (or a Feature holding one) in WGS84, as a MultiPolygon."""
+def boundary_from_geojson(obj: Any, limits: GeometryLimits = GeometryLimits()) -> MultiPolygon:
+    """A GeoJSON Polygon/MultiPolygon (or a Feature holding one) in WGS84, as a MultiPolygon,
+    within ``limits`` (vertices counted before the geometry is built) and finite."""
     if isinstance(obj, dict) and obj.get("type") == "Feature":
         obj = obj.get("geometry")
     if not isinstance(obj, dict) or obj.get("type") not in ("Polygon", "MultiPolygon"):
@@ -69,6 +72,7 @@ def boundary_from_geojson(obj: Any) -> MultiPolygon:
             hint_vi="Vẽ vùng trên bản đồ hoặc tải lên tệp KML/GeoJSON/shapefile.",
             hint_en="Draw the area on the map or upload a KML/GeoJSON/shapefile.",
         )
+    count_coordinates(obj.get("coordinates"), limits)
     try:
         geom = shapely.force_2d(shape(obj))
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
@@ -78,6 +82,8 @@ def boundary_from_geojson(obj: Any) -> MultiPolygon:
         ) from exc
     if geom.is_empty:
         raise GeometryError("Ranh giới rỗng.", "The boundary is empty.")
+    check_size(geom, limits)
+    check_finite(geom)
     minx, miny, maxx, maxy = geom.bounds
     vx0, vy0, vx1, vy1 = VIETNAM_BOUNDS_WGS84
     if minx < vx0 or maxx > vx1 or miny < vy0 or maxy > vy1:
@@ -155,7 +161,7 @@ async def check(
     conn: AsyncConnection, geom: MultiPolygon, *, exclude_id: int | None = None
 ) -> dict[str, Any]:
     """Everything an officer should see before submitting: area, commune, problems."""
-    ha, problems = shape_problems(geom)
+    ha, problems = await in_worker(shape_problems, geom)
     commune_code = commune_name = None
     if geom.is_valid:
         params = {"wkt": geom.wkt, "exclude": exclude_id}
@@ -273,7 +279,7 @@ def expected_version(if_match: str | None, props: dict[str, Any]) -> int:
     raw = if_match if if_match is not None else props.get("version")
     if raw is not None:
         text = str(raw).strip().removeprefix("W/").strip('"').lstrip("v")
-        if text.isdigit():
+        if id_number(text) is not None:
             return int(text)
     raise PreconditionRequired(
         "Cần biết phiên bản bạn đang sửa (tiêu đề If-Match hoặc thuộc tính version).",

@@ -91,7 +91,8 @@ def serve(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.asgi:create", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--workers", str(workers)],
+         "--port", str(port), "--log-level", "warning", "--workers", str(workers),
+         "--no-proxy-headers"],
         env={**os.environ, "DATABASE_URL": database_url, **env}, cwd=ROOT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

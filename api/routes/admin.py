@@ -15,8 +15,9 @@ from layers import accounts
 
 from ..auth import Principal, require
 from ..deps import ConnDep
+from ..limits import StrictJsonRoute
 
-router = APIRouter(tags=["Quản trị / administration"])
+router = APIRouter(tags=["Quản trị / administration"], route_class=StrictJsonRoute)
 AdminDep = require("admin")
 
 

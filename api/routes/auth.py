@@ -21,9 +21,10 @@ from ..auth import (
 from ..deps import ConnDep, SettingsDep
 from ..html import render
 from ..lang import safe_next
-from ..ratelimit import limit
+from ..limits import StrictJsonRoute
+from ..ratelimit import client_key, limit
 
-router = APIRouter(tags=["Tài khoản / accounts"])
+router = APIRouter(tags=["Tài khoản / accounts"], route_class=StrictJsonRoute)
 ANY_ROLE = ("admin", "officer", "planner")
 
 
@@ -50,13 +51,13 @@ async def login_page(request: Request, settings: SettingsDep, next: str | None =
 
 
 def _refusal(result: accounts.SignIn) -> str:
-    if result.refused == "locked":
-        return (
-            f"Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Thử lại sau {result.minutes} phút."
-        )
+    # The same words for a real and an unknown username: nothing tells which exist.
     error = "Sai tên đăng nhập hoặc mật khẩu."
     if result.minutes:
-        error += f" Tài khoản bị tạm khóa {result.minutes} phút."
+        error += (
+            f" Đã sai nhiều lần: thiết bị này cần chờ {result.minutes} phút trước khi thử lại"
+            " tên đăng nhập này (các thiết bị khác không bị ảnh hưởng)."
+        )
     return error
 
 
@@ -86,13 +87,17 @@ async def login(
     name = username.strip().lower()
     result = await accounts.sign_in(
         conn, username=name, password=password,
-        client=request.client.host if request.client else None,
-        secret_key=settings.secret_key, session_hours=settings.session_hours,
+        client=client_key(request), secret_key=settings.secret_key,
+        session_hours=settings.session_hours,
+        backoff=accounts.Backoff(settings.login_backoff_after, settings.login_backoff_max_minutes),
     )  # fmt: skip
     if result.refused:
         page = _login_page(
-            csrf=fresh, next_=target, error=_refusal(result), username=name, status=401
-        )
+            csrf=fresh, next_=target, error=_refusal(result), username=name,
+            status=429 if result.minutes else 401,
+        )  # fmt: skip
+        if result.minutes:
+            page.headers["Retry-After"] = str(result.minutes * 60)
         return _with_csrf_cookie(page, fresh, settings.secure_cookies)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -159,14 +164,19 @@ async def list_tokens(conn: ConnDep, principal: PrincipalDep, user: str | None =
 
 @router.post("/auth/tokens", status_code=201, summary="Create an API token (shown once)")
 async def create_token(
-    request: Request, body: TokenRequest, conn: ConnDep, principal: PrincipalDep
+    request: Request,
+    body: TokenRequest,
+    conn: ConnDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
 ) -> JSONResponse:
     ensure_role(principal, ANY_ROLE)
     await check_csrf(request, principal)
     owner = _token_owner(principal, body.user)
     tid, token = await accounts.create_token(
-        conn, username=owner, name=body.name, by=principal.username, by_id=principal.id
-    )
+        conn, username=owner, name=body.name, by=principal.username, by_id=principal.id,
+        days=settings.token_days, max_active=settings.max_tokens_per_account,
+    )  # fmt: skip
     return JSONResponse(
         {"id": tid, "user": owner, "name": body.name, "token": token,
          "note": "Mã chỉ hiện một lần: hãy lưu lại ngay. / Shown once: store it now."},

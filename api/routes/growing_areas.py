@@ -4,8 +4,6 @@ update, delete) plus checks, status actions, history, boundary upload, exports a
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,20 +12,22 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from shapely.geometry import mapping
 
-from geo.boundary import boundary_from_file
+from agrimap.settings import Settings
+from geo.boundary import boundary_from_upload, upload_name
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.exports import FORMATS
 from layers import registry, registry_checks
 from layers.growing_areas import export_areas
+from layers.offload import in_worker
 
 from ..auth import Principal, PrincipalDep, acting, require
 from ..bodies import GrowingAreaChange, GrowingAreaFeature
 from ..deps import ConnDep, SettingsDep
+from ..limits import StrictJsonRoute
 
-router = APIRouter(tags=["Vùng trồng / growing areas"])
+router = APIRouter(tags=["Vùng trồng / growing areas"], route_class=StrictJsonRoute)
 Writers = require("admin", "officer")
 ITEMS = "/collections/growing_areas/items"
-UPLOAD_LIMIT = 20 * 1024 * 1024
 
 
 def _feature_response(props: dict[str, Any], geom, *, status: int = 200) -> Response:
@@ -51,12 +51,17 @@ def _props(feature: dict[str, Any]) -> dict[str, Any]:
     return props
 
 
+async def _boundary(settings: Settings, obj: Any):
+    """The boundary a client sent, read and checked in a worker thread (big ones take time)."""
+    return await in_worker(registry_checks.boundary_from_geojson, obj, settings.geometry_limits())
+
+
 @router.post("/collections/growing_areas/check", summary="Check a boundary before submitting")
 async def check_boundary(
-    conn: ConnDep, body: GrowingAreaFeature, who: Principal = Writers,
+    conn: ConnDep, settings: SettingsDep, body: GrowingAreaFeature, who: Principal = Writers,
     exclude: int | None = None,
 ) -> dict:  # fmt: skip
-    geom = registry_checks.boundary_from_geojson(body.data())
+    geom = await _boundary(settings, body.data())
     return await registry_checks.check(conn, geom, exclude_id=exclude)
 
 
@@ -69,7 +74,7 @@ async def create(
     who: Principal = Writers,
 ) -> Response:
     feature = body.data()
-    geom = registry_checks.boundary_from_geojson(feature)
+    geom = await _boundary(settings, feature)
     async with acting(conn, who):
         gid = await registry.create(
             conn, geom, _props(feature), user=who.username, layouts=settings.code_layouts()
@@ -84,6 +89,7 @@ async def create(
 async def replace(
     fid: int,
     conn: ConnDep,
+    settings: SettingsDep,
     body: GrowingAreaFeature,
     who: Principal = Writers,
     if_match: str | None = Header(None),
@@ -91,7 +97,7 @@ async def replace(
     feature = body.data()
     props = _props(feature)
     version = registry_checks.expected_version(if_match, props)
-    geom = registry_checks.boundary_from_geojson(feature)
+    geom = await _boundary(settings, feature)
     async with acting(conn, who):
         await registry.replace(conn, fid, geom, props, version)
         record, stored = await registry.get_record(conn, fid, personal=True)
@@ -102,6 +108,7 @@ async def replace(
 async def patch(
     fid: int,
     conn: ConnDep,
+    settings: SettingsDep,
     body: GrowingAreaChange,
     who: Principal = Writers,
     if_match: str | None = Header(None),
@@ -112,7 +119,7 @@ async def patch(
     props = dict(changes.get("properties") or {}) if is_feature else dict(changes)
     version = registry_checks.expected_version(if_match, props)
     geom = (
-        registry_checks.boundary_from_geojson(changes["geometry"])
+        await _boundary(settings, changes["geometry"])
         if is_feature and changes.get("geometry")
         else None
     )
@@ -174,19 +181,18 @@ async def code_check(
 
 @router.post("/growing-areas/boundary", summary="Read a boundary from an uploaded file")
 async def upload_boundary(
-    conn: ConnDep,
+    settings: SettingsDep,
     file: UploadFile = File(..., description="KML/KMZ, GeoJSON, zipped shapefile, GPX or CSV"),
     crs: str | None = None,
     who: Principal = Writers,
 ) -> dict:
-    name = Path(file.filename or "boundary").name
-    data = await file.read(UPLOAD_LIMIT + 1)
-    if len(data) > UPLOAD_LIMIT:
-        raise InvalidInput("Tệp quá lớn (tối đa 20 MB).", "The file is too large (20 MB at most).")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        geom, note_vi = boundary_from_file(path, crs)
+    name = upload_name(file.filename)
+    # The body limit (AGRIMAP_MAX_UPLOAD_BYTES) was enforced as it streamed in.
+    data = await file.read()
+    geom, note_vi = await in_worker(
+        boundary_from_upload, data, name, crs,
+        archive_limits=settings.archive_limits(), geometry_limits=settings.geometry_limits(),
+    )  # fmt: skip
     return {"geometry": mapping(geom), "note_vi": note_vi}
 
 
@@ -218,7 +224,7 @@ async def _export(conn, f: str, title: str, crs: str | None = None, **filters) -
         raise NotFound(
             "Không có vùng trồng nào khớp bộ lọc.", "No growing area matches the filter."
         )
-    out = export_areas(feats, f, title=title, crs=crs)
+    out = await in_worker(export_areas, feats, f, title=title, crs=crs)
     return Response(
         out.content,
         media_type=out.media_type,
@@ -266,5 +272,8 @@ async def sheet(fid: int, conn: ConnDep) -> HTMLResponse:
         conn, props["commune_code"]
     )
     return HTMLResponse(
-        render_sheet({**props, "commune_name": commune_name}, geom, province_name=province_name)
-    )
+        await in_worker(
+            render_sheet, {**props, "commune_name": commune_name}, geom,
+            province_name=province_name,
+        )
+    )  # fmt: skip

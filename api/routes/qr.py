@@ -7,20 +7,22 @@ import shapely
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from shapely.geometry import Point
-from starlette.concurrency import run_in_threadpool
 
 from geo import qrtoken
 from geo.errors import NotFound, PermissionDenied
 from layers import household_qr
+from layers.offload import in_worker
 from maps.qr_page import directions_links, household_map_svg
 
+from .. import ogc
 from ..auth import Principal, acting, require
 from ..deps import ConnDep, SettingsDep
 from ..errors import request_lang
 from ..html import render
+from ..limits import StrictJsonRoute
 from ..ratelimit import limit
 
-router = APIRouter(tags=["Mã QR hộ gia đình / household QR codes"])
+router = APIRouter(tags=["Mã QR hộ gia đình / household QR codes"], route_class=StrictJsonRoute)
 Writers = require("admin", "officer")
 PUBLIC_KEYS = ("label", "village", "commune", "has_fibre", "lon", "lat")
 
@@ -126,7 +128,7 @@ def _in_scope(who: Principal, commune: str | None) -> None:
 
 
 def _public_url(request: Request, settings, token: str) -> str:
-    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    base = ogc.base_url(request, settings.public_url)
     return f"{base}/q/{token}"
 
 
@@ -144,9 +146,11 @@ async def qr_image(
     url = _public_url(request, settings, printed.token)
     label, village = printed.label, printed.village
     if fmt == "png":  # the typeable code is printed under the label and village
-        return Response(qr_png(url, label=label, sublabel=village), media_type="image/png")
+        png = await in_worker(qr_png, url, label=label, sublabel=village)
+        return Response(png, media_type="image/png")
     if fmt == "svg":
-        return Response(qr_svg(url, label=label, sublabel=village), media_type="image/svg+xml")
+        svg = await in_worker(qr_svg, url, label=label, sublabel=village)
+        return Response(svg, media_type="image/svg+xml")
     raise NotFound(f"Không có định dạng {fmt}.", f"No format {fmt}.", hint_en="Use png or svg.")
 
 
@@ -180,12 +184,10 @@ async def village_sheet(
         for t, label in village.codes
     ]
     if f == "pdf":
-        # PDF making off the event loop (0.4 s for 150 households): other requests go on.
-        pdf = await run_in_threadpool(
-            village_sheet_pdf, village.name, village.commune_name or "", entries
-        )
+        pdf = await in_worker(village_sheet_pdf, village.name, village.commune_name or "", entries)
         return Response(
             pdf, media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="qr-{code}.pdf"'},
         )  # fmt: skip
-    return HTMLResponse(village_sheet_html(village.name, village.commune_name or "", entries))
+    html = await in_worker(village_sheet_html, village.name, village.commune_name or "", entries)
+    return HTMLResponse(html)

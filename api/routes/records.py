@@ -11,8 +11,9 @@ from layers import households
 from ..auth import Principal, acting, require
 from ..bodies import HouseholdChange, HouseholdFeature
 from ..deps import ConnDep
+from ..limits import StrictJsonRoute
 
-router = APIRouter(tags=["Ghi dữ liệu / records"])
+router = APIRouter(tags=["Ghi dữ liệu / records"], route_class=StrictJsonRoute)
 Writers = require("admin", "officer")
 Readers = require("admin", "officer", "planner")
 

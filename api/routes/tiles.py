@@ -10,7 +10,7 @@ from geo.crs import VIETNAM_BOUNDS_WGS84
 from layers.serving import tiles
 from layers.serving.catalog import Collection
 
-from .. import tileserve
+from .. import ogc, tileserve
 from ..deps import check_tile, check_tms, find_collection
 from ..state import app_state
 from ..tileserve import MVT, TMS_ID, VECTOR
@@ -25,7 +25,7 @@ def _tms() -> morecantile.TileMatrixSet:
 @router.get("/tileMatrixSets", summary="Tile matrix sets")
 async def tile_matrix_sets(request: Request) -> dict:
     return {"tileMatrixSets": [{"id": TMS_ID, "title": "Google Maps Compatible for the World",
-            "links": [{"href": f"{request.base_url}tileMatrixSets/{TMS_ID}", "rel": "self",
+            "links": [{"href": f"{ogc.site_url(request)}/tileMatrixSets/{TMS_ID}", "rel": "self",
                        "type": "application/json"}]}]}  # fmt: skip
 
 
@@ -46,7 +46,7 @@ def _cluster_fields(coll: Collection) -> dict[str, str]:
 
 
 def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path: str) -> dict:
-    base = str(request.base_url).rstrip("/")
+    base = ogc.site_url(request)
     return {
         "tilejson": "3.0.0",
         "name": name,
@@ -68,7 +68,7 @@ def _tilejson(request: Request, name: str, layers: tuple[Collection, ...], path:
 @router.get("/collections/{collection_id}/tiles", summary="Tilesets of a collection")
 async def collection_tilesets(collection_id: str, request: Request) -> dict:
     coll = find_collection(collection_id)
-    href = f"{request.base_url}collections/{coll.id}/tiles/{TMS_ID}"
+    href = f"{ogc.site_url(request)}/collections/{coll.id}/tiles/{TMS_ID}"
     return {"tilesets": [{"title": coll.title_vi, "dataType": "vector",
                           "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
                           "links": [{"href": href, "rel": "self", "type": "application/json"},

@@ -10,6 +10,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from geo.errors import NotFound
+from geo.values import id_number
 
 from .catalog import Collection
 
@@ -386,7 +387,7 @@ async def count_matched(
 
 async def feature(conn: AsyncConnection, coll: Collection, *, fid: str) -> str:
     """One feature by id, as GeoJSON text; NotFound when there is none."""
-    if coll.id_column == "id" and not fid.isdigit():
+    if coll.id_column == "id" and id_number(fid) is None:
         raise _not_found(coll, fid)
     stmt = (
         sql.SQL("SELECT ")
