@@ -5,21 +5,33 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from geo.errors import NotFound
-from geo.soil import grade, property_key
+from geo.errors import InvalidInput, NotFound
+from geo.soil import SoilConfig, property_key, soil_config
 from geo.values import parse_number, parse_text
 
 from .schema import Column, Layer
 
 
-@lru_cache(maxsize=1)
-def grade_tables() -> dict[str, list[dict[str, Any]]]:
-    data = json.loads((files("layers") / "soil_grades.json").read_text())
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+@lru_cache(maxsize=4)
+def load_config(path: Path | None = None) -> SoilConfig:
+    """The soil class tables, conversions and advice: ``path`` or the packaged defaults."""
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path else (
+            files("layers") / "soil_classes.json").read_text(encoding="utf-8")  # fmt: skip
+        data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"Không đọc được cấu hình phân cấp đất {path}: {exc}.",
+            f"Cannot read the soil class configuration {path}: {exc}.",
+            hint_vi="Kiểm tra AGRIMAP_SOIL_CLASSES_FILE (tệp JSON như layers/soil_classes.json).",
+            hint_en="Check AGRIMAP_SOIL_CLASSES_FILE (a JSON file like layers/soil_classes.json).",
+        ) from exc
+    return soil_config(data)
 
 
 def _property(value: Any) -> str | None:
@@ -30,8 +42,12 @@ def _property(value: Any) -> str | None:
 def _fill_grade(row: dict[str, Any]) -> dict[str, Any]:
     """A zone without a grade gets one from its value and the configured table."""
     if row.get("grade") is None:
-        table = grade_tables().get(row["property"], [])
-        derived = grade(row.get("value"), table)
+        config = load_config()
+        derived = (
+            config.table(row["property"]).grade(row.get("value"))
+            if config.has_table(row["property"])
+            else None
+        )
         if derived is None:
             raise ValueError(
                 f"no grade (CAP) given and none can be derived for {row['property']}={row.get('value')}"
@@ -77,6 +93,8 @@ RASTERS = Layer(
         Column("depth_cm", "text", "Tầng đất (cm)", "Depth (cm)", public=True),
         Column("source", "text", "Nguồn", "Source", public=True),
         Column("surveyed_on", "date", "Ngày điều tra", "Surveyed on", public=True),
+        Column("method", "text", "Phương pháp", "Method", public=True),
+        Column("cell_m", "double precision", "Kích thước ô (m)", "Cell size (m)", public=True),
     ),
 )
 
