@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from agrimap.settings import Settings
+from layers import soil as soil_layer
 
 from . import errors
 from .html import render
@@ -31,6 +32,7 @@ from .routes import (
     qr,
     rasters,
     records,
+    soil,
     tiles,
 )
 from .state import AppState
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings,
         limiter=RateLimiter(settings.rate_limit_storage),
         tile_cache=TileCache(settings.tile_cache_mb * 1024 * 1024),
+        soil=soil_layer.load_config(settings.soil_classes_file),
     )
     app.state.agrimap = state
     errors.install(app)
@@ -91,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(qr.router)
     app.include_router(tiles.router)
     app.include_router(rasters.router)
+    app.include_router(soil.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(coverage.router)

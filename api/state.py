@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from agrimap.settings import Settings
+from geo.soil import SoilConfig
 
 from .layerwatch import LayerWatch
 from .ratelimit import RateLimiter
@@ -19,6 +20,7 @@ class AppState:
     settings: Settings
     limiter: RateLimiter
     tile_cache: TileCache
+    soil: SoilConfig  # class tables, conversions and advice, read once at start-up
     # Opened in the app's lifespan, closed there; None before start-up and after shutdown.
     pool: AsyncConnectionPool | None = None
     layer_watch: LayerWatch | None = None

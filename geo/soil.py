@@ -63,9 +63,7 @@ def unit_key(unit: str) -> str:
 
 def unit_label(unit: str) -> str:
     """How a unit is printed after a number: "mg/100g" -> "mg/100 g"."""
-    return {"mg/100g": "mg/100 g", "meq/100g": "meq/100 g", "cmol/kg": "cmol(+)/kg"}.get(
-        unit, unit
-    )
+    return {"mg/100g": "mg/100 g", "meq/100g": "meq/100 g", "cmol/kg": "cmol(+)/kg"}.get(unit, unit)
 
 
 @dataclass(frozen=True)
@@ -220,10 +218,16 @@ def class_table(spec: Mapping[str, Any]) -> ClassTable:
         lows = [k for k in _LOW if k in c]
         highs = [k for k in _HIGH if k in c]
         if len(lows) > 1 or len(highs) > 1:
-            raise bad(f"cấp {i + 1} có hai cận dưới hoặc hai cận trên.", f"class {i + 1} has two bounds on one side.")
+            raise bad(
+                f"cấp {i + 1} có hai cận dưới hoặc hai cận trên.",
+                f"class {i + 1} has two bounds on one side.",
+            )
         colour = str(c.get("colour", ""))
         if not _HEX.fullmatch(colour):
-            raise bad(f"cấp {c.get('grade')} thiếu màu #rrggbb.", f"class {c.get('grade')} has no #rrggbb colour.")
+            raise bad(
+                f"cấp {c.get('grade')} thiếu màu #rrggbb.",
+                f"class {c.get('grade')} has no #rrggbb colour.",
+            )
         classes.append(
             SoilClass(
                 grade=str(c["grade"]),

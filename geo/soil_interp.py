@@ -248,9 +248,7 @@ def cross_validation(observed: np.ndarray, estimated: np.ndarray) -> dict[str, f
     }
 
 
-def class_probabilities(
-    mean: float, sd: float, bounds: list[tuple[float, float]]
-) -> list[float]:
+def class_probabilities(mean: float, sd: float, bounds: list[tuple[float, float]]) -> list[float]:
     """P(value in each (low, high) class) for a normal estimate (kriging mean and sd).
 
     >>> [round(p, 3) for p in class_probabilities(5.0, 1.0, [(-math.inf, 5.0), (5.0, math.inf)])]

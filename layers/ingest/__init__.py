@@ -9,15 +9,14 @@ import psycopg
 
 from geo.errors import InvalidInput
 from geo.readers import read_table, reproject
-
 from geo.soil import SoilConfig
 
 from .. import admin, coverage, growing_areas, households, soil
 from ..schema import Layer
 from .rasters import import_raster
-from .soil_samples import import_samples
 from .result import ImportRefused, ImportSummary, Progress
 from .rows import build_rows
+from .soil_samples import import_samples
 from .text import decode_text
 from .write import write_rows
 

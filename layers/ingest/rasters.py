@@ -155,7 +155,8 @@ def catalogue_raster(
     valid = ~np.isnan(values)
     if not valid.any():
         raise InvalidInput(
-            f"Ảnh {name} không có giá trị nào (toàn nodata).", f"Raster {name} has no data (all nodata)."
+            f"Ảnh {name} không có giá trị nào (toàn nodata).",
+            f"Raster {name} has no data (all nodata).",
         )
     h, w = values.shape
     west, north = transform.c, transform.f
