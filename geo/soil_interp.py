@@ -221,11 +221,12 @@ class OrdinaryKriging:
 
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out (estimates, variances) in closed form (Dubrule 1983): with the
-        inverse of the full system, e_i = (K⁻¹ z̃)_i / (K⁻¹)_ii and σ²_i = 1 / (K⁻¹)_ii."""
+        inverse of the full system, e_i = (K⁻¹ z̃)_i / (K⁻¹)_ii and σ²_i = −1 / (K⁻¹)_ii
+        (negative because K holds semivariances, not covariances)."""
         n = len(self.z)
         diag = np.diag(self.k_inv)[:n]
         residual = self.weights_z[:n] / diag
-        return self.z - residual, 1.0 / diag
+        return self.z - residual, -1.0 / diag
 
 
 # --- reliability ----------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def interpolate_property(
     sx, sy = to_m.transform(lonlat[:, 0], lonlat[:, 1])
     xy = np.column_stack([sx, sy])
     cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-    glon, glat = transform * (cols, rows)
+    glon, glat = transform @ (cols, rows)
     inside = shapely.contains_xy(area, glon, glat)
     gx, gy = to_m.transform(glon[inside], glat[inside])
     targets = np.column_stack([gx, gy])
