@@ -96,6 +96,9 @@ def write_cog(
     }  # fmt: skip
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp.tif")
+    # 256-pixel blocks, as the tiles; overviews halve until the whole raster fits one block.
+    cog_profile = {**cog_profiles.get("deflate"), "blockxsize": 256, "blockysize": 256}
+    levels = max(1, math.ceil(math.log2(max(width, height) / 256))) if min(width, height) > 1 else 0
     with MemoryFile() as mem:
         with mem.open(**profile) as src:
             src.write(data)
@@ -103,9 +106,8 @@ def write_cog(
                 src.update_tags(**tags)
         with mem.open() as src:
             cog_translate(
-                src, str(tmp), cog_profiles.get("deflate"), overview_resampling="average",
-                overview_level=None, quiet=True, add_mask=False,
-                config={"GDAL_NUM_THREADS": "1"},
+                src, str(tmp), cog_profile, overview_level=levels, overview_resampling="average",
+                quiet=True, add_mask=False, config={"GDAL_NUM_THREADS": "1"},
             )  # fmt: skip
     tmp.replace(dest)  # the file appears under its name only when complete
 

@@ -143,7 +143,10 @@ def test_changing_the_table_changes_colours_legend_zones_statistics_and_advice()
     assert results["before"][0] == (0xFD, 0xAE, 0x61)  # 2.1 % is poor: orange
     assert results["after"][0] == (0x12, 0x34, 0x56)  # now medium, in the new colour
     assert results["before"][1] == "2,2 – 4,3 %" and results["after"][1] == "2 – 4,3 %"
-    assert results["before"][2] == ["giàu", "nghèo"] and results["after"][2] == ["giàu", "trung bình"]
+    assert results["before"][2] == ["giàu", "nghèo"] and results["after"][2] == [
+        "giàu",
+        "trung bình",
+    ]
     assert (results["before"][3], results["after"][3]) == ("nghèo", "trung bình")
     assert "thấp" in results["before"][4][0] and "trung bình" in results["after"][4][0]
 

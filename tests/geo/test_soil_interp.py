@@ -106,7 +106,9 @@ def test_grade_probabilities_sum_to_one() -> None:
 @pytest.mark.parametrize("method", ["idw", "ordinary_kriging"])
 def test_300_samples_onto_a_commune_at_20_m_in_under_10_seconds(method: str) -> None:
     # A 7 × 6.5 km commune (about 42 km², like the demo) around 104.07 E 22.37 N.
-    commune = shapely.Polygon([(104.04, 22.34), (104.11, 22.335), (104.115, 22.39), (104.05, 22.395)])
+    commune = shapely.Polygon(
+        [(104.04, 22.34), (104.11, 22.335), (104.115, 22.39), (104.05, 22.395)]
+    )
     rng = np.random.default_rng(5)
     lon = rng.uniform(104.045, 104.11, 300)
     lat = rng.uniform(22.34, 22.39, 300)
