@@ -102,6 +102,8 @@ def _num(x: float) -> str:
 def vi_number(value: float, decimals: int) -> str:
     """1234.5 -> "1.234,50" (Vietnamese: dot for thousands, comma for decimals)."""
     text = f"{value:,.{decimals}f}"
+    if text.lstrip("-").strip("0.,") == "":  # -0.00 is 0,00
+        text = text.lstrip("-")
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
@@ -123,6 +125,7 @@ class ClassTable:
     source: str
     classes: tuple[SoilClass, ...]
     decimals: int = 2
+    source_vi: str = ""  # the source in Vietnamese, for pages (``source`` when empty)
     depth_cm: str | None = None
 
     @property
@@ -257,6 +260,7 @@ def class_table(spec: Mapping[str, Any]) -> ClassTable:
         label_vi=str(spec.get("label_vi", prop)),
         label_en=str(spec.get("label_en", prop)),
         source=str(spec["source"]),
+        source_vi=str(spec.get("source_vi", "")) or str(spec["source"]),
         classes=tuple(classes),
         decimals=int(spec.get("decimals", 2)),
         depth_cm=spec.get("depth_cm"),

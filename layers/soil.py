@@ -178,7 +178,8 @@ class SoilRaster:
             "surveyed_on": self.surveyed_on.isoformat() if self.surveyed_on else None,
             "method": self.method, "params": self.params, "reliability": rel,
             "cell_m": self.cell_m, "source_unit": self.source_unit,
-            "class_table": {"source": table.source, "classes": table.legend()},
+            "class_table": {"source": table.source, "source_vi": table.source_vi,
+                            "classes": table.legend()},
             "tiles": f"/collections/soil_rasters/items/{self.id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png",
         }  # fmt: skip
 

@@ -56,7 +56,8 @@ async def soil_classes(config: SoilConfigDep) -> dict:
     return {
         "tables": [
             {"property": t.property, "unit": t.unit, "label_vi": t.label_vi,
-             "label_en": t.label_en, "source": t.source, "classes": t.legend()}
+             "label_en": t.label_en, "source": t.source, "source_vi": t.source_vi,
+             "classes": t.legend()}
             for t in config.tables
         ]
     }  # fmt: skip

@@ -36,7 +36,8 @@ function agrimapSoil(cfg) {
     legend.innerHTML = r.class_table.classes.map((c) =>
       `<li><span class="soil-swatch" style="background:${esc(c.colour)}"></span>` +
       `<span>${esc(cfg.lang === "en" ? c.label_en : c.grade)}: ${esc(c.range)}</span></li>`).join("");
-    document.getElementById("soil-class-source").textContent = s.classSource + ": " + r.class_table.source;
+    document.getElementById("soil-class-source").textContent = s.classSource + ": " +
+      (cfg.lang === "en" ? r.class_table.source : r.class_table.source_vi);
     reliability(r);
     loadZones(r);
     if (state.report) showReport(state.report);
