@@ -65,3 +65,14 @@ def test_errors_are_bilingual_and_never_500(live_server) -> None:
     r = httpx.get(f"{live_server}/soil/communes/99999/growing-areas")
     assert r.status_code == 404 and "chưa có vùng trồng" in r.json()["description"]
     assert httpx.get(f"{live_server}/soil/rasters/999999/zones").status_code == 404
+
+
+def test_the_printable_sheet_carries_the_same_soil_summary(live_server, demo_url) -> None:
+    with psycopg.connect(demo_url) as conn:
+        area_id = conn.execute("SELECT min(id) FROM growing_area").fetchone()[0]
+    report = httpx.get(f"{live_server}/soil/growing-areas/{area_id}").json()
+    sheet = httpx.get(f"{live_server}/collections/growing_areas/items/{area_id}/sheet").text
+    assert "<h2>Nông hóa thổ nhưỡng</h2>" in sheet
+    for p in report["properties"]:
+        assert p["label_vi"] in sheet and p["mean_text"] in sheet
+    assert report["note"][0].split(":")[0] in sheet

@@ -108,7 +108,7 @@ def test_a_csv_of_samples_becomes_kriged_rasters_with_reliability(conn, tmp_path
         "ORDER BY property"
     ).fetchall()
     assert [r[0] for r in rows] == ["k2o_available", "om", "ph_kcl"]
-    for prop, unit, depth, method, bands, params, rel in rows:
+    for _prop, unit, depth, method, bands, params, rel in rows:
         assert depth == "0-20" and method == "ordinary_kriging" and bands == 2
         assert params["samples"] == 80 and params["cell_m"] == 20
         assert params["variogram"]["range_m"] <= params["survey_extent_m"] + 1e-6
