@@ -119,6 +119,26 @@ class Variogram:
     def __call__(self, h: np.ndarray) -> np.ndarray:
         return MODELS[self.model](h, self.nugget, self.psill, self.range_m)
 
+    def in_place(self, h: np.ndarray) -> np.ndarray:
+        """γ(h) written over ``h`` (float64): the same values as ``self(h)`` with no
+        temporaries of the full size but one (the grid-to-sample matrix is the hot path)."""
+        zero = h == 0
+        h /= self.range_m
+        if self.model == "spherical":
+            np.minimum(h, 1.0, out=h)
+            cube = h * h
+            cube *= -0.5
+            cube += 1.5
+            h *= cube
+        else:
+            h *= -3.0
+            np.exp(h, out=h)
+            np.subtract(1.0, h, out=h)
+        h *= self.psill
+        h += self.nugget
+        h[zero] = 0.0
+        return h
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "nugget": self.nugget, "partial_sill": self.psill,
@@ -199,11 +219,21 @@ class OrdinaryKriging:
         self.weights_z = self.k_inv @ np.append(self.z, 0.0)
 
     def _b(self, targets: np.ndarray) -> np.ndarray:
-        d = np.hypot(*(targets[:, None, :] - self.xy[None, :, :]).transpose(2, 0, 1))
-        return np.concatenate([self.variogram(d), np.ones((len(targets), 1))], axis=1)
+        n = len(self.z)
+        b = np.empty((len(targets), n + 1))
+        d = b[:, :n]
+        np.subtract(targets[:, 0:1], self.xy[None, :, 0], out=d)
+        d *= d
+        dy = targets[:, 1:2] - self.xy[None, :, 1]
+        dy *= dy
+        d += dy
+        np.sqrt(d, out=d)
+        self.variogram.in_place(d)
+        b[:, n] = 1.0
+        return b
 
     def predict(
-        self, targets: np.ndarray, *, variance: bool = True, chunk: int = 4096
+        self, targets: np.ndarray, *, variance: bool = True, chunk: int = 1024
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """(estimate, kriging variance) at ``targets`` (m, 2); the variance is clipped at 0."""
         targets = np.asarray(targets, dtype="float64")
