@@ -16,7 +16,7 @@ from rich.table import Table
 from agrimap.settings import Settings
 from geo import codes
 from geo.errors import AgriMapError
-from layers import migrate
+from layers import migrate, soil
 from layers.ingest import ImportRefused, ImportSummary, import_file
 
 from . import backup, localpg
@@ -37,6 +37,7 @@ DEMO_FILES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("vung_trong.shp", "growing_areas", {}),
     ("nong_hoa.gpkg", "soil_zones", {}),
     ("nong_hoa_om.tif", "soil_rasters", {}),
+    ("mau_dat.csv", "soil_samples", {"crs": "EPSG:9208"}),
     ("ho_gia_dinh.csv", "households", {"crs": "EPSG:9208"}),
     ("phu_song.geojson", "coverage", {}),
 )
@@ -120,7 +121,7 @@ def import_cmd(
         ...,
         "--layer",
         "-l",
-        help="communes, villages, growing_areas, soil_zones, soil_rasters, households, coverage, provinces",
+        help="communes, villages, growing_areas, soil_zones, soil_rasters, soil_samples, households, coverage, provinces",
     ),
     crs: str | None = typer.Option(
         None, "--crs", help="Source CRS, e.g. EPSG:9208 or VN2000:Lào Cai"
@@ -143,6 +144,7 @@ def import_cmd(
             summary = run_import(
                 conn, path, layer=layer, crs=crs, encoding=encoding, source_layer=source_layer,
                 skip_invalid=skip_invalid, user=f"cli:{getpass.getuser()}", data_dir=settings.data_dir,
+                soil_config=soil.load_config(settings.soil_classes_file),
             )  # fmt: skip
         except ImportRefused as exc:
             print_summary(exc.summary)
@@ -165,6 +167,7 @@ def load_demo(url: str, settings: Settings) -> bool:
                 layer=layer,
                 user="demo",
                 data_dir=settings.data_dir,
+                soil_config=soil.load_config(settings.soil_classes_file),
                 **options,
             )
             console.print(

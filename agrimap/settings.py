@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     qr_rate: str = "60/minute"
     rate_limit_storage: str = "memory://"
     tile_cache_mb: int = 256  # per server process
+    # Soil class tables, conversions and advice (issue 16); None: layers/soil_classes.json.
+    soil_classes_file: Path | None = None
     # Growing-area code layouts (geo.codes patterns): new codes use code_layout; codes given by
     # officers or imported may also follow code_layout_before_reform (issued before July 2025).
     code_layout: str = ISSUE_LAYOUT.pattern

@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agrimap.settings import Settings
 from layers import offload
+from layers import soil as soil_layer
 
 from . import errors, limits
 from .html import render
@@ -33,6 +34,7 @@ from .routes import (
     qr,
     rasters,
     records,
+    soil,
     tiles,
 )
 from .state import AppState
@@ -89,13 +91,14 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings,
         limiter=RateLimiter(settings.rate_limit_storage),
         tile_cache=TileCache(settings.tile_cache_mb * 1024 * 1024),
+        soil=soil_layer.load_config(settings.soil_classes_file),
     )
     app.state.agrimap = state
     errors.install(app)
     routers = (
         features.router, household_pages.router, maps.router, auth.router, records.router,
         growing_areas.router, growing_area_pages.router, qr.router, tiles.router, rasters.router, admin.router,
-        health.router, coverage.router,
+        health.router, coverage.router, soil.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)

@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 
 from agrimap.settings import Settings
 from geo.errors import NotFound
+from geo.soil import SoilConfig
 from layers.serving import tiles
 from layers.serving.catalog import BY_ID, Collection
 
@@ -35,8 +36,13 @@ def _settings(request: Request) -> Settings:
     return app_state(request.app).settings
 
 
+def _soil_config(request: Request) -> SoilConfig:
+    return app_state(request.app).soil
+
+
 ConnDep = Annotated[AsyncConnection, Depends(_connection)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+SoilConfigDep = Annotated[SoilConfig, Depends(_soil_config)]
 
 
 def find_collection(collection_id: str) -> Collection:

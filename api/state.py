@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agrimap.settings import Settings
+from geo.soil import SoilConfig
 
 from .layerwatch import LayerWatch
 from .ratelimit import RateLimiter
@@ -23,6 +24,7 @@ class AppState:
     settings: Settings
     limiter: RateLimiter
     tile_cache: TileCache
+    soil: SoilConfig  # class tables, conversions and advice, read once at start-up
     # Opened in the app's lifespan, closed there; None before start-up and after shutdown.
     pool: AsyncConnectionPool | None = None
     layer_watch: LayerWatch | None = None

@@ -750,6 +750,34 @@ def _write_soil_zones(out: Path, zones: list[dict]) -> Path:
     return path
 
 
+# Lab columns of the sample table: (column header with unit, property in SOIL, lab sd).
+SAMPLE_COLUMNS = (
+    ("pH_KCl", "ph_kcl", 0.05), ("OM (%)", "om", 0.05), ("N (%)", "n", 0.003),
+    ("P2O5_dt (mg/100g)", "p2o5", 0.4), ("K2O_dt (mg/100g)", "k2o", 0.5),
+)  # fmt: skip
+
+
+def _write_soil_samples(
+    out: Path, rng: np.random.Generator, commune: Polygon, grids: dict[str, np.ndarray]
+) -> Path:
+    """The survey's sample points (mẫu đất): VN-2000 TM-3 metres with X the northing and Y the
+    easting, as Vietnamese survey tables write them; lab values = the grid cell + lab noise."""
+    path = out / "mau_dat.csv"
+    _, _, _, (x0, y1) = _grid(commune)
+    points = _spread_points(rng, commune.buffer(-60), 150, 350.0)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["so_hieu_mau", "X", "Y", "tang_dat", *(c for c, _, _ in SAMPLE_COLUMNS)])
+        for i, p in enumerate(points, start=1):
+            col, row = int((p.x - x0) // GRID_M), int((y1 - p.y) // GRID_M)
+            values = []
+            for _, prop, sd in SAMPLE_COLUMNS:
+                v = float(grids[prop][row, col]) + rng.normal(0, sd)
+                values.append(f"{max(v, 0.001):.{SOIL[prop][2]}f}")
+            writer.writerow([f"M{i:03d}", f"{p.y:.1f}", f"{p.x:.1f}", "0-20", *values])
+    return path
+
+
 def _write_om_raster(out: Path, commune: Polygon, om: np.ndarray) -> Path:
     path = out / "nong_hoa_om.tif"
     _, _, _, (x0, y1) = _grid(commune)
@@ -862,6 +890,8 @@ def generate(out_dir: Path, seed: int = 2022) -> dict[str, Path]:
         "vung_trong": _write_growing_areas(out_dir, areas),
         "nong_hoa": _write_soil_zones(out_dir, zones),
         "nong_hoa_om": _write_om_raster(out_dir, commune, grids["om"]),
+        # A separate generator, so that adding the samples changed none of the other files.
+        "mau_dat": _write_soil_samples(out_dir, np.random.default_rng(seed + 16), commune, grids),
         "ho_gia_dinh": _write_households(out_dir, households),
         "phu_song": geojson,
         "phu_song_viettel": kml,
@@ -882,6 +912,8 @@ def summarise(paths: dict[str, Path]) -> list[str]:
             bounds = _reproject(box, CRS, "EPSG:4326").bounds
         elif path.suffix == ".csv":
             df = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
+            if "X" in df:  # a survey table: X is the northing
+                df = df.rename(columns={"X": "y", "Y": "x"})
             pts = gpd.points_from_xy(df.x.astype(float), df.y.astype(float), crs=CRS)
             bounds, n = gpd.GeoSeries(pts).to_crs(4326).total_bounds, f"{len(df)} rows"
         else:

@@ -222,11 +222,50 @@ def _checked(geometry: BaseGeometry | None) -> BaseGeometry:
     return geometry
 
 
-def render_sheet(properties: dict[str, Any], geometry: BaseGeometry, *, province_name: str) -> str:
+SOIL_ROW_MM = 4.6
+SOIL_NOTE_MM = 4.4
+
+
+def _soil_section(soil: dict[str, Any] | None) -> tuple[str, float]:
+    """The soil summary (``layers.soil.field_reports`` of this area) and its height in mm."""
+    if not soil or not any(p.get("mean") is not None for p in soil.get("properties", [])):
+        return "", 0.0
+    rows = []
+    for p in soil["properties"]:
+        if p.get("mean") is None:
+            continue
+        rel = (p.get("reliability") or {}).get("rmse_text") or "—"
+        depth = f"{p['depth_cm']} cm" if p.get("depth_cm") else "—"
+        rows.append(
+            f"<tr><td>{_esc(p['label_vi'])}</td><td>{_esc(depth)}</td>"
+            f"<td>{_esc(p['mean_text'])}</td><td>{_esc(p['min_text'])} – {_esc(p['max_text'])}</td>"
+            f"<td>{_esc(p['grade'] or '—')}</td><td>{_esc(rel)}</td></tr>"
+        )
+    notes = "".join(f"<li>{_esc(n)}</li>" for n in soil.get("note", []))
+    html_ = (
+        '<h2>Nông hóa thổ nhưỡng</h2><table class="soil"><thead><tr><th>Chỉ tiêu</th>'
+        "<th>Tầng đất</th><th>Trung bình</th><th>Thấp nhất – cao nhất</th><th>Cấp</th>"
+        "<th>Sai số kiểm định chéo (RMSE)</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+        + (f'<ul class="soil-note">{notes}</ul>' if notes else "")
+    )
+    return html_, 8.0 + SOIL_ROW_MM * (len(rows) + 1) + SOIL_NOTE_MM * len(soil.get("note", []))
+
+
+def render_sheet(
+    properties: dict[str, Any],
+    geometry: BaseGeometry,
+    *,
+    province_name: str,
+    soil: dict[str, Any] | None = None,
+) -> str:
     """The A4 map sheet of one growing area as an HTML page (Vietnamese, print-ready).
 
     ``geometry`` is the boundary in WGS84 lon/lat; ``province_name`` (pre-2025 province, with
-    or without diacritics) chooses the VN-2000 TM-3 zone of the corner table.
+    or without diacritics) chooses the VN-2000 TM-3 zone of the corner table. ``soil`` (this
+    area's soil report, as the soil page shows it) adds the soil summary; the map shrinks to
+    keep the page one A4.
     """
     geom = _checked(geometry)
     to_grid, zone = to_vn2000(province_name)
@@ -235,8 +274,9 @@ def render_sheet(properties: dict[str, Any], geometry: BaseGeometry, *, province
     meridian = meridian_label(province_central_meridian(province_name))
     zone_label = f"VN-2000, múi 3°, KTT {meridian}"
     corners_html, table_mm = _corner_section(rings, zone_label)
+    soil_html, soil_mm = _soil_section(soil)
     centre = geom.centroid
-    frame = MapFrame(width_mm=180.0, height_mm=_map_height_mm(table_mm))
+    frame = MapFrame(width_mm=180.0, height_mm=_map_height_mm(table_mm + soil_mm))
     numbered = [c for ring in rings for c in ring.corners][:MAX_CORNER_ROWS]
     north = true_north_degrees(centre.x, centre.y, to_grid)
     svg = map_svg(
@@ -255,6 +295,7 @@ def render_sheet(properties: dict[str, Any], geometry: BaseGeometry, *, province
         record=_record_table(_record_rows(record, province_name), record["status"]),
         svg=svg,
         corners=corners_html,
+        soil=soil_html,
         crs_note=_esc(
             f"Hệ tọa độ: WGS84 (EPSG:4326) và VN-2000 múi chiếu 3°, kinh tuyến trục {meridian}, "
             f"k = 0,9999 (EPSG:{epsg}); chuyển đổi bằng 7 tham số theo Quyết định 05/2007/QĐ-BTNMT. "
@@ -295,6 +336,8 @@ table.corners tr.ring td {{ text-align: left; font-style: italic; }}
 .signatures {{ display: flex; justify-content: space-around; text-align: center; margin-top: 2mm; height: 18mm; }}
 .signatures span {{ display: block; font-style: italic; font-size: 8.5pt; }}
 table, svg, .signatures {{ break-inside: avoid; }}
+table.soil {{ font-size: 8.5pt; }}
+ul.soil-note {{ margin: 1mm 0 0; padding-left: 5mm; font-size: 8.5pt; }}
 </style>
 </head>
 <body>
@@ -307,6 +350,7 @@ table, svg, .signatures {{ break-inside: avoid; }}
 <h2>Tọa độ các điểm góc</h2>
 {corners}
 <p class="note">{crs_note}</p>
+{soil}
 <div class="signatures"><div><b>Người lập phiếu</b><span>(Ký, ghi rõ họ tên)</span></div>
 <div><b>Xác nhận của UBND xã</b><span>(Ký tên, đóng dấu)</span></div></div>
 </main>

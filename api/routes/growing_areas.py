@@ -16,13 +16,13 @@ from agrimap.settings import Settings
 from geo.boundary import boundary_from_upload, upload_name
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.exports import FORMATS
-from layers import registry, registry_checks
+from layers import registry, registry_checks, soil
 from layers.growing_areas import export_areas
 from layers.offload import in_worker
 
 from ..auth import Principal, PrincipalDep, acting, require
 from ..bodies import GrowingAreaChange, GrowingAreaFeature
-from ..deps import ConnDep, SettingsDep
+from ..deps import ConnDep, SettingsDep, SoilConfigDep
 from ..limits import StrictJsonRoute
 
 router = APIRouter(tags=["Vùng trồng / growing areas"], route_class=StrictJsonRoute)
@@ -264,16 +264,22 @@ async def export_one(
 
 
 @router.get(ITEMS + "/{fid}/sheet", response_class=HTMLResponse, summary="Printable map sheet")
-async def sheet(fid: int, conn: ConnDep) -> HTMLResponse:
+async def sheet(fid: int, conn: ConnDep, config: SoilConfigDep) -> HTMLResponse:
     from maps.sheet import render_sheet
 
     props, geom = await registry.get_record(conn, fid)
     commune_name, province_name = await registry.commune_and_province_names(
         conn, props["commune_code"]
     )
+    # The same soil summary as the soil page shows for this area, when there is a soil map.
+    rasters = await soil.current_rasters(conn)
+    report = None
+    if rasters:
+        areas = await soil.growing_area_geoms(conn, area_id=fid)
+        (report,) = await in_worker(soil.field_reports, areas, rasters, config=config)
     return HTMLResponse(
         await in_worker(
             render_sheet, {**props, "commune_name": commune_name}, geom,
-            province_name=province_name,
+            province_name=province_name, soil=report,
         )
     )  # fmt: skip

@@ -10,12 +10,12 @@ from rio_tiler.io import Reader
 from rio_tiler.utils import render
 from starlette.concurrency import run_in_threadpool
 
-from geo.soil_colours import colourise, legend
+from geo.soil import ClassTable
+from geo.soil_colours import colourise
 from layers import soil
-from layers.soil import grade_tables
 
 from .. import tileserve
-from ..deps import TMS_ID, ConnDep, check_tile
+from ..deps import TMS_ID, ConnDep, SoilConfigDep, check_tile
 from ..state import app_state
 from ..tilecache import Tile, make_tile
 
@@ -23,7 +23,7 @@ router = APIRouter(tags=["Tiles"])
 TMS = morecantile.tms.get(TMS_ID)
 
 
-def _render_png(path: str, prop: str, z: int, x: int, y: int) -> bytes | None:
+def _render_png(path: str, table: ClassTable, z: int, x: int, y: int) -> bytes | None:
     with Reader(path, tms=TMS) as src:
         try:
             img = src.tile(x, y, z, tilesize=256, resampling_method="nearest")
@@ -31,7 +31,7 @@ def _render_png(path: str, prop: str, z: int, x: int, y: int) -> bytes | None:
             return None
     band = img.array[0]
     valid = ~band.mask if band.mask is not None and band.mask.shape else band == band
-    rgba = colourise(band.filled(0).astype("float64"), valid, grade_tables().get(prop, []))
+    rgba = colourise(band.filled(0).astype("float64"), valid, table)
     return render(rgba[:3], mask=rgba[3], img_format="PNG")
 
 
@@ -40,13 +40,21 @@ def _render_png(path: str, prop: str, z: int, x: int, y: int) -> bytes | None:
     summary="A PNG tile of a soil raster, coloured by grade",
 )
 async def raster_tile(
-    rid: int, tms_id: str, z: int, x: int, y: int, request: Request, conn: ConnDep
+    rid: int,
+    tms_id: str,
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    conn: ConnDep,
+    config: SoilConfigDep,
 ) -> Response:
     z, x, y = check_tile(tms_id, z, x, y)
-    path, prop, _ = await soil.raster_file(conn, rid)
+    path, prop, unit = await soil.raster_file(conn, rid)
+    table = config.table(prop, unit)  # the same table as the legend: they cannot disagree
 
     async def make() -> Tile:
-        png = await run_in_threadpool(_render_png, path, prop, z, x, y)
+        png = await run_in_threadpool(_render_png, path, table, z, x, y)
         return make_tile(png or b"", tables=("soil_raster",), zxy=(z, x, y))
 
     # The same cache and freshness as vector tiles: a change to soil_raster evicts the tile.
@@ -61,6 +69,8 @@ async def raster_tile(
 
 
 @router.get("/collections/soil_rasters/items/{rid}/legend", summary="Legend of a soil raster")
-async def raster_legend(rid: int, conn: ConnDep) -> dict:
+async def raster_legend(rid: int, conn: ConnDep, config: SoilConfigDep) -> dict:
     _, prop, unit = await soil.raster_file(conn, rid)
-    return {"property": prop, "unit": unit, "classes": legend(grade_tables().get(prop, []))}
+    table = config.table(prop, unit)
+    return {"property": prop, "unit": unit, "label_vi": table.label_vi,
+            "label_en": table.label_en, "source": table.source, "classes": table.legend()}  # fmt: skip

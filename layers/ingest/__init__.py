@@ -9,12 +9,14 @@ import psycopg
 
 from geo.errors import InvalidInput
 from geo.readers import read_table, reproject
+from geo.soil import SoilConfig
 
 from .. import admin, coverage, growing_areas, households, soil
 from ..schema import Layer
 from .rasters import import_raster
 from .result import ImportRefused, ImportSummary, Progress
 from .rows import build_rows
+from .soil_samples import import_samples
 from .text import decode_text
 from .write import write_rows
 
@@ -34,7 +36,7 @@ SPECS: dict[str, Layer] = {
         coverage.LAYER,
     )
 }
-LAYER_NAMES = (*SPECS, "soil_rasters")
+LAYER_NAMES = (*SPECS, "soil_rasters", "soil_samples")
 
 
 def unknown_layer(name: str) -> InvalidInput:
@@ -59,10 +61,14 @@ def import_file(
     user: str = "cli",
     data_dir: Path = Path(".cache/data"),
     progress: Progress | None = None,
+    soil_config: SoilConfig | None = None,
 ) -> ImportSummary:
     """Import one file into ``layer``: all of it lands, or (on any error) none of it."""
     if layer == "soil_rasters":
-        return import_raster(conn, path, crs=crs, user=user, data_dir=data_dir)
+        return import_raster(conn, path, crs=crs, user=user, data_dir=data_dir, config=soil_config)
+    if layer == "soil_samples":
+        return import_samples(conn, path, crs=crs, user=user, data_dir=data_dir,
+                              encoding=encoding, config=soil_config)  # fmt: skip
     spec = SPECS.get(layer)
     if spec is None:
         raise unknown_layer(layer)

@@ -156,11 +156,12 @@ def test_soil_raster_png_tiles_are_coloured_by_grade(live_server, demo_url) -> N
 
     from PIL import Image
 
-    from geo.soil_colours import RAMP
+    from layers.soil import load_config
 
     with psycopg.connect(demo_url) as conn:
         rid, lon, lat = conn.execute(
-            "SELECT id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM soil_raster LIMIT 1"
+            "SELECT id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM soil_raster "
+            "WHERE property = 'om' ORDER BY id LIMIT 1"
         ).fetchone()
     tile = TMS.tile(lon, lat, 14)
     base = f"{live_server}/collections/soil_rasters/items/{rid}"
@@ -168,8 +169,9 @@ def test_soil_raster_png_tiles_are_coloured_by_grade(live_server, demo_url) -> N
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     img = Image.open(io.BytesIO(r.content)).convert("RGBA")
     colours = {c[:3] for _, c in img.getcolors(maxcolors=65536) if c[3] == 255}
-    ramp = {tuple(int(h[i : i + 2], 16) for i in (1, 3, 5)) for h in RAMP}
-    assert colours and colours <= ramp  # every painted pixel has a grade colour
+    table = load_config().table("om", "%")
+    ramp = {tuple(int(c.colour[i : i + 2], 16) for i in (1, 3, 5)) for c in table.classes}
+    assert colours and colours <= ramp  # every painted pixel has its class table's colour
     assert httpx.get(f"{base}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png",
                      headers={"If-None-Match": r.headers["etag"]}).status_code == 304  # fmt: skip
     far = TMS.tile(lon + 2, lat, 14)
