@@ -1,5 +1,7 @@
 """Coverage gaps for planners (issue 13): criterion-8 indicators per village, commune and
-province, H3 hexagons, and whether one coordinate is served, by whom and at which tier."""
+province, H3 hexagons, the coverage drawn on the planner's map, households as served dots,
+and whether one coordinate is served, by whom and at which tier. Every /coverage/ route
+refuses a query parameter it does not know (a typo must not answer for everything)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from geo.coverage_rules import VillageRule
-from layers import coverage_indicators
+from layers import coverage_indicators, coverage_map
 
 from ..auth import Principal, require
-from ..deps import ConnDep
+from ..deps import ConnDep, KnownQueryOnly
 
-router = APIRouter(tags=["Phủ sóng / coverage"])
+router = APIRouter(tags=["Phủ sóng / coverage"], dependencies=[KnownQueryOnly])
 Planners = require("admin", "officer", "planner")
 
 AS_OF = Query(None, description="Ngày tham chiếu / as of (YYYY-MM-DD); mặc định hôm nay")
@@ -48,20 +50,25 @@ def _selection(
 SelectionDep = Annotated[Selection, Depends(_selection)]
 
 
+def _rule(
+    covered_share: float = Query(0.9, gt=0, le=1),
+    partly_share: float = Query(0.01, gt=0, le=1),
+    dead_zone_share: float = Query(0.5, gt=0, le=1),
+) -> VillageRule:
+    return VillageRule(covered_share, partly_share, dead_zone_share)
+
+
+RuleDep = Annotated[VillageRule, Depends(_rule)]
+
+
 @router.get(
     "/coverage/indicators",
     summary="Chỉ số phủ sóng và tiêu chí 8 theo thôn, xã, tỉnh / coverage indicators",
 )
 async def coverage_indicators_json(
-    conn: ConnDep,
-    selection: SelectionDep,
-    who: Principal = Planners,
-    covered_share: float = Query(0.9, gt=0, le=1),
-    partly_share: float = Query(0.01, gt=0, le=1),
+    conn: ConnDep, selection: SelectionDep, rule: RuleDep, who: Principal = Planners
 ) -> dict:
-    return await coverage_indicators.indicators(
-        conn, **asdict(selection), rule=VillageRule(covered_share, partly_share)
-    )
+    return await coverage_indicators.indicators(conn, **asdict(selection), rule=rule)
 
 
 # Public, like the coverage layer's features and tiles: the answer comes from coverage only
@@ -94,3 +101,29 @@ async def coverage_hexagons(
         conn, **asdict(selection), resolution=resolution, min_households=min_households
     )
     return JSONResponse(collection, media_type="application/geo+json")
+
+
+# Public: the operators' coverage claims, as the coverage collection already serves them.
+@router.get(
+    "/coverage/polygons",
+    summary="Vùng phủ sóng hiện hành theo nhà mạng, công nghệ, cấp / current coverage polygons",
+)
+async def coverage_polygons(conn: ConnDep, selection: SelectionDep) -> JSONResponse:
+    collection = await coverage_map.polygons(conn, **asdict(selection))
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.get(
+    "/coverage/households",
+    summary="Các hộ (điểm) có sóng hay không, không kèm dữ liệu cá nhân / households as dots",
+)
+async def coverage_households(
+    conn: ConnDep, selection: SelectionDep, who: Principal = Planners
+) -> JSONResponse:
+    collection = await coverage_map.household_dots(conn, **asdict(selection))
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.get("/coverage/options", summary="Nhà mạng, cấp dịch vụ, các phiên bản / switch choices")
+async def coverage_options(conn: ConnDep) -> dict:
+    return await coverage_map.options(conn)

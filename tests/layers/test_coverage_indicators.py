@@ -119,7 +119,11 @@ def test_any_operator_4g_every_indicator(commune: str) -> None:
             c["villages_not_covered"]) == (3, 1, 1, 1)  # fmt: skip
     assert (c["villages_covered_pct"], c["villages_served_pct"]) == (33.3, 66.7)
     assert c["villages_without_households"] == ["99001-03"]
-    assert c["villages_without_4g_list"] == [{"code": "99001-04", "name": "Thôn 4"}]
+    # Dead zones: V4 has no 4G; V1 has half its households under 4G, not fewer: not listed.
+    assert c["villages_without_4g_list"] == [
+        {"code": "99001-04", "name": "Thôn 4", "households": 3, "unserved": 3,
+         "mobile_broadband_pct": 0.0, "reason": "no_4g"}
+    ]  # fmt: skip
     assert c["villages_partly_without_4g_list"] == [
         {"code": "99001-01", "name": "Thôn 1", "mobile_broadband_pct": 50.0}
     ]
@@ -292,11 +296,16 @@ def test_gia_phu_seed_figures(gia_phu: str) -> None:
     assert verdicts["villages_mobile_broadband_pct"] == (100.0, True)
     assert verdicts["villages_fibre_pct"] == (85.7, False)
     assert verdicts["households_fibre_pct"] == (81.3, None)
-    assert verdicts["villages_without_4g"] == (0, True)
-    # The village the issue found by hand: 23 of 157 households inside 4G, now flagged.
+    # The village the issue found by hand: 23 of 157 households inside 4G. It counts as a
+    # village with mobile broadband (the seed's 100 %), and is a dead zone all the same.
+    assert verdicts["villages_without_4g"] == (1, False)
     assert c["villages_partly_without_4g_list"] == [
         {"code": "02923-02", "name": "Phú Hải 1", "mobile_broadband_pct": 14.6}
     ]
+    assert c["villages_without_4g_list"] == [
+        {"code": "02923-02", "name": "Phú Hải 1", "households": 157, "unserved": 134,
+         "mobile_broadband_pct": 14.6, "reason": "most_households_without_4g"}
+    ]  # fmt: skip
     assert (c["villages_covered"], c["villages_partly_covered"]) == (13, 1)
 
 
