@@ -43,6 +43,16 @@ LIMIT %(cap)s
 """
 )
 HOUSEHOLD_CAP = 50_000
+OUTLINES_SQL = """
+SELECT v.code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(v.geom, 0.00005), 6)
+FROM village v WHERE v.commune_code = %s AND v.geom IS NOT NULL ORDER BY v.code
+"""
+
+
+async def village_outlines(conn: AsyncConnection, *, commune_code: str) -> list[dict[str, Any]]:
+    """A commune's villages' outlines (code and GeoJSON geometry), for the printed map."""
+    rows = await (await conn.execute(OUTLINES_SQL, (commune_code,))).fetchall()
+    return [{"code": code, "geometry": orjson.loads(geom)} for code, geom in rows]
 
 
 async def options(conn: AsyncConnection) -> dict[str, Any]:

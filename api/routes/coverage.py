@@ -5,15 +5,18 @@ refuses a query parameter it does not know (a typo must not answer for everythin
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from geo.coverage_rules import VillageRule
+from geo.errors import InvalidInput
 from layers import coverage_indicators, coverage_map
+from maps import coverage_report as coverage_report_files
 
 from ..auth import Principal, require
 from ..deps import ConnDep, KnownQueryOnly
@@ -127,3 +130,48 @@ async def coverage_households(
 @router.get("/coverage/options", summary="Nhà mạng, cấp dịch vụ, các phiên bản / switch choices")
 async def coverage_options(conn: ConnDep) -> dict:
     return await coverage_map.options(conn)
+
+
+REPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+@router.get(
+    "/coverage/report.{kind}",
+    summary="Báo cáo chỉ số phủ sóng (CSV, XLSX, PDF một trang cho một xã) / coverage report",
+)
+async def coverage_report(
+    kind: Literal["csv", "xlsx", "pdf"],
+    conn: ConnDep,
+    selection: SelectionDep,
+    rule: RuleDep,
+    who: Principal = Planners,
+) -> Response:
+    if kind == "pdf" and selection.level != "commune":
+        raise InvalidInput(
+            "Bản in tóm tắt (PDF) là cho một xã: cần level=commune&code=<mã xã>.",
+            "The printable summary (PDF) is for one commune: level=commune&code=<code> is needed.",
+            hint_vi="Với cả tỉnh, tải CSV hoặc XLSX.",
+            hint_en="For a province, download CSV or XLSX.",
+        )
+    result = await coverage_indicators.indicators(conn, **asdict(selection), rule=rule)
+    name = f"phu-song-{selection.level or 'tat-ca'}-{selection.code or 'all'}-{result['as_of']}"
+    if kind == "csv":
+        body = coverage_report_files.indicators_csv(result)
+    elif kind == "xlsx":
+        body = await asyncio.to_thread(coverage_report_files.indicators_xlsx, result)
+    else:
+        outlines = await coverage_map.village_outlines(conn, commune_code=selection.code or "")
+        unit = await coverage_map.commune(conn, selection.code or "")
+        body = await asyncio.to_thread(
+            coverage_report_files.commune_pdf, result, outlines,
+            commune_name=unit["name"], province_name=unit["province_name"],
+        )  # fmt: skip
+    return Response(
+        body,
+        media_type=REPORT_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
+    )
