@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, Response
 
 from geo.coverage_rules import VillageRule
 from geo.errors import InvalidInput
-from layers import coverage_indicators, coverage_map
+from layers import coverage_gaps as coverage_gaps_layer
+from layers import coverage_indicators, coverage_map, coverage_speed
 from maps import coverage_report as coverage_report_files
 
 from ..auth import Principal, require
@@ -175,3 +176,58 @@ async def coverage_report(
         media_type=REPORT_TYPES[kind],
         headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
     )
+
+
+@router.get(
+    "/coverage/gaps",
+    summary="Vùng lõm sóng có người ở (ô H3, mảnh nhỏ bỏ qua) / inhabited coverage gaps",
+)
+async def coverage_gaps(
+    conn: ConnDep,
+    selection: SelectionDep,
+    who: Principal = Planners,
+    min_area_km2: float = Query(1.0, ge=0, le=10_000),
+) -> JSONResponse:
+    collection = await coverage_gaps_layer.gaps(
+        conn, **asdict(selection), min_area_km2=min_area_km2
+    )
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.get(
+    "/coverage/compare",
+    summary="Thôn lõm sóng ở hai ngày: thôn mới, thôn đã hết / dead zones at two dates",
+)
+async def coverage_compare(
+    conn: ConnDep,
+    rule: RuleDep,
+    who: Principal = Planners,
+    before: dt.date = Query(..., alias="from", description="Ngày đầu / first date (YYYY-MM-DD)"),
+    after: dt.date = Query(..., alias="to", description="Ngày sau / second date (YYYY-MM-DD)"),
+    level: Literal["village", "commune", "province"] | None = Query(None),
+    code: str | None = Query(None, max_length=40),
+) -> dict:
+    return await coverage_gaps_layer.compare_dates(
+        conn, before=before, after=after, level=level, code=code, rule=rule
+    )
+
+
+@router.get(
+    "/coverage/disagreements",
+    summary="Thôn nơi vùng phủ công bố và kết quả đo tốc độ không khớp / claims vs speed tests",
+)
+async def coverage_disagreements(
+    conn: ConnDep,
+    who: Principal = Planners,
+    operator: str = Query(..., max_length=60),
+    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
+    tier: str | None = Query(None, max_length=40),
+    level: Literal["village", "commune", "province"] | None = Query(None),
+    code: str | None = Query(None, max_length=40),
+    as_of: dt.date | None = AS_OF,
+    min_tests: int = Query(3, ge=1, le=1000),
+) -> dict:
+    return await coverage_speed.disagreements(
+        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
+        as_of=as_of, min_tests=min_tests,
+    )  # fmt: skip
