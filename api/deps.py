@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from psycopg import AsyncConnection
 
 from agrimap.settings import Settings
-from geo.errors import NotFound
+from geo.errors import InvalidInput, NotFound
 from geo.soil import SoilConfig
 from layers.serving import tiles
 from layers.serving.catalog import BY_ID, Collection
@@ -82,3 +84,32 @@ def check_tile(tms_id: str, z: int, x: int, y: int) -> tuple[int, int, int]:
 CollectionDep = Annotated[Collection, Depends(find_collection)]
 TmsDep = Annotated[str, Depends(check_tms)]
 TileDep = Annotated[tuple[int, int, int], Depends(check_tile)]
+
+
+def _declared_query_params(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query_params(sub)
+    return names
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A router dependency: a query parameter the route does not declare is a 400 naming it
+    and the ones allowed, never silently ignored (a typo like ``operater=`` would otherwise
+    answer for all operators). ``lang`` and ``f`` are always allowed."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _declared_query_params(route.dependant) | {"lang", "f"}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        names = ", ".join(unknown)
+        raise InvalidInput(
+            f"Tham số không được hỗ trợ: {names}.",
+            f"Unknown query parameter(s): {names}.",
+            hint_vi=f"Các tham số hợp lệ: {', '.join(sorted(allowed))}.",
+            hint_en=f"Allowed parameters: {', '.join(sorted(allowed))}.",
+        )
+
+
+KnownQueryOnly = Depends(refuse_unknown_query)

@@ -1,5 +1,7 @@
 """Time coverage indicators (issue 13) on a synthetic province, side by side with a plain
-PostGIS spatial join: households served re-derived after a coverage import, then indicators.
+PostGIS spatial join and with the per-household aggregate of household_served that the
+indicators used before the per-village summary (migration 0013): households served and the
+summary re-derived after a coverage import, then indicators.
 
 Usage: .venv/bin/python bench/coverage_indicators.py [N households, default 100,000]
 Uses the local PostGIS (or AGRIMAP_BENCH_DATABASE_URL) and a database of its own,
@@ -21,7 +23,7 @@ import psycopg
 from agrimap import localpg
 from agrimap.clicommon import run_async
 from layers import migrate
-from layers.coverage_indicators import indicators
+from layers.coverage_indicators import VILLAGES_PER_HOUSEHOLD_SQL, indicators, selection_params
 from layers.coverage_towers import import_towers
 
 PER_VILLAGE = 200
@@ -105,12 +107,22 @@ def main() -> None:
         conn.execute("ANALYZE")
         conn.commit()
         plain = _timed(lambda: conn.execute(PLAIN_JOIN).fetchall(), repeat=1 if n > 200_000 else 3)
+        sets = conn.execute("SELECT count(*) FROM village_coverage_summary").fetchone()[0]
+
+    async def per_household(aconn):
+        params = await selection_params(aconn, level="province", code="98", operator=None,
+                                        technology="4G", tier=None, as_of=None)  # fmt: skip
+        return await (await aconn.execute(VILLAGES_PER_HOUSEHOLD_SQL, params)).fetchall()
+
+    before = _timed(lambda: run_async(url, per_household))
     province = _timed(lambda: run_async(url, indicators, level="province", code="98"))
     one = _timed(lambda: run_async(url, indicators, level="commune", code="90000"))
     viettel = _timed(
         lambda: run_async(url, indicators, level="province", code="98", operator="VNPT")
     )
+    print(f"village_coverage_summary: {sets:,} rows")
     print(f"plain spatial join, served per village (4G, all operators): {plain:.2f} s")
+    print(f"per-household aggregate of household_served (before 0013): {before:.2f} s")
     print(f"indicators, whole province (all operators):                {province:.2f} s")
     print(f"indicators, whole province (one operator):                 {viettel:.2f} s")
     print(f"indicators, one commune:                                   {one:.2f} s")

@@ -42,18 +42,30 @@ def technologies_at_least(technology: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class VillageRule:
     """A village (thôn) is covered when at least ``covered_share`` of its households are
-    served, partly covered from ``partly_share`` up to that, not covered below it.
+    served, partly covered from ``partly_share`` up to that, not covered below it. A village is
+    a dead zone (thôn lõm sóng) when fewer than ``dead_zone_share`` of its households have
+    mobile broadband, even if coverage touches it.
 
     >>> VillageRule().status(households=10, served=9)
     'covered'
     >>> VillageRule().status(households=0, served=0) is None  # no households: not counted
     True
+    >>> VillageRule().dead_zone(households=157, served=23), VillageRule().dead_zone(households=4, served=2)
+    (True, False)
     """
 
     covered_share: float = 0.9
     partly_share: float = 0.01
+    dead_zone_share: float = 0.5
 
     def __post_init__(self) -> None:
+        if not (0 < self.dead_zone_share <= 1):
+            raise InvalidInput(
+                "Ngưỡng thôn lõm sóng không hợp lệ: cần 0 < ngưỡng ≤ 1.",
+                "Invalid dead-zone threshold: need 0 < share ≤ 1.",
+                hint_vi=f"Đã nhận: {self.dead_zone_share}; mặc định 0,5 (đa số hộ không có 4G).",
+                hint_en=f"Got: {self.dead_zone_share}; the default is 0.5 (most households lack 4G).",
+            )
         if not (0 < self.partly_share <= self.covered_share <= 1):
             raise InvalidInput(
                 "Ngưỡng phủ sóng không hợp lệ: cần 0 < ngưỡng một phần ≤ ngưỡng phủ ≤ 1.",
@@ -71,6 +83,13 @@ class VillageRule:
         if served >= self.partly_share * households - 1e-9:
             return "partly"
         return "not_covered"
+
+    def dead_zone(self, *, households: int, served: int) -> bool | None:
+        """True when fewer than ``dead_zone_share`` of the households are served; None when
+        the village has no households (not counted)."""
+        if households <= 0:
+            return None
+        return served < self.dead_zone_share * households - 1e-9
 
 
 def percent(part: int, whole: int) -> float | None:

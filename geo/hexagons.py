@@ -66,3 +66,76 @@ def cell_polygon(cell: str) -> dict[str, Any]:
     """The GeoJSON Polygon (lon, lat) of an H3 cell, closed."""
     ring = [[round(lng, 7), round(lat, 7)] for lat, lng in h3.cell_to_boundary(cell)]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def cells_with_households(
+    points: Iterable[tuple[float, float, bool]], *, resolution: int
+) -> dict[str, tuple[int, int]]:
+    """Households and unserved households per H3 cell: ``{cell: (households, unserved)}``."""
+    out: dict[str, list[int]] = {}
+    for lon, lat, served in points:
+        c = out.setdefault(h3.latlng_to_cell(lat, lon, resolution), [0, 0])
+        c[0] += 1
+        c[1] += not served
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def cell_centre(cell: str) -> tuple[float, float]:
+    """The (lon, lat) of an H3 cell's centre."""
+    lat, lon = h3.cell_to_latlng(cell)
+    return lon, lat
+
+
+def gap_fragments(
+    cells: dict[str, tuple[int, int]], *, uncovered: Iterable[str], min_area_km2: float
+) -> list[dict[str, Any]]:
+    """Coverage gaps as the FCC 5G Fund draws them: inhabited H3 cells whose centre lies outside
+    coverage (``uncovered``), joined into fragments of neighbouring cells; a fragment smaller
+    than ``min_area_km2`` is dropped. Each fragment: its GeoJSON geometry (lon, lat), area in
+    km², cells, households and unserved households; largest first.
+
+    >>> gap_fragments({}, uncovered=[], min_area_km2=1.0)
+    []
+    >>> one = h3.latlng_to_cell(22.37, 104.07, 9)
+    >>> gap_fragments({one: (3, 3)}, uncovered=[one], min_area_km2=1.0)  # 0.12 km²: dropped
+    []
+    >>> [f["cells"] for f in gap_fragments({one: (3, 3)}, uncovered=[one], min_area_km2=0.1)]
+    [1]
+    """
+    if not (min_area_km2 >= 0):
+        raise InvalidInput(
+            "Diện tích tối thiểu của một vùng lõm phải từ 0 trở lên.",
+            "The minimum gap area must be 0 or more.",
+            hint_vi="Mặc định 1 km², như FCC.", hint_en="The default is 1 km², as the FCC's.",
+        )  # fmt: skip
+    left = {c for c in uncovered if c in cells}
+    out = []
+    while left:
+        seed = left.pop()
+        part, todo = {seed}, [seed]
+        while todo:
+            for n in h3.grid_ring(todo.pop(), 1):
+                if n in left:
+                    left.discard(n)
+                    part.add(n)
+                    todo.append(n)
+        area = sum(h3.cell_area(c, "km^2") for c in part)
+        if area < min_area_km2:
+            continue
+        geo = h3.cells_to_geo(sorted(part))
+        out.append(
+            {
+                "geometry": {"type": geo["type"], "coordinates": _rounded(geo["coordinates"])},
+                "area_km2": round(area, 3),
+                "cells": len(part),
+                "households": sum(cells[c][0] for c in part),
+                "unserved": sum(cells[c][1] for c in part),
+            }
+        )
+    return sorted(out, key=lambda f: (-f["area_km2"], f["geometry"]["coordinates"][0][0][0]))
+
+
+def _rounded(coords: Any) -> Any:
+    if coords and isinstance(coords[0], (int, float)):
+        return [round(coords[0], 7), round(coords[1], 7)]
+    return [_rounded(c) for c in coords]

@@ -20,8 +20,11 @@ from geo.hexagons import cell_polygon, hexagon_counts
 
 SERVED = (files("layers") / "coverage_served.sql").read_text()
 # Per village: households, served by the selection, by mobile broadband, passed by fibre, and
-# fibre subscriptions.
-VILLAGES_SQL = (
+# fibre subscriptions, from the per-village summary (migration 0013).
+VILLAGES_SQL = (files("layers") / "coverage_villages.sql").read_text()
+# The same per household (an aggregate of household_served per request), as before 0013: the
+# benchmark's and the tests' reference.
+VILLAGES_PER_HOUSEHOLD_SQL = (
     SERVED
     + """
 SELECT v.code, v.name, v.commune_code, v.commune_name, v.province_code, v.province_name,
@@ -120,6 +123,7 @@ def _village(row: dict[str, Any], rule: VillageRule) -> dict[str, Any]:
         "mobile_broadband_served": row["broadband"],
         "mobile_broadband_pct": percent(row["broadband"], n),
         "mobile_broadband_status": rule.status(households=n, served=row["broadband"]),
+        "dead_zone": rule.dead_zone(households=n, served=row["broadband"]),
         "fibre_passed": row["fibre_passed"],
         "fibre_passed_pct": percent(row["fibre_passed"], n),
         "fibre_status": rule.status(households=n, served=row["fibre_passed"]),
@@ -145,7 +149,9 @@ def _summary(
     }
     broadband = sum(_reached(v["mobile_broadband_status"]) for v in counted)
     fibre = sum(_reached(v["fibre_status"]) for v in counted)
-    dead = [v for v in counted if v["mobile_broadband_status"] == "not_covered"]
+    # Dead zones (thôn lõm sóng): no 4G at all, or most households without it although
+    # coverage touches the village (the rule's dead_zone_share).
+    dead = [v for v in counted if v["dead_zone"]]
     values = {
         "villages_mobile_broadband_pct": percent(broadband, len(counted)),
         "villages_fibre_pct": percent(fibre, len(counted)),
@@ -169,7 +175,13 @@ def _summary(
         "villages_with_mobile_broadband": broadband,
         "villages_with_fibre": fibre,
         "fibre_subscriptions": subs,
-        "villages_without_4g_list": [{"code": v["code"], "name": v["name"]} for v in dead],
+        "villages_without_4g_list": [
+            {"code": v["code"], "name": v["name"], "households": v["households"],
+             "unserved": v["households"] - v["mobile_broadband_served"],
+             "mobile_broadband_pct": v["mobile_broadband_pct"],
+             "reason": "no_4g" if v["mobile_broadband_served"] == 0 else "most_households_without_4g"}
+            for v in dead
+        ],
         "villages_partly_without_4g_list": [
             {"code": v["code"], "name": v["name"], "mobile_broadband_pct": v["mobile_broadband_pct"]}
             for v in counted
@@ -191,7 +203,7 @@ def _groups(rows: Iterable[dict[str, Any]], key: str, name: str) -> dict[tuple[s
     return out
 
 
-async def _selection(
+async def selection_params(
     conn: AsyncConnection,
     *,
     level: str | None,
@@ -253,7 +265,7 @@ async def indicators(
     criterion-8 block does not follow the selection: mobile broadband is 4G/5G of any
     operator at any tier, fibre is any operator's, as a province reports them.
     """
-    params = await _selection(
+    params = await selection_params(
         conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
         as_of=as_of,
     )  # fmt: skip
@@ -284,7 +296,8 @@ async def indicators(
         "as_of": as_of.isoformat(),
         "selection": {"operator": operator, "technology": technology,
                       "technologies": params["technologies"], "tier": tier},
-        "rule": {"covered_share": rule.covered_share, "partly_share": rule.partly_share},
+        "rule": {"covered_share": rule.covered_share, "partly_share": rule.partly_share,
+                 "dead_zone_share": rule.dead_zone_share},
         "villages": [v for v in villages if v["households"] > 0],
         "villages_without_households": [
             {"code": v["code"], "name": v["name"], "commune_code": v["commune_code"]}
@@ -341,7 +354,7 @@ async def hexagons(
     """H3 hexagons (resolution 9 for a village or commune, 8 for a province or all) with
     households, served and % served for the selection, as a GeoJSON FeatureCollection. A cell
     with fewer than ``min_households`` is marked ``too_few`` (no share), not 0 % or 100 %."""
-    params = await _selection(
+    params = await selection_params(
         conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
         as_of=as_of,
     )  # fmt: skip

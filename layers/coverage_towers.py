@@ -114,3 +114,35 @@ def import_towers(
                 "Xem bảng coverage_tier.", "See the coverage_tier table.",
             ) from exc  # fmt: skip
     return version
+
+
+RADII = "SELECT technology, radius_m, source FROM coverage_tower_radius ORDER BY technology"
+SET_RADIUS = """
+INSERT INTO coverage_tower_radius (technology, radius_m, source) VALUES (%s, %s, %s)
+ON CONFLICT (technology) DO UPDATE SET radius_m = EXCLUDED.radius_m, source = EXCLUDED.source
+"""
+
+
+def tower_radii(conn: psycopg.Connection) -> list[tuple[str, float, str]]:
+    """The radius of a tower's coverage per technology (coverage_tower_radius)."""
+    return [(t, float(r), s) for t, r, s in conn.execute(RADII).fetchall()]
+
+
+def set_tower_radius(
+    conn: psycopg.Connection, *, technology: str, radius_m: float, source: str
+) -> None:
+    """Change the radius used by later tower imports of ``technology`` (imports already made
+    keep theirs: each tower stores its radius)."""
+    if technology not in MOBILE:
+        raise _refuse(
+            f"Bán kính trạm chỉ cho mạng di động, không cho '{technology}'.",
+            f"Tower radii are for mobile technologies only, not '{technology}'.",
+            "Chọn 2G, 3G, 4G hoặc 5G.", "Choose 2G, 3G, 4G or 5G.",
+        )  # fmt: skip
+    if not (math.isfinite(radius_m) and 0 < radius_m <= 100_000):
+        raise _refuse(
+            "Bán kính phải lớn hơn 0 và không quá 100 km.",
+            "The radius must be over 0 and at most 100 km.",
+        )
+    with conn.transaction():
+        conn.execute(SET_RADIUS, (technology, radius_m, source))

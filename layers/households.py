@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.errors import UniqueViolation
 
+from geo.coverage_rules import percent
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.values import normalise_phone, parse_bool, parse_text
@@ -264,23 +265,48 @@ async def unit_outline(
     return (row[0], row[1], row[2]) if row else None
 
 
+# From the per-village coverage summary (migration 0013): 4G/5G of any operator, each operator
+# and technology at its latest version valid today; no spatial join per request.
 VILLAGE_STATS = """
+WITH current_version AS (
+    SELECT DISTINCT ON (operator, technology) id, technology
+    FROM coverage_version WHERE valid_from <= current_date
+    ORDER BY operator, technology, valid_from DESC, id DESC
+),
+broadband AS (
+    SELECT c.id FROM coverage c JOIN current_version v ON v.id = c.version_id
+    WHERE v.technology IN ('4G', '5G')
+),
+set_4g AS (
+    SELECT s.id, EXISTS (SELECT 1 FROM unnest(s.coverage_ids) u(id) JOIN broadband b ON b.id = u.id)
+           AS served
+    FROM village_coverage_summary s
+)
 SELECT v.code, v.name, v.commune_code,
-       count(h.id) AS households,
-       count(h.id) FILTER (WHERE h.has_fibre) AS with_fibre,
-       count(h.id) FILTER (WHERE EXISTS (
-           SELECT 1 FROM coverage c
-           WHERE c.technology IN ('4G', '5G') AND ST_Intersects(c.geom, h.geom))) AS with_4g
-FROM village v LEFT JOIN household h ON h.village_code = v.code
+       coalesce(sum(s.households), 0)::int AS households,
+       coalesce(sum(s.fibre_subscriptions), 0)::int AS with_fibre,
+       coalesce(sum(s.households) FILTER (WHERE f.served), 0)::int AS with_4g
+FROM village v
+LEFT JOIN village_coverage_summary s ON s.village_code = v.code
+LEFT JOIN set_4g f ON f.id = s.id
 GROUP BY v.code ORDER BY v.code
 """
 
 
 async def village_stats(conn: AsyncConnection) -> list[dict[str, Any]]:
-    """Households, fibre subscriptions and households inside 4G/5G coverage per village."""
+    """Households, fibre subscriptions and households inside today's 4G/5G coverage per
+    village, with the shares; a village with no households has no share (None), and says so."""
     cur = await conn.execute(VILLAGE_STATS)
     keys = [d.name for d in cur.description]
-    return [dict(zip(keys, r, strict=True)) for r in await cur.fetchall()]
+    out = []
+    for r in await cur.fetchall():
+        row = dict(zip(keys, r, strict=True))
+        n = row["households"]
+        row["with_fibre_pct"] = percent(row["with_fibre"], n)
+        row["with_4g_pct"] = percent(row["with_4g"], n)
+        row["counted"] = n > 0
+        out.append(row)
+    return out
 
 
 # --- officers' list of a village ------------------------------------------------------------

@@ -1,22 +1,28 @@
 """Coverage gaps for planners (issue 13): criterion-8 indicators per village, commune and
-province, H3 hexagons, and whether one coordinate is served, by whom and at which tier."""
+province, H3 hexagons, the coverage drawn on the planner's map, households as served dots,
+and whether one coordinate is served, by whom and at which tier. Every /coverage/ route
+refuses a query parameter it does not know (a typo must not answer for everything)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from geo.coverage_rules import VillageRule
-from layers import coverage_indicators
+from geo.errors import InvalidInput
+from layers import coverage_gaps as coverage_gaps_layer
+from layers import coverage_indicators, coverage_map, coverage_speed
+from maps import coverage_report as coverage_report_files
 
 from ..auth import Principal, require
-from ..deps import ConnDep
+from ..deps import ConnDep, KnownQueryOnly
 
-router = APIRouter(tags=["Phủ sóng / coverage"])
+router = APIRouter(tags=["Phủ sóng / coverage"], dependencies=[KnownQueryOnly])
 Planners = require("admin", "officer", "planner")
 
 AS_OF = Query(None, description="Ngày tham chiếu / as of (YYYY-MM-DD); mặc định hôm nay")
@@ -48,20 +54,25 @@ def _selection(
 SelectionDep = Annotated[Selection, Depends(_selection)]
 
 
+def _rule(
+    covered_share: float = Query(0.9, gt=0, le=1),
+    partly_share: float = Query(0.01, gt=0, le=1),
+    dead_zone_share: float = Query(0.5, gt=0, le=1),
+) -> VillageRule:
+    return VillageRule(covered_share, partly_share, dead_zone_share)
+
+
+RuleDep = Annotated[VillageRule, Depends(_rule)]
+
+
 @router.get(
     "/coverage/indicators",
     summary="Chỉ số phủ sóng và tiêu chí 8 theo thôn, xã, tỉnh / coverage indicators",
 )
 async def coverage_indicators_json(
-    conn: ConnDep,
-    selection: SelectionDep,
-    who: Principal = Planners,
-    covered_share: float = Query(0.9, gt=0, le=1),
-    partly_share: float = Query(0.01, gt=0, le=1),
+    conn: ConnDep, selection: SelectionDep, rule: RuleDep, who: Principal = Planners
 ) -> dict:
-    return await coverage_indicators.indicators(
-        conn, **asdict(selection), rule=VillageRule(covered_share, partly_share)
-    )
+    return await coverage_indicators.indicators(conn, **asdict(selection), rule=rule)
 
 
 # Public, like the coverage layer's features and tiles: the answer comes from coverage only
@@ -94,3 +105,129 @@ async def coverage_hexagons(
         conn, **asdict(selection), resolution=resolution, min_households=min_households
     )
     return JSONResponse(collection, media_type="application/geo+json")
+
+
+# Public: the operators' coverage claims, as the coverage collection already serves them.
+@router.get(
+    "/coverage/polygons",
+    summary="Vùng phủ sóng hiện hành theo nhà mạng, công nghệ, cấp / current coverage polygons",
+)
+async def coverage_polygons(conn: ConnDep, selection: SelectionDep) -> JSONResponse:
+    collection = await coverage_map.polygons(conn, **asdict(selection))
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.get(
+    "/coverage/households",
+    summary="Các hộ (điểm) có sóng hay không, không kèm dữ liệu cá nhân / households as dots",
+)
+async def coverage_households(
+    conn: ConnDep, selection: SelectionDep, who: Principal = Planners
+) -> JSONResponse:
+    collection = await coverage_map.household_dots(conn, **asdict(selection))
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.get("/coverage/options", summary="Nhà mạng, cấp dịch vụ, các phiên bản / switch choices")
+async def coverage_options(conn: ConnDep) -> dict:
+    return await coverage_map.options(conn)
+
+
+REPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+@router.get(
+    "/coverage/report.{kind}",
+    summary="Báo cáo chỉ số phủ sóng (CSV, XLSX, PDF một trang cho một xã) / coverage report",
+)
+async def coverage_report(
+    kind: Literal["csv", "xlsx", "pdf"],
+    conn: ConnDep,
+    selection: SelectionDep,
+    rule: RuleDep,
+    who: Principal = Planners,
+) -> Response:
+    if kind == "pdf" and selection.level != "commune":
+        raise InvalidInput(
+            "Bản in tóm tắt (PDF) là cho một xã: cần level=commune&code=<mã xã>.",
+            "The printable summary (PDF) is for one commune: level=commune&code=<code> is needed.",
+            hint_vi="Với cả tỉnh, tải CSV hoặc XLSX.",
+            hint_en="For a province, download CSV or XLSX.",
+        )
+    result = await coverage_indicators.indicators(conn, **asdict(selection), rule=rule)
+    name = f"phu-song-{selection.level or 'tat-ca'}-{selection.code or 'all'}-{result['as_of']}"
+    if kind == "csv":
+        body = coverage_report_files.indicators_csv(result)
+    elif kind == "xlsx":
+        body = await asyncio.to_thread(coverage_report_files.indicators_xlsx, result)
+    else:
+        outlines = await coverage_map.village_outlines(conn, commune_code=selection.code or "")
+        unit = await coverage_map.commune(conn, selection.code or "")
+        body = await asyncio.to_thread(
+            coverage_report_files.commune_pdf, result, outlines,
+            commune_name=unit["name"], province_name=unit["province_name"],
+        )  # fmt: skip
+    return Response(
+        body,
+        media_type=REPORT_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
+    )
+
+
+@router.get(
+    "/coverage/gaps",
+    summary="Vùng lõm sóng có người ở (ô H3, mảnh nhỏ bỏ qua) / inhabited coverage gaps",
+)
+async def coverage_gaps(
+    conn: ConnDep,
+    selection: SelectionDep,
+    who: Principal = Planners,
+    min_area_km2: float = Query(1.0, ge=0, le=10_000),
+) -> JSONResponse:
+    collection = await coverage_gaps_layer.gaps(
+        conn, **asdict(selection), min_area_km2=min_area_km2
+    )
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.get(
+    "/coverage/compare",
+    summary="Thôn lõm sóng ở hai ngày: thôn mới, thôn đã hết / dead zones at two dates",
+)
+async def coverage_compare(
+    conn: ConnDep,
+    rule: RuleDep,
+    who: Principal = Planners,
+    before: dt.date = Query(..., alias="from", description="Ngày đầu / first date (YYYY-MM-DD)"),
+    after: dt.date = Query(..., alias="to", description="Ngày sau / second date (YYYY-MM-DD)"),
+    level: Literal["village", "commune", "province"] | None = Query(None),
+    code: str | None = Query(None, max_length=40),
+) -> dict:
+    return await coverage_gaps_layer.compare_dates(
+        conn, before=before, after=after, level=level, code=code, rule=rule
+    )
+
+
+@router.get(
+    "/coverage/disagreements",
+    summary="Thôn nơi vùng phủ công bố và kết quả đo tốc độ không khớp / claims vs speed tests",
+)
+async def coverage_disagreements(
+    conn: ConnDep,
+    who: Principal = Planners,
+    operator: str = Query(..., max_length=60),
+    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
+    tier: str | None = Query(None, max_length=40),
+    level: Literal["village", "commune", "province"] | None = Query(None),
+    code: str | None = Query(None, max_length=40),
+    as_of: dt.date | None = AS_OF,
+    min_tests: int = Query(3, ge=1, le=1000),
+) -> dict:
+    return await coverage_speed.disagreements(
+        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
+        as_of=as_of, min_tests=min_tests,
+    )  # fmt: skip

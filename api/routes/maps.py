@@ -1,15 +1,20 @@
-"""Map pages: the overview map of the demo commune's layers."""
+"""Map pages: the overview map of the demo commune's layers, the officers' registration page
+and the planners' coverage page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import NotFound, PermissionDenied
-from layers import admin
+from layers import admin, coverage_map
 from layers.serving import features
 from layers.serving.catalog import BY_ID
+from maps.coverage import render_coverage
 from maps.overview import LayerView, render_overview
 
 from ..auth import PageUserDep, ensure_role
@@ -113,6 +118,42 @@ async def register_page(
             existing_url=f"/collections/growing_areas/items?f=json&limit=10000&commune_code={code}",
             lang=request_lang(request),
             commune_url=f"/collections/communes/items/{code}?f=json",
+            header_html=header,
+        )
+    )
+
+
+# --- planner pages ----------------------------------------------------------------------
+
+
+@router.get("/maps/coverage", response_class=HTMLResponse, summary="Planner's coverage page")
+async def coverage_page(
+    request: Request,
+    conn: ConnDep,
+    who: PageUserDep,
+    header: HeaderDep,
+    commune: str | None = Query(None, max_length=10),
+    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
+) -> Response:
+    ensure_role(who, ("admin", "officer", "planner"))
+    code = commune or (who.communes[0] if who.communes else None)
+    if code is None:
+        code = await admin.first_commune_code(conn)
+    if code is None:
+        raise NotFound("Chưa có xã nào trong cơ sở dữ liệu.", "No commune is stored yet.")
+    unit = await coverage_map.commune(conn, code)
+    choices = await coverage_map.options(conn)
+    return HTMLResponse(
+        render_coverage(
+            commune_code=unit["code"],
+            commune_name=unit["name"],
+            province_name=unit["province_name"],
+            bounds=unit["bounds"] or VIETNAM_BOUNDS_WGS84,
+            operators=choices["operators"],
+            tiers=choices["tiers"],
+            as_of=dt.date.today(),
+            technology=technology,
+            lang=request_lang(request),
             header_html=header,
         )
     )

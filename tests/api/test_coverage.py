@@ -83,3 +83,14 @@ def test_hexagons_as_geojson(live_server: str, planner: dict) -> None:
     assert r.json()["features"][0]["geometry"]["type"] == "Polygon"
     assert httpx.get(url, params={"resolution": 20}, headers=planner).status_code == 400
     assert httpx.get(url).status_code == 401
+
+
+def test_village_stats_from_the_summary(live_server: str, planner: dict) -> None:
+    rows = httpx.get(f"{live_server}/stats/villages", headers=planner).json()["villages"]
+    by_code = {r["code"]: r for r in rows}
+    assert len(rows) == 14
+    phu_hai = by_code["02923-02"]
+    assert (phu_hai["with_4g"], phu_hai["counted"]) == (23, True)
+    assert phu_hai["with_4g_pct"] == round(100 * 23 / phu_hai["households"], 1)
+    assert sum(r["households"] for r in rows) >= 2626
+    assert sum(r["with_fibre"] for r in rows) >= 2135

@@ -24,7 +24,14 @@ from agrimap.clicommon import run_async
 from agrimap.settings import Settings
 from geo.coverage_rules import VillageRule
 from geo.errors import InvalidInput, NotFound
-from layers.coverage_indicators import hexagons, indicators, served_at
+from layers.coverage_indicators import (
+    VILLAGES_PER_HOUSEHOLD_SQL,
+    VILLAGES_SQL,
+    hexagons,
+    indicators,
+    selection_params,
+    served_at,
+)
 from layers.coverage_towers import import_towers
 from layers.ingest import import_file
 from tests.conftest import _fresh_database
@@ -119,7 +126,11 @@ def test_any_operator_4g_every_indicator(commune: str) -> None:
             c["villages_not_covered"]) == (3, 1, 1, 1)  # fmt: skip
     assert (c["villages_covered_pct"], c["villages_served_pct"]) == (33.3, 66.7)
     assert c["villages_without_households"] == ["99001-03"]
-    assert c["villages_without_4g_list"] == [{"code": "99001-04", "name": "Thôn 4"}]
+    # Dead zones: V4 has no 4G; V1 has half its households under 4G, not fewer: not listed.
+    assert c["villages_without_4g_list"] == [
+        {"code": "99001-04", "name": "Thôn 4", "households": 3, "unserved": 3,
+         "mobile_broadband_pct": 0.0, "reason": "no_4g"}
+    ]  # fmt: skip
     assert c["villages_partly_without_4g_list"] == [
         {"code": "99001-01", "name": "Thôn 1", "mobile_broadband_pct": 50.0}
     ]
@@ -292,11 +303,16 @@ def test_gia_phu_seed_figures(gia_phu: str) -> None:
     assert verdicts["villages_mobile_broadband_pct"] == (100.0, True)
     assert verdicts["villages_fibre_pct"] == (85.7, False)
     assert verdicts["households_fibre_pct"] == (81.3, None)
-    assert verdicts["villages_without_4g"] == (0, True)
-    # The village the issue found by hand: 23 of 157 households inside 4G, now flagged.
+    # The village the issue found by hand: 23 of 157 households inside 4G. It counts as a
+    # village with mobile broadband (the seed's 100 %), and is a dead zone all the same.
+    assert verdicts["villages_without_4g"] == (1, False)
     assert c["villages_partly_without_4g_list"] == [
         {"code": "02923-02", "name": "Phú Hải 1", "mobile_broadband_pct": 14.6}
     ]
+    assert c["villages_without_4g_list"] == [
+        {"code": "02923-02", "name": "Phú Hải 1", "households": 157, "unserved": 134,
+         "mobile_broadband_pct": 14.6, "reason": "most_households_without_4g"}
+    ]  # fmt: skip
     assert (c["villages_covered"], c["villages_partly_covered"]) == (13, 1)
 
 
@@ -355,3 +371,79 @@ def test_hexagons(commune: str, gia_phu: str) -> None:
     assert ring[0] == ring[-1] and 104.0 < ring[0][0] < 104.2  # lon first
     with pytest.raises(InvalidInput):
         run_async(commune, hexagons, resolution=16)
+
+
+def _summary_and_reference(url: str, **selection) -> tuple[list, list]:
+    async def both(conn):
+        params = await selection_params(conn, **selection)
+        a = await (await conn.execute(VILLAGES_SQL, params)).fetchall()
+        b = await (await conn.execute(VILLAGES_PER_HOUSEHOLD_SQL, params)).fetchall()
+        return a, b
+
+    return run_async(url, both)
+
+
+SELECTIONS = (
+    {},
+    {"operator": "MobiFone"},
+    {"technology": "fibre"},
+    {"tier": "qcvn81-z1"},
+    {"technology": "2G", "as_of": dt.date(2000, 1, 1)},
+)
+
+
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_village_summary_equals_the_per_household_count(gia_phu: str, selection: dict) -> None:
+    scope = {"level": None, "code": None, "operator": None, "technology": "4G", "tier": None,
+             "as_of": None, **selection}  # fmt: skip
+    summary, reference = _summary_and_reference(gia_phu, **scope)
+    assert len(summary) == 14 and summary == reference
+
+
+def test_village_summary_follows_every_change(gia_phu: str, tmp_path: Path) -> None:
+    """Households added, moved between villages, re-assigned, fibre changed, deleted; coverage
+    re-shaped, dropped, added by towers and truncated: the summary stays the fresh count."""
+    scope = {"level": None, "code": None, "operator": None, "technology": "4G", "tier": None,
+             "as_of": None}  # fmt: skip
+    with psycopg.connect(gia_phu) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', false)")
+        conn.execute(
+            "INSERT INTO household (code, label, village_code, has_fibre, geom) "
+            "SELECT 'S-' || i, 'mới', '02923-03', i % 2 = 0, "
+            "ST_SetSRID(ST_MakePoint(104.06 + i * 0.0003, 22.37), 4326) FROM generate_series(1, 30) i"
+        )
+        conn.execute(
+            "UPDATE household SET geom = ST_Translate(geom, 0.004, -0.002) "
+            "WHERE id IN (SELECT id FROM household WHERE village_code = '02923-02' LIMIT 40)"
+        )
+        conn.execute(
+            "UPDATE household SET village_code = '02923-05' "
+            "WHERE id IN (SELECT id FROM household WHERE village_code = '02923-04' LIMIT 7)"
+        )
+        conn.execute(
+            "UPDATE household SET has_fibre = NOT has_fibre "
+            "WHERE id IN (SELECT id FROM household WHERE village_code = '02923-06' LIMIT 9)"
+        )
+        conn.execute("DELETE FROM household WHERE id IN (SELECT id FROM household LIMIT 5)")
+        conn.execute(
+            "UPDATE coverage SET geom = ST_Multi(ST_Buffer(geom, -0.003)) "
+            "WHERE id = (SELECT min(id) FROM coverage)"
+        )
+        conn.execute("DELETE FROM coverage WHERE id = (SELECT max(id) FROM coverage)")
+        conn.commit()
+        import_towers(conn, operator="Gmobile", technology="4G", towers=[(104.06, 22.38)],
+                      valid_from=dt.date(2025, 1, 1))  # fmt: skip
+    for selection in ({}, {"operator": "Gmobile"}, {"technology": "fibre"}):
+        summary, reference = _summary_and_reference(gia_phu, **{**scope, **selection})
+        assert summary == reference
+    gm = _summary_and_reference(gia_phu, **{**scope, "operator": "Gmobile"})[0]
+    assert sum(r[7] for r in gm) > 0  # the tower serves someone
+    with psycopg.connect(gia_phu) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        conn.execute("TRUNCATE coverage CASCADE")
+        n = conn.execute(
+            "SELECT sum(households), count(*) FILTER (WHERE coverage_ids <> '{}') "
+            "FROM village_coverage_summary"
+        ).fetchone()
+        assert n == (conn.execute("SELECT count(*) FROM household").fetchone()[0], 0)
+        conn.rollback()

@@ -1,0 +1,166 @@
+"""The planner's coverage page on the real server over the demo commune, in headless Chromium: a
+planner signs in, sees the criterion-8 figures and the dead-zone village, switches operator and
+technology and sees the map and the table change, zooms in and sees the households."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agrimap.clicommon import run_async
+from layers import accounts
+from tests.browser import browser_page, map_render_stats, page_log, screenshot
+
+pytestmark = pytest.mark.browser
+PASSWORD = "mật-khẩu-quy-hoạch-0123"
+SCREENS = Path("/work/notes/screens")
+# English words that must not leak into the Vietnamese page's visible text.
+ENGLISH = re.compile(r"\b(Loading|households?|served|village|Operator|Legend|Download|Met)\b")
+
+
+@pytest.fixture(scope="module")
+def planner(demo_url: str) -> str:
+    name = f"quy-hoach-{uuid.uuid4().hex[:6]}"
+    run_async(demo_url, accounts.add_user, username=name, role="planner", password=PASSWORD,
+              by="tests")  # fmt: skip
+    return name
+
+
+def _loads(page) -> int:
+    return int(page.evaluate("document.body.dataset.coverageLoaded || '0'"))
+
+
+def _after(page, change) -> None:
+    """Make ``change`` (switches) and wait until the page has drawn its latest selection."""
+    before = _loads(page)
+    change()
+    page.wait_for_function(
+        f"Number(document.body.dataset.coverageLoaded || 0) > {before}"
+        " && document.body.dataset.coverageBusy === '0'",
+        timeout=30_000,
+    )
+
+
+def _village_rows(page) -> dict[str, list[str]]:
+    rows = page.locator("#coverage-villages tbody tr")
+    return {
+        rows.nth(i).get_attribute("data-village"): rows.nth(i).locator("td").all_inner_texts()
+        for i in range(rows.count())
+    }
+
+
+def test_planner_page_follows_the_switches(live_server: str, planner: str) -> None:
+    with browser_page(width=1400, height=900) as page:
+        page.goto(f"{live_server}/maps/coverage")
+        assert "/login?next=" in page.url
+        page.fill("input[name=username]", planner)
+        page.fill("input[name=password]", PASSWORD)
+        started = time.perf_counter()
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server}/maps/coverage*")
+        page.wait_for_function("document.body.dataset.coverageBusy === '0'", timeout=30_000)
+        load_s = time.perf_counter() - started
+        assert page.locator("#coverage-status").is_hidden(), page.inner_text("#coverage-status")
+
+        # Criterion 8, in Vietnamese numbers: the seed figures of Gia Phú.
+        c8 = {
+            row.get_attribute("data-indicator"): row.locator("td").all_inner_texts()
+            for row in page.locator("#coverage-criterion8 tbody tr").all()
+        }
+        assert c8["villages_mobile_broadband_pct"][1:] == ["100 %", "≥ 100 %", "Đạt"]
+        assert c8["villages_fibre_pct"][1:] == ["85,7 %", "≥ 100 %", "Chưa đạt"]
+        assert re.fullmatch(r"81,[0-6] %", c8["households_fibre_pct"][1])
+        assert c8["households_fibre_pct"][3] == "Không đánh giá"
+        assert c8["villages_without_4g"][1:] == ["1", "≤ 0", "Chưa đạt"]
+        # The dead-zone village: coverage touches it, most of its households have no 4G.
+        dead = page.inner_text("#coverage-dead-zones")
+        assert "Phú Hải 1: đa số hộ không có 4G (14,6 % hộ có sóng)" in dead
+        assert (
+            page.get_attribute("#coverage-villages tr[data-village='02923-02']", "class") == "dead"
+        )
+        served_line = page.inner_text("#coverage-served-line")
+        assert re.search(r"\d\.\d{3} / \d\.\d{3} hộ có sóng", served_line), served_line
+        assert page.inner_text("#coverage-as-of-line").startswith("Số liệu tính đến ngày ")
+        assert re.search(r"\d{2}/\d{2}/\d{4}$", page.inner_text("#coverage-as-of-line"))
+        legend = page.inner_text(".coverage-legend")
+        assert {"Viettel · 4G", "VNPT · 4G", "MobiFone · 4G"} <= set(legend.splitlines())
+        stats = map_render_stats(page)
+        assert stats["canvas_areas"] > 14  # villages, hexagons and coverage drawn
+        text = page.inner_text("body")
+        assert not ENGLISH.search(text), ENGLISH.search(text)
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        screenshot(page, SCREENS / "coverage-commune.png")
+        before = _village_rows(page)
+        areas_before = stats["canvas_areas"]
+
+        # One operator: fewer households served, the address follows (a bookmark).
+        _after(page, lambda: page.select_option("#coverage-operator", "MobiFone"))
+        after = _village_rows(page)
+        assert after.keys() == before.keys()
+        assert sum(int(r[2].replace(".", "")) for r in after.values()) < sum(
+            int(r[2].replace(".", "")) for r in before.values()
+        )
+        assert "operator=MobiFone" in page.url
+        legend = page.inner_text(".coverage-legend")
+        assert "MobiFone · 4G" in legend and "Viettel · 4G" not in legend
+        assert "Phú Hải 1" in page.inner_text("#coverage-dead-zones")  # criterion 8 stays
+        assert "operator=MobiFone" in page.get_attribute("#coverage-report-xlsx", "href")
+        screenshot(page, SCREENS / "coverage-mobifone.png")
+
+        # Fibre: the tier list offers fixed tiers only, the table counts passed households.
+        _after(page, lambda: page.select_option("#coverage-operator", ""))
+        _after(page, lambda: page.select_option("#coverage-technology", "fibre"))
+        visible = page.eval_on_selector_all(
+            "#coverage-tier option", "els => els.filter(e => !e.hidden).map(e => e.value)"
+        )
+        assert visible == ["", "fixed-100", "fixed-25"]
+        assert "Cáp quang" in page.inner_text(".coverage-legend")
+        fibre = _village_rows(page)
+        assert fibre != before
+        assert map_render_stats(page)["canvas_areas"] != areas_before or fibre != before
+
+        # A date before any coverage: every village unserved, nothing drawn, said so.
+        page.fill("#coverage-as-of", "31/02/2000")  # no such day: said so, nothing asked
+        page.dispatch_event("#coverage-as-of", "change")
+        assert page.inner_text("#coverage-status").startswith("Ngày tham chiếu phải có dạng")
+        page.fill("#coverage-as-of", "01/01/2000")
+        _after(page, lambda: page.dispatch_event("#coverage-as-of", "change"))
+        assert "as_of=2000-01-01" in page.url
+        assert all(r[2] == "0" for r in _village_rows(page).values())
+        assert "Không có vùng phủ sóng nào" in page.inner_text(".coverage-legend")
+        assert page.inner_text("#coverage-as-of-line").endswith("01/01/2000")
+
+        # Back to 4G today, zoomed into the dead-zone village: its households as dots.
+        _after(page, lambda: page.select_option("#coverage-technology", "4G"))
+        page.fill("#coverage-as-of", time.strftime("%d/%m/%Y"))
+        _after(page, lambda: page.dispatch_event("#coverage-as-of", "change"))
+        page.evaluate("void agrimapMap.setView([22.3842, 104.0584], 16, {animate: false})")
+        page.wait_for_function(
+            "(() => { let n = 0; agrimapMap.eachLayer(l => { if (l instanceof L.CircleMarker) n++; });"
+            " return n > 20; })()",
+            timeout=15_000,
+        )
+        screenshot(page, SCREENS / "coverage-households.png")
+        log = page_log(page)
+    assert log.page_errors == []
+    assert all("ERR_BLOCKED_BY_CLIENT" in e for e in log.console_errors), log.console_errors
+    assert load_s < 5, load_s  # the issue asks under 2 s on the demo; the note gives the time
+
+
+def test_page_needs_a_planner_and_speaks_english(
+    live_server: str, demo_url: str, planner: str
+) -> None:
+    r = httpx.get(f"{live_server}/maps/coverage", follow_redirects=False)
+    assert r.status_code == 303 and "/login?next=" in r.headers["location"]
+    _, token = run_async(demo_url, accounts.create_token, username=planner, name="t", by="tests")
+    with httpx.Client(base_url=live_server, headers={"Authorization": f"Bearer {token}"}) as client:
+        en = client.get("/maps/coverage", params={"lang": "en"}).text
+        assert "Telecom coverage – criterion 8" in en and "All operators" in en
+        assert client.get("/maps/coverage", params={"commune": "99999"}).status_code == 404
+        vi = client.get("/maps/coverage").text
+        assert '<body class="coverage-page">\n<div class="coverage-header"></div>' in vi
