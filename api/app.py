@@ -19,6 +19,7 @@ from .html import render
 from .layerwatch import LayerWatch
 from .openapi import openapi_30
 from .ratelimit import RateLimiter
+from .replica import Reads, ReplicaRetry
 from .routes import (
     admin,
     auth,
@@ -46,25 +47,47 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Behind PgBouncer in transaction mode, consecutive transactions of one client
+        # connection may run on different server connections: nothing may outlive a
+        # transaction, so no prepared statements (LISTEN goes to settings.listen_url).
+        kwargs = {"autocommit": True, **({"prepare_threshold": None} if settings.pgbouncer else {})}
         pool = AsyncConnectionPool(
             settings.database_url,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             open=False,
-            kwargs={"autocommit": True},
+            kwargs=kwargs,
         )
         await pool.open(wait=True, timeout=30)
         state.pool = pool
+        replica = None
+        if settings.read_database_url:
+            replica = AsyncConnectionPool(
+                settings.read_database_url,
+                min_size=settings.pool_min,
+                max_size=settings.pool_max,
+                open=False,
+                kwargs=kwargs,
+            )
+            await replica.open(wait=False)  # a replica that is down must not stop the server
+        reads = Reads(
+            pool, replica, max_lag_s=settings.replica_max_lag_s, check_s=settings.replica_check_s
+        )
+        await reads.start()
+        state.reads = reads
         cache = state.tile_cache
-        watch = LayerWatch(settings.database_url, on_change=cache.evict, on_reset=cache.clear)
+        watch = LayerWatch(settings.listen_url, on_change=cache.evict, on_reset=cache.clear)
         state.layer_watch = watch
         await watch.start()
         try:
             yield
         finally:
             await watch.stop()
+            await reads.stop()
+            if replica is not None:
+                await replica.close()
             await pool.close()
-            state.pool = state.layer_watch = None
+            state.pool = state.layer_watch = state.reads = None
 
     app = FastAPI(
         title="AgriMap",
@@ -95,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(coverage.router)
     app.add_middleware(TileFastPath, state=state)
+    app.add_middleware(ReplicaRetry, state=state)
     app.add_middleware(errors.RefuseNul)
     app.mount("/static", StaticFiles(directory=str(files("maps") / "static")), name="static")
 

@@ -11,6 +11,7 @@ from agrimap.settings import Settings
 
 from .layerwatch import LayerWatch
 from .ratelimit import RateLimiter
+from .replica import Reads
 from .tilecache import TileCache
 
 
@@ -22,6 +23,7 @@ class AppState:
     # Opened in the app's lifespan, closed there; None before start-up and after shutdown.
     pool: AsyncConnectionPool | None = None
     layer_watch: LayerWatch | None = None
+    reads: Reads | None = None  # where public reads go (a replica, else the primary)
 
 
 def app_state(app: FastAPI) -> AppState:

@@ -14,7 +14,7 @@ from geo.coverage_rules import VillageRule
 from layers import coverage_indicators
 
 from ..auth import Principal, require
-from ..deps import ConnDep
+from ..deps import ReadConnDep
 
 router = APIRouter(tags=["Phủ sóng / coverage"])
 Planners = require("admin", "officer", "planner")
@@ -53,7 +53,7 @@ SelectionDep = Annotated[Selection, Depends(_selection)]
     summary="Chỉ số phủ sóng và tiêu chí 8 theo thôn, xã, tỉnh / coverage indicators",
 )
 async def coverage_indicators_json(
-    conn: ConnDep,
+    conn: ReadConnDep,
     selection: SelectionDep,
     who: Principal = Planners,
     covered_share: float = Query(0.9, gt=0, le=1),
@@ -71,7 +71,7 @@ async def coverage_indicators_json(
     summary="Tọa độ này có sóng không, của nhà mạng nào, cấp nào / is this coordinate served",
 )
 async def coverage_at(
-    conn: ConnDep,
+    conn: ReadConnDep,
     lon: float = Query(..., ge=-180, le=180),
     lat: float = Query(..., ge=-90, le=90),
     as_of: dt.date | None = AS_OF,
@@ -84,7 +84,7 @@ async def coverage_at(
     summary="Ô lục giác H3: số hộ, số hộ có sóng, tỷ lệ / H3 hexagons of households served",
 )
 async def coverage_hexagons(
-    conn: ConnDep,
+    conn: ReadConnDep,
     selection: SelectionDep,
     who: Principal = Planners,
     resolution: int | None = Query(None, ge=5, le=11),

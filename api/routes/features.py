@@ -13,7 +13,7 @@ from layers.serving import feature_stream, features
 from layers.serving.catalog import COLLECTIONS, Collection
 
 from .. import ogc
-from ..deps import ConnDep, SettingsDep, find_collection
+from ..deps import ReadConnDep, SettingsDep, find_collection
 from ..errors import request_lang
 from ..html import render
 
@@ -61,7 +61,7 @@ async def conformance(request: Request) -> Response:
 
 
 @router.get("/collections", summary="Feature collections")
-async def collections(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
+async def collections(request: Request, conn: ReadConnDep, settings: SettingsDep) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     base = ogc.base_url(request, settings.public_url)
     lang = request_lang(request)
@@ -80,7 +80,7 @@ async def collections(request: Request, conn: ConnDep, settings: SettingsDep) ->
 
 @router.get("/collections/{collection_id}", summary="One feature collection")
 async def collection(
-    collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
+    collection_id: str, request: Request, conn: ReadConnDep, settings: SettingsDep
 ) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     coll = find_collection(collection_id)
@@ -146,7 +146,7 @@ def _counts(returned: int, matched: int | None, estimate: bool) -> dict:
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection")
 async def items(
-    collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
+    collection_id: str, request: Request, conn: ReadConnDep, settings: SettingsDep
 ) -> Response:
     coll = find_collection(collection_id)
     query = ogc.parse_items_query(
@@ -209,7 +209,7 @@ async def _streamed_items(
 
 @router.get("/collections/{collection_id}/items/{fid}", summary="One feature")
 async def item(
-    collection_id: str, fid: str, request: Request, conn: ConnDep, settings: SettingsDep
+    collection_id: str, fid: str, request: Request, conn: ReadConnDep, settings: SettingsDep
 ) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     coll = find_collection(collection_id)

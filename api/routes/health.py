@@ -51,4 +51,6 @@ async def readyz(request: Request) -> JSONResponse:
             f"Lược đồ cơ sở dữ liệu ở phiên bản {revision}, cần {HEAD}: chạy agrimap migrate.",
             f"The database schema is at {revision}, {HEAD} is needed: run agrimap migrate.",
         )
-    return JSONResponse({"status": "ok", "schema": revision})
+    reads = app_state(request.app).reads
+    replica = reads.status() if reads is not None else {"configured": False}
+    return JSONResponse({"status": "ok", "schema": revision, "replica": replica})
