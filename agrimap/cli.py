@@ -21,6 +21,7 @@ from layers.ingest import ImportRefused, ImportSummary, import_file
 
 from . import backup, localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
+from .cli_cluster import cluster_cmd
 from .clicommon import console, database_url, fail, load_settings, run_async
 
 app = typer.Typer(
@@ -286,6 +287,7 @@ def main() -> None:  # pragma: no cover - console entry
 
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.command("cluster")(cluster_cmd)
 
 code_app = typer.Typer(help="Mã số vùng trồng / growing-area codes.", no_args_is_help=True)
 app.add_typer(code_app, name="code")

@@ -206,7 +206,9 @@ def system_identifier(cluster: LocalPostgres) -> str | None:
     if not (cluster.data_dir / "PG_VERSION").exists():
         return None
     out = _check(
-        [str(_bindir() / "pg_controldata"), "-D", str(cluster.data_dir)], _run_as(), "pg_controldata"
+        [str(_bindir() / "pg_controldata"), "-D", str(cluster.data_dir)],
+        _run_as(),
+        "pg_controldata",
     )
     for line in out.splitlines():
         if line.startswith("Database system identifier:"):
@@ -222,9 +224,10 @@ def start_replica(primary: LocalPostgres, replica: LocalPostgres) -> LocalPostgr
     only started, and catches up from the primary's WAL. Safe to call when it already runs.
     """
     owner = _run_as()
-    if system_identifier(replica) != system_identifier(primary) or not (
-        replica.data_dir / "standby.signal"
-    ).exists():
+    if (
+        system_identifier(replica) != system_identifier(primary)
+        or not (replica.data_dir / "standby.signal").exists()
+    ):
         if is_running(replica):
             raise LocalPostgresError(
                 f"Port {replica.port} is taken by a server that is not a replica of the cluster "

@@ -8,6 +8,7 @@ Used by ``agrimap cluster`` (``./run.sh cluster``) and by the tests in tests/clu
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -123,7 +124,9 @@ def start_pgbouncer(bouncer: Bouncer) -> Child:
             shutil.chown(path, owner, owner)
     log = bouncer.folder / "pgbouncer.log"
     args = ["runuser", "-u", owner, "--", program, str(ini)] if owner else [program, str(ini)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True
+    )
     child = Child("pgbouncer", proc, bouncer.port, bouncer.folder, log)
     try:
         wait_for_port(bouncer.port, proc, "pgbouncer")
@@ -164,10 +167,37 @@ def start_varnish(port: int, backends: list[int], folder: Path, cache_mb: int = 
         "-p", "default_keep=3600",
     ]  # fmt: skip
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd="/")
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, cwd="/", start_new_session=True
+        )
     child = Child("varnish", proc, port, folder, log)
     try:
         wait_for_port(port, proc, "varnishd")
+    except TopologyError as exc:
+        child.stop()
+        raise TopologyError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from exc
+    return child
+
+
+# --- server processes --------------------------------------------------------------------
+
+
+def start_server(port: int, env: dict[str, str], folder: Path) -> Child:
+    """One uvicorn server process (its own tile cache and change listener) on 127.0.0.1."""
+    import sys
+
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"server-{port}.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "api.asgi:create", "--host",
+             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--proxy-headers"],
+            env={**os.environ, **env}, cwd=localpg.PROJECT_ROOT, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    child = Child(f"server {port}", proc, port, folder, log)
+    try:
+        wait_for_port(port, proc, f"the server on port {port}", timeout=60)
     except TopologyError as exc:
         child.stop()
         raise TopologyError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from exc

@@ -40,9 +40,10 @@ def bouncer(demo_url: str) -> Iterator[topology.Bouncer]:
 def test_prepared_statements_break_in_transaction_mode(bouncer) -> None:
     """Why the setting exists: two clients sharing one server connection both name their
     first prepared statement _pg3_0."""
-    with psycopg.connect(bouncer.url("one"), autocommit=True) as a, psycopg.connect(
-        bouncer.url("one"), autocommit=True
-    ) as b:
+    with (
+        psycopg.connect(bouncer.url("one"), autocommit=True) as a,
+        psycopg.connect(bouncer.url("one"), autocommit=True) as b,
+    ):
         a.execute("SELECT 1", prepare=True)
         with pytest.raises(psycopg.errors.DuplicatePreparedStatement):
             b.execute("SELECT 2", prepare=True)
