@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import typer
 
+from agrimap.settings import Settings
 from layers import migrate
 
 from . import localpg, topology
@@ -26,12 +28,9 @@ from .cli_accounts import ensure_demo_accounts
 from .clicommon import console, load_settings, run_async
 
 
-def cluster_cmd(
-    port: int = typer.Option(8000, help="The cache's port; the servers take the next two"),
-) -> None:
-    """Primary, one streaming replica, two server processes and Varnish in front."""
-    from .cli import load_demo  # the CLI module imports this one
-
+def run(port: int, load_demo: Callable[[str, Settings], bool]) -> None:
+    """Primary, one streaming replica, two server processes and Varnish in front on ``port``;
+    ``load_demo`` loads the demo commune into an empty primary."""
     settings = load_settings()
     if settings.database_url:
         console.print(
