@@ -4,6 +4,8 @@
 #                   migrate, load the demo commune and serve it on http://127.0.0.1:8000
 #   ./run.sh test   install what the tests need and run them against a real PostGIS
 #   ./run.sh soak [--minutes 10]   mixed and hostile load on 127.0.0.1, bounded (bench/soak.py)
+#   ./run.sh cluster  the local topology of issue 18: a primary, a streaming replica, two
+#                   server processes and Varnish in front on http://127.0.0.1:8000 (Ctrl-C stops)
 # Both are safe to re-run. On Debian 12 as root they install the system packages they need;
 # as another user they say which packages to install.
 set -euo pipefail
@@ -14,8 +16,8 @@ die() { printf '\033[1;31mError:\033[0m %s\n' "$*" >&2; exit 1; }
 
 mode="${1:-}"
 case "$mode" in
-  demo|test|bench|soak) shift ;;
-  *) die "usage: ./run.sh demo | ./run.sh test [pytest args] | ./run.sh bench [--households N] | ./run.sh soak [--minutes N]" ;;
+  demo|test|bench|soak|cluster) shift ;;
+  *) die "usage: ./run.sh demo | ./run.sh test [pytest args] | ./run.sh bench [--households N] | ./run.sh soak [--minutes N] | ./run.sh cluster [--port 8000]" ;;
 esac
 
 # Debian packages each mode needs, and a file that tells whether each is there.
@@ -30,6 +32,11 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   checks+=(/usr/bin/ogrinfo /usr/bin/chromium /usr/bin/zbarimg /usr/bin/pdftoppm)
 fi
 [ "$mode" = bench ] && pkgs+=(wrk) && checks+=(/usr/bin/wrk)  # the benchmark's load generator
+if [ "$mode" = test ] || [ "$mode" = cluster ]; then
+  # The topology of issue 18: PgBouncer (transaction mode) and Varnish in front of the servers.
+  pkgs+=(pgbouncer varnish)
+  checks+=(/usr/sbin/pgbouncer /usr/sbin/varnishd)
+fi
 
 python_ok() { python3 -c 'import sys, ensurepip; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; }
 
@@ -81,6 +88,10 @@ case "$mode" in
   test)
     say "Running the tests against a real PostGIS (local cluster in .pgdata unless AGRIMAP_TEST_DATABASE_URL is set)"
     exec .venv/bin/python -m pytest "$@"
+    ;;
+  cluster)
+    say "The local topology: primary, streaming replica, two servers, Varnish in front"
+    exec .venv/bin/agrimap cluster "$@"
     ;;
   bench)
     say "Benchmark: our server and tipg side by side on the same synthetic database (bench/tiles.py --help)"

@@ -19,7 +19,7 @@ from geo.errors import AgriMapError
 from layers import migrate, soil
 from layers.ingest import ImportRefused, ImportSummary, import_file
 
-from . import backup, localpg
+from . import backup, cli_cluster, localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
 from .cli_coverage import coverage_app
 from .clicommon import console, database_url, fail, load_settings, run_async
@@ -294,6 +294,15 @@ def main() -> None:  # pragma: no cover - console entry
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(coverage_app, name="coverage")
+
+
+@app.command("cluster")
+def cluster_cmd(
+    port: int = typer.Option(8000, help="The cache's port; the two servers take the next two"),
+) -> None:
+    """Primary, one streaming replica, two server processes and Varnish in front (issue 18)."""
+    cli_cluster.run(port, load_demo)
+
 
 code_app = typer.Typer(help="Mã số vùng trồng / growing-area codes.", no_args_is_help=True)
 app.add_typer(code_app, name="code")

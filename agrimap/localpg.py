@@ -199,3 +199,65 @@ def stop(cluster: LocalPostgres | None = None) -> None:
             _run_as(),
             "pg_ctl stop",
         )
+
+
+def system_identifier(cluster: LocalPostgres) -> str | None:
+    """The cluster's system identifier (pg_controldata), None when it has no data folder."""
+    if not (cluster.data_dir / "PG_VERSION").exists():
+        return None
+    out = _check(
+        [str(_bindir() / "pg_controldata"), "-D", str(cluster.data_dir)],
+        _run_as(),
+        "pg_controldata",
+    )
+    for line in out.splitlines():
+        if line.startswith("Database system identifier:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def start_replica(primary: LocalPostgres, replica: LocalPostgres) -> LocalPostgres:
+    """A streaming replica of ``primary`` (running) in ``replica.data_dir``, started.
+
+    The first time (or when the folder holds a copy of another cluster) it is made with
+    ``pg_basebackup -R`` (which writes standby.signal and primary_conninfo); after that it is
+    only started, and catches up from the primary's WAL. Safe to call when it already runs.
+    """
+    owner = _run_as()
+    if (
+        system_identifier(replica) != system_identifier(primary)
+        or not (replica.data_dir / "standby.signal").exists()
+    ):
+        if is_running(replica):
+            raise LocalPostgresError(
+                f"Port {replica.port} is taken by a server that is not a replica of the cluster "
+                f"in {primary.data_dir}; stop it or choose another port."
+            )
+        shutil.rmtree(replica.data_dir, ignore_errors=True)
+        _prepare_dir(replica, owner)
+        with _primary_connection(primary) as conn:
+            # Keep enough WAL for a replica that was stopped a while to catch up.
+            conn.execute("ALTER SYSTEM SET wal_keep_size = '512MB'")
+            conn.execute("SELECT pg_reload_conf()")
+        log.info("making a streaming replica of %s in %s", primary.data_dir, replica.data_dir)
+        _check(
+            [str(_bindir() / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+             "-U", primary.user, "-D", str(replica.data_dir), "-R", "-X", "stream",
+             "-c", "fast"],
+            owner, "pg_basebackup",
+        )  # fmt: skip
+        with (replica.data_dir / "postgresql.auto.conf").open("a") as fh:
+            fh.write(
+                f"port = {replica.port}\n"
+                f"unix_socket_directories = '{replica.socket_dir}'\n"
+                "hot_standby_feedback = on\n"
+            )
+        for stale in ("postmaster.pid", "server.log"):
+            (replica.data_dir / stale).unlink(missing_ok=True)
+    return start(replica, databases=())
+
+
+def _primary_connection(cluster: LocalPostgres):
+    import psycopg
+
+    return psycopg.connect(cluster.url("postgres"), autocommit=True)

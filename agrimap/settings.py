@@ -22,6 +22,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGRIMAP_", extra="ignore")
 
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # A streaming replica (read-only) for the public reads: tiles, feature pages, QR pages and
+    # coverage indicators. Writes, sign-in and the change listener stay on database_url.
+    read_database_url: str | None = None
+    # Reads go back to the primary while the replica is further behind than this, or down.
+    replica_max_lag_s: float = Field(default=5.0, gt=0)
+    replica_check_s: float = Field(default=0.5, gt=0)  # how often the replica is looked at
+    # The URLs go through PgBouncer in transaction mode: no prepared statements, and LISTEN
+    # (which needs one server connection for its whole life) on listen_database_url.
+    pgbouncer: bool = False
+    listen_database_url: str | None = None  # direct to the primary; default database_url
     environment: str = "development"  # "production" refuses default secrets
     secret_key: str = DEFAULT_SECRET
     lang: str = "vi"
@@ -116,6 +126,21 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.environment == "production"
+
+    @property
+    def listen_url(self) -> str | None:
+        """Where the change listener connects: the primary, directly."""
+        return self.listen_database_url or self.database_url
+
+    @model_validator(mode="after")
+    def _listen_directly(self) -> Settings:
+        if self.pgbouncer and not self.listen_database_url:
+            raise ValueError(
+                "AGRIMAP_PGBOUNCER=true needs AGRIMAP_LISTEN_DATABASE_URL: the change listener "
+                "(LISTEN) must connect to the primary directly, not through PgBouncer in "
+                "transaction mode (which hands each transaction to any server connection)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

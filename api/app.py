@@ -21,6 +21,7 @@ from .html import render
 from .layerwatch import LayerWatch
 from .openapi import AnswerOptions, openapi_30
 from .ratelimit import RateLimiter
+from .replica import Reads, ReplicaRetry
 from .routes import (
     admin,
     auth,
@@ -50,12 +51,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Behind PgBouncer in transaction mode, consecutive transactions of one client
+        # connection may run on different server connections: nothing may outlive a
+        # transaction, so no prepared statements (LISTEN goes to settings.listen_url).
+        kwargs = {
+            "autocommit": True, "connect_timeout": max(1, round(settings.pool_timeout)),
+            **({"prepare_threshold": None} if settings.pgbouncer else {}),
+        }  # fmt: skip
         pool = AsyncConnectionPool(
             settings.database_url,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             open=False,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(settings.pool_timeout))},
+            kwargs=kwargs,
             # While the database is down a request waits at most pool_timeout for a
             # connection, then gets 503 + Retry-After; a connection is checked as it is
             # handed out, so the first requests after a restart do not meet dead ones.
@@ -67,16 +75,34 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open(wait=True, timeout=30)
         state.pool = pool
+        replica = None
+        if settings.read_database_url:
+            replica = AsyncConnectionPool(
+                settings.read_database_url,
+                min_size=settings.pool_min,
+                max_size=settings.pool_max,
+                open=False,
+                kwargs=kwargs,
+            )
+            await replica.open(wait=False)  # a replica that is down must not stop the server
+        reads = Reads(
+            pool, replica, max_lag_s=settings.replica_max_lag_s, check_s=settings.replica_check_s
+        )
+        await reads.start()
+        state.reads = reads
         cache = state.tile_cache
-        watch = LayerWatch(settings.database_url, on_change=cache.evict, on_reset=cache.clear)
+        watch = LayerWatch(settings.listen_url, on_change=cache.evict, on_reset=cache.clear)
         state.layer_watch = watch
         await watch.start()
         try:
             yield
         finally:
             await watch.stop()
+            await reads.stop()
+            if replica is not None:
+                await replica.close()
             await pool.close()
-            state.pool = state.layer_watch = None
+            state.pool = state.layer_watch = state.reads = None
 
     app = FastAPI(
         title="AgriMap",
@@ -104,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.state.routers = routers  # the OpenAPI document reads which routes need sign-in
     app.add_middleware(TileFastPath, state=state)
+    app.add_middleware(ReplicaRetry, state=state)
     app.add_middleware(errors.RefuseNul)
     app.add_middleware(AnswerOptions, fastapi=app)
     offload.configure(settings.worker_threads)

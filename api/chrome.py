@@ -7,7 +7,6 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from psycopg import AsyncConnection
 
 from layers import admin
 from maps.chrome import Reader, render_header
@@ -15,6 +14,7 @@ from maps.chrome import Reader, render_header
 from .auth import ANONYMOUS, Principal, PrincipalDep, current_principal
 from .deps import ConnDep
 from .lang import request_lang
+from .state import app_state
 
 
 def page_path(request: Request) -> str:
@@ -43,9 +43,11 @@ async def page_header(request: Request, conn: ConnDep, principal: PrincipalDep) 
     return header_for(request, principal, names)
 
 
-async def header_html(request: Request, conn: AsyncConnection) -> str:
-    """The header, for routes that answer JSON too and draw it only when asked for HTML."""
-    return await page_header(request, conn, await current_principal(request, conn))
+async def header_html(request: Request) -> str:
+    """The header, for routes that answer JSON too and draw it only when asked for HTML. The
+    reader's session is looked up on the primary (a route's reads may go to a replica)."""
+    async with app_state(request.app).connection() as conn:
+        return await page_header(request, conn, await current_principal(request, conn))
 
 
 def cached_header(request: Request) -> str:

@@ -34,6 +34,22 @@ async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
         raise
 
 
+async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A connection for a public read: the replica when it has every change heard so far
+    (``api.replica``), else the primary. Without a replica, the primary pool's."""
+    state = app_state(request.app)
+    reads = state.reads
+    if reads is None or reads.replica is None:
+        async with state.pool.connection() as conn:
+            yield conn
+        return
+    watch = state.layer_watch
+    required = watch.required_lsn if watch is not None and await watch.fresh() else None
+    async with reads.connection(required) as (conn, source):
+        request.state.agrimap_read = source  # replica.READ_SOURCE: ReplicaRetry reads it
+        yield conn
+
+
 def _settings(request: Request) -> Settings:
     return app_state(request.app).settings
 
@@ -43,6 +59,7 @@ def _soil_config(request: Request) -> SoilConfig:
 
 
 ConnDep = Annotated[AsyncConnection, Depends(_connection)]
+ReadConnDep = Annotated[AsyncConnection, Depends(_read_connection)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SoilConfigDep = Annotated[SoilConfig, Depends(_soil_config)]
 

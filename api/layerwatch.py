@@ -6,6 +6,11 @@ socket (an event-loop reader) and again at the start of every tile request (``po
 passes each to ``on_change``. While the connection is down the watch is not ``live`` and
 callers must not serve cached tiles; it reconnects by itself and calls ``on_reset`` first,
 since changes made while it was away were not heard.
+
+With a read replica, ``required_lsn`` is the primary's WAL position that a replica must have
+replayed for a read to include every change heard so far: each fence (``fresh``) reads the
+primary's position in the same statement as the versions, and a change heard before the fence
+committed before that position (docs/scaling.md, "the replication-position rule").
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class LayerWatch:
         self._conn: psycopg.AsyncConnection | None = None  # LISTENs
         self._reader: psycopg.AsyncConnection | None = None  # reads versions for ``fresh``
         self._seen: dict[str, int] = {}  # the newest version applied, per layer
+        self.required_lsn = 0  # a replica read includes every change heard once past this
+        self._unresolved = False  # a change was heard after the last fence began
         self._waiting: asyncio.Future | None = None
         self._reading: asyncio.Task | None = None
         self._lost = asyncio.Event()
@@ -89,7 +96,7 @@ class LayerWatch:
                 self._conn = await self._connect()
                 await changes.listen(self._conn)
                 self._reader = await self._connect()
-                self._seen = await changes.layer_versions(self._reader)
+                self.required_lsn, self._seen = await changes.fence(self._reader)
                 fd = self._conn.pgconn.socket
                 self._lost.clear()
                 loop.add_reader(fd, self.poll)
@@ -129,6 +136,7 @@ class LayerWatch:
         while (note := pg.notifies()) is not None:
             change = parse_change(note.extra.decode())
             self.generation += 1
+            self._unresolved = True
             if change is None:  # unknown format: drop everything rather than guess
                 self.on_reset()
                 continue
@@ -159,13 +167,21 @@ class LayerWatch:
                 ok = False
                 try:
                     if self._reader is not None and self.live:
-                        versions = await changes.layer_versions(self._reader)
+                        heard, self._unresolved = self._unresolved, False
+                        try:
+                            lsn, versions = await changes.fence(self._reader)
+                        except BaseException:
+                            self._unresolved = self._unresolved or heard
+                            raise
                         self.poll()  # what arrived meanwhile: exact evictions first
                         for table, version in versions.items():
                             if version > self._seen.get(table, 0):
                                 self._seen[table] = version
                                 self.generation += 1
+                                heard = True
                                 self.on_change(table, None)
+                        if heard:  # every change heard so far committed before ``lsn``
+                            self.required_lsn = max(self.required_lsn, lsn)
                         ok = self.live
                 except psycopg.Error:
                     self._lose()

@@ -16,6 +16,7 @@ from geo.soil import SoilConfig
 
 from .layerwatch import LayerWatch
 from .ratelimit import RateLimiter
+from .replica import Reads
 from .tilecache import TileCache
 
 
@@ -67,6 +68,8 @@ class AppState:
             yield conn
         finally:
             await pool.putconn(conn)
+
+    reads: Reads | None = None  # where public reads go (a replica, else the primary)
 
 
 def app_state(app: FastAPI) -> AppState:

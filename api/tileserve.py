@@ -50,8 +50,11 @@ async def cached(state, key: tuple, make: Callable[[], Awaitable[Tile]]) -> tupl
     was heard is not cached, since it may predate that change. Changes evict the cached tiles
     of their table and extent (``TileCache.evict``)."""
     watch, cache = state.layer_watch, state.tile_cache
-    # Without a cache (AGRIMAP_TILE_CACHE_MB=0) nothing can be stale: no version read.
-    if cache.max_bytes > 0 and await watch.fresh():
+    # Without a cache (AGRIMAP_TILE_CACHE_MB=0) nothing can be stale: no version read, unless
+    # a replica must be told which changes the tile must include (``watch.required_lsn``).
+    use_cache = cache.max_bytes > 0
+    replica = state.reads is not None and state.reads.replica is not None
+    if (use_cache or replica) and await watch.fresh() and use_cache:
         hit = cache.get(key)
         if hit is not None:
             return hit, True
@@ -70,8 +73,16 @@ async def get_tile(
     ids = tuple(c.id for c in layers)
 
     async def make() -> Tile:
-        async with state.connection() as conn:
-            parts = await tiles.read_tile(conn, _sql(ids, z), z=z, x=x, y=y)
+        async def read(conn):
+            return await tiles.read_tile(conn, _sql(ids, z), z=z, x=x, y=y)
+
+        reads, watch = state.reads, state.layer_watch
+        if reads is None or reads.replica is None:
+            async with state.connection() as conn:  # a 503 while the database is down
+                parts = await read(conn)
+        else:  # a replica makes it only once it has replayed every change heard
+            required = watch.required_lsn if watch.live else None
+            parts, _ = await reads.run(required, read)
         raw = b"".join(data for data, _ in parts)
         truncated = tuple(i for i, (_, n) in zip(ids, parts, strict=True) if n > tiles.MAX_FEATURES)
         return make_tile(raw, truncated, tables=tuple(c.table for c in layers), zxy=(z, x, y))

@@ -20,7 +20,7 @@ from layers import coverage_indicators, coverage_map, coverage_speed
 from maps import coverage_report as coverage_report_files
 
 from ..auth import Principal, require
-from ..deps import ConnDep, KnownQueryOnly
+from ..deps import ConnDep, KnownQueryOnly, ReadConnDep
 
 router = APIRouter(tags=["Phủ sóng / coverage"], dependencies=[KnownQueryOnly])
 Planners = require("admin", "officer", "planner")
@@ -70,7 +70,7 @@ RuleDep = Annotated[VillageRule, Depends(_rule)]
     summary="Chỉ số phủ sóng và tiêu chí 8 theo thôn, xã, tỉnh / coverage indicators",
 )
 async def coverage_indicators_json(
-    conn: ConnDep, selection: SelectionDep, rule: RuleDep, who: Principal = Planners
+    conn: ReadConnDep, selection: SelectionDep, rule: RuleDep, who: Principal = Planners
 ) -> dict:
     return await coverage_indicators.indicators(conn, **asdict(selection), rule=rule)
 
@@ -82,7 +82,7 @@ async def coverage_indicators_json(
     summary="Tọa độ này có sóng không, của nhà mạng nào, cấp nào / is this coordinate served",
 )
 async def coverage_at(
-    conn: ConnDep,
+    conn: ReadConnDep,
     lon: float = Query(..., ge=-180, le=180),
     lat: float = Query(..., ge=-90, le=90),
     as_of: dt.date | None = AS_OF,
@@ -95,7 +95,7 @@ async def coverage_at(
     summary="Ô lục giác H3: số hộ, số hộ có sóng, tỷ lệ / H3 hexagons of households served",
 )
 async def coverage_hexagons(
-    conn: ConnDep,
+    conn: ReadConnDep,
     selection: SelectionDep,
     who: Principal = Planners,
     resolution: int | None = Query(None, ge=5, le=11),

@@ -14,7 +14,7 @@ from layers.serving.catalog import COLLECTIONS, Collection
 
 from .. import ogc
 from ..chrome import header_html
-from ..deps import ConnDep, SettingsDep, find_collection
+from ..deps import ReadConnDep, SettingsDep, find_collection
 from ..errors import request_lang
 from ..html import render
 
@@ -26,7 +26,7 @@ def _json(doc: dict, media_type: str = ogc.JSON) -> Response:
 
 
 @router.get("/", summary="Landing page")
-async def landing(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
+async def landing(request: Request, settings: SettingsDep) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     base = ogc.base_url(request, settings.public_url)
     lang = request_lang(request)
@@ -54,14 +54,14 @@ async def landing(request: Request, conn: ConnDep, settings: SettingsDep) -> Res
                 lang=lang,
                 doc=doc,
                 collections=COLLECTIONS,
-                header_html=await header_html(request, conn),
+                header_html=await header_html(request),
             )  # fmt: skip
         )
     return _json(doc)
 
 
 @router.get("/conformance", summary="Conformance classes")
-async def conformance(request: Request, conn: ConnDep) -> Response:
+async def conformance(request: Request) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     doc = {"conformsTo": ogc.CONFORMANCE}
     if ogc.wants_html(request):
@@ -70,14 +70,14 @@ async def conformance(request: Request, conn: ConnDep) -> Response:
                 "conformance.html",
                 lang=request_lang(request),
                 doc=doc,
-                header_html=await header_html(request, conn),
+                header_html=await header_html(request),
             )  # fmt: skip
         )
     return _json(doc)
 
 
 @router.get("/collections", summary="Feature collections")
-async def collections(request: Request, conn: ConnDep, settings: SettingsDep) -> Response:
+async def collections(request: Request, conn: ReadConnDep, settings: SettingsDep) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     base = ogc.base_url(request, settings.public_url)
     lang = request_lang(request)
@@ -95,7 +95,7 @@ async def collections(request: Request, conn: ConnDep, settings: SettingsDep) ->
                 "collections.html",
                 lang=lang,
                 doc=doc,
-                header_html=await header_html(request, conn),
+                header_html=await header_html(request),
             )  # fmt: skip
         )
     return _json(doc)
@@ -103,7 +103,7 @@ async def collections(request: Request, conn: ConnDep, settings: SettingsDep) ->
 
 @router.get("/collections/{collection_id}", summary="One feature collection")
 async def collection(
-    collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
+    collection_id: str, request: Request, conn: ReadConnDep, settings: SettingsDep
 ) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     coll = find_collection(collection_id)
@@ -117,7 +117,7 @@ async def collection(
                 lang=lang,
                 doc=doc,
                 coll=coll,
-                header_html=await header_html(request, conn),
+                header_html=await header_html(request),
             )  # fmt: skip
         )
     return _json(doc)
@@ -177,7 +177,7 @@ def _counts(returned: int, matched: int | None, estimate: bool) -> dict:
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection")
 async def items(
-    collection_id: str, request: Request, conn: ConnDep, settings: SettingsDep
+    collection_id: str, request: Request, conn: ReadConnDep, settings: SettingsDep
 ) -> Response:
     coll = find_collection(collection_id)
     query = ogc.parse_items_query(
@@ -200,7 +200,7 @@ async def items(
                 features=parsed,
                 page=page,
                 links=links,
-                header_html=await header_html(request, conn),
+                header_html=await header_html(request),
             )
         )
     head = {
@@ -241,7 +241,7 @@ async def _streamed_items(
 
 @router.get("/collections/{collection_id}/items/{fid}", summary="One feature")
 async def item(
-    collection_id: str, fid: str, request: Request, conn: ConnDep, settings: SettingsDep
+    collection_id: str, fid: str, request: Request, conn: ReadConnDep, settings: SettingsDep
 ) -> Response:
     ogc.refuse_unknown(request, ogc.COMMON_PARAMS)
     coll = find_collection(collection_id)
@@ -261,7 +261,7 @@ async def item(
                 lang=request_lang(request),
                 coll=coll,
                 feature=doc,
-                header_html=await header_html(request, conn),
+                header_html=await header_html(request),
             )  # fmt: skip
         )
     response = _json(doc, ogc.GEOJSON)

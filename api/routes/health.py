@@ -57,4 +57,6 @@ async def readyz(request: Request) -> JSONResponse:
             f"The database schema is at {revision}, {HEAD} is needed: run agrimap migrate.",
             retry,
         )
-    return JSONResponse({"status": "ok", "schema": revision})
+    reads = app_state(request.app).reads
+    replica = reads.status() if reads is not None else {"configured": False}
+    return JSONResponse({"status": "ok", "schema": revision, "replica": replica})

@@ -16,7 +16,7 @@ from maps.qr_page import directions_links, household_map_svg
 
 from .. import ogc
 from ..auth import Principal, acting, require
-from ..deps import ConnDep, SettingsDep
+from ..deps import ConnDep, ReadConnDep, SettingsDep
 from ..errors import request_lang
 from ..html import render
 from ..limits import StrictJsonRoute
@@ -91,7 +91,9 @@ async def qr_form(request: Request, settings: SettingsDep, code: str | None = No
 
 
 @router.get("/q/{token}", response_class=HTMLResponse, summary="A household's own entry (QR code)")
-async def qr_entry(request: Request, token: str, conn: ConnDep, settings: SettingsDep) -> Response:
+async def qr_entry(
+    request: Request, token: str, conn: ReadConnDep, settings: SettingsDep
+) -> Response:
     limit(request, "qr", settings.qr_rate)
     lang = request_lang(request)
     found = await household_qr.lookup(conn, code=token[:64])

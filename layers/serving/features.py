@@ -12,6 +12,7 @@ from psycopg import AsyncConnection, sql
 from geo.errors import NotFound
 from geo.values import id_number
 
+from . import changes
 from .catalog import Collection
 
 # Above this many rows the collection's extent is the planner's estimate, not ST_Extent.
@@ -142,7 +143,7 @@ async def _estimated_rows(conn: AsyncConnection, coll: Collection) -> int:
     cur = await conn.execute(
         "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(%s)",
         (coll.table,),
-        prepare=True,
+        prepare=changes.prepare(conn),
     )
     row = await cur.fetchone()
     rows = int(row[0]) if row else 0

@@ -18,6 +18,7 @@ import math
 
 from psycopg import AsyncConnection, sql
 
+from . import changes
 from .catalog import Collection
 
 EXTENT = 4096
@@ -307,6 +308,6 @@ async def read_tile(
     conn: AsyncConnection, statement: str, *, z: int, x: int, y: int
 ) -> list[tuple[bytes, int]]:
     """Run a tile statement of ``tile_sql``: (MVT bytes, features before the cap) per layer."""
-    cur = await conn.execute(statement, {"z": z, "x": x, "y": y}, prepare=True)
+    cur = await conn.execute(statement, {"z": z, "x": x, "y": y}, prepare=changes.prepare(conn))
     row = await cur.fetchone()
     return [(row[i], row[i + 1]) for i in range(0, len(row), 2)]
