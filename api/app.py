@@ -16,7 +16,7 @@ from agrimap.settings import Settings
 from layers import offload
 from layers import soil as soil_layer
 
-from . import errors, limits
+from . import chrome, errors, limits
 from .html import render
 from .layerwatch import LayerWatch
 from .openapi import AnswerOptions, openapi_30
@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.agrimap = state
     errors.install(app)
+    app.state.error_header = chrome.cached_header
     routers = (
         features.router, household_pages.router, maps.router, auth.router, records.router,
         growing_areas.router, growing_area_pages.router, qr.router, tiles.router, rasters.router, admin.router,

@@ -77,9 +77,10 @@ def is_page(request: Request) -> bool:
 
 def error_page(request: Request, status: int, exc: AgriMapError | str) -> HTMLResponse:
     """The error page of a page request, in the reader's language, under the page header."""
-    from .chrome import cached_header  # the header needs auth, which needs these errors' types
-
     lang = request_lang(request)
+    # The page header comes from api.chrome (which needs auth, which needs these errors):
+    # create_app hands it over as app.state.error_header.
+    header = getattr(request.app.state, "error_header", None)
     message = exc if isinstance(exc, str) else exc.message(lang)
     titles = PAGE_TITLES if lang == "vi" else PAGE_TITLES_EN
     html = render(
@@ -87,7 +88,7 @@ def error_page(request: Request, status: int, exc: AgriMapError | str) -> HTMLRe
         lang=lang,
         title=titles.get(status, "Lỗi" if lang == "vi" else "Error"),
         message=message,
-        header_html=cached_header(request),
+        header_html=header(request) if header else "",
     )
     return HTMLResponse(html, status_code=status)
 

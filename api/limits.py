@@ -70,7 +70,7 @@ def body_limit(settings: Settings, path: str, signed_in: bool) -> tuple[int, str
 def refusal(request: Request, status: int, error: InvalidInput, **headers: str) -> Response:
     """The API's JSON error or, for a page, the Vietnamese error page."""
     if is_page(request):
-        response: Response = error_page(status, error.message("vi"))
+        response: Response = error_page(request, status, error)
     else:
         response = JSONResponse(error_body(error, request_lang(request)), status_code=status)
     response.headers.update(headers)

@@ -19,6 +19,7 @@ from .auth import current_principal
 JSON, GEOJSON, HTML = "application/json", "application/geo+json", "text/html"
 MVT = "application/vnd.mapbox-vector-tile"
 PNG, SVG, PDF = "image/png", "image/svg+xml", "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORTS = sorted({media for _, media in FORMATS.values()})
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
@@ -58,6 +59,11 @@ SUCCESS_MEDIA: dict[tuple[str, str], list[str]] = {
     ("post", "/login"): [HTML],
     ("get", "/admin/audit"): [JSON, "text/csv"],
     ("get", "/coverage/hexagons"): [GEOJSON],
+    ("get", "/coverage/polygons"): [GEOJSON],
+    ("get", "/coverage/households"): [GEOJSON],
+    ("get", "/coverage/gaps"): [GEOJSON],
+    ("get", "/coverage/report.{kind}"): ["text/csv", XLSX, PDF],
+    ("get", "/maps/growing-areas/download"): ["text/csv", XLSX, *EXPORTS],
 }
 # Further statuses particular to a route: status -> description.
 EXTRA: dict[tuple[str, str], dict[str, str]] = {
@@ -73,6 +79,9 @@ EXTRA: dict[tuple[str, str], dict[str, str]] = {
                          "429": "Too many tries"},
     ("post", "/logout"): {"303": "Signed out: to the sign-in page"},
     ("get", "/readyz"): {"503": "Not ready"},
+    ("post", "/maps/growing-areas/{fid}"): {"303": "Saved: back to the area's page"},
+    ("post", "/maps/growing-areas/{fid}/status"): {"303": "Changed: back to the area's page"},
+    ("get", "/lang/{lang}"): {"303": "Back to the page, in the chosen language"},
 }  # fmt: skip
 # Paths that answer without looking anything up (every other may say "not found").
 NEVER_404 = frozenset({"/", "/conformance", "/healthz", "/readyz", "/login", "/logout",

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from agrimap import topology
+from geo import qrtoken
 from tests.conftest import ROOT, _free_port, serve
 
 from .conftest import first_household, set_label, tile_url
@@ -68,5 +69,5 @@ def test_pages_and_personal_requests_are_not_stored(front, demo_url) -> None:
     # A request with a token passes to a server as it is (and is refused there: no such token).
     r = httpx.get(f"{front}/auth/tokens", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and "x-front-fetch" in r.headers
-    page = httpx.get(f"{front}/q/ABCD-EFGH-JKLM")  # a QR page is private, no-store
+    page = httpx.get(f"{front}/q/{qrtoken.new_token()}")  # a QR page is private, no-store
     assert page.status_code == 404 and "Không tìm thấy" in page.text

@@ -163,4 +163,5 @@ def test_page_needs_a_planner_and_speaks_english(
         assert "Telecom coverage – criterion 8" in en and "All operators" in en
         assert client.get("/maps/coverage", params={"commune": "99999"}).status_code == 404
         vi = client.get("/maps/coverage").text
-        assert '<body class="coverage-page">\n<div class="coverage-header"></div>' in vi
+        assert '<body class="coverage-page">\n<div class="coverage-header"><style>' in vi
+        assert 'class="agrimap-header"' in vi  # the shared page header

@@ -85,7 +85,9 @@ def test_the_officers_loop_by_clicking(
 
         # Redraw the boundary: a 40 m square inside the old one, checked live, then saved.
         page.click("#area-redraw")
-        page.wait_for_function("document.body.dataset.registerReady === '1'", timeout=30_000)
+        page.wait_for_function(
+            "document.body && document.body.dataset.registerReady === '1'", timeout=30_000
+        )
         assert page.locator("h1").inner_text() == f"Vẽ lại ranh giới {area['code']}"
         wait_checked(page)  # the current boundary is checked first, without its own overlap
         page.wait_for_function("!agrimapRegister.map._animatingZoom", timeout=5_000)
