@@ -93,10 +93,11 @@ def test_signed_in_bodies_have_their_own_limits(live_server: str, auth: dict) ->
 
 
 def test_a_heavy_request_does_not_stall_a_light_one(live_server: str, auth: dict) -> None:
-    """A 49,000-vertex boundary (just under the limit, about 2 MB of JSON: parsing, building
-    and checking it takes a second of CPU) and ten sign-ins (Argon2) run while /healthz is
-    asked every 20 ms: no answer of /healthz takes more than 0.5 s."""
-    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [_ring(49_000)]},
+    """A 9,900-vertex boundary (just under the limit: parsing, building and checking it,
+    overlaps in PostGIS included) twice and ten sign-ins (Argon2) run while /healthz is
+    asked every 20 ms: no answer of /healthz takes more than 1 s (the stall the issue measured
+    was 4 s; on an idle machine the slowest is about 0.1 s)."""
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [_ring(9_900)]},
                "properties": {}}  # fmt: skip
     body = json.dumps(feature).encode()
     slowest = 0.0
@@ -126,18 +127,18 @@ def test_a_heavy_request_does_not_stall_a_light_one(live_server: str, auth: dict
             time.sleep(0.02)
     worker.join()
     print(f"healthz: {light} answers, slowest {slowest * 1000:.0f} ms")
-    assert light > 5 and slowest < 0.5, (light, slowest)
+    assert light > 5 and slowest < 1.0, (light, slowest)
 
 
 def test_geometry_over_the_vertex_limit_is_413_naming_the_limit(
     live_server: str, auth: dict
 ) -> None:
-    feature = {"type": "Polygon", "coordinates": [_ring(60_000)]}
+    feature = {"type": "Polygon", "coordinates": [_ring(12_000)]}
     r = httpx.post(f"{live_server}/collections/growing_areas/check", json=feature, headers=auth,
                    timeout=30)  # fmt: skip
     assert r.status_code == 413, r.text[:300]
     body = r.json()
-    assert "AGRIMAP_MAX_VERTICES" in body["description_en"] and "50.000" in body["description"]
+    assert "AGRIMAP_MAX_VERTICES" in body["description_en"] and "10.000" in body["description"]
     assert "Đơn giản hóa" in body["description"]
 
 
