@@ -250,3 +250,23 @@ def test_an_archive_with_too_many_members_is_413(live_server: str, auth: dict) -
     r = httpx.post(f"{live_server}/growing-areas/boundary",
                    files={"file": ("nhieu.zip", out.getvalue())}, headers=auth)  # fmt: skip
     assert r.status_code == 413 and "AGRIMAP_MAX_ARCHIVE_MEMBERS" in r.json()["description_en"]
+
+
+def test_every_route_with_a_json_body_parses_it_strictly() -> None:
+    """A router added later must use StrictJsonRoute, or its JSON is parsed on the loop by
+    json.loads (which takes NaN)."""
+    from fastapi.routing import APIRoute
+
+    from agrimap.settings import Settings
+    from api.app import create_app
+    from api.limits import StrictJsonRoute
+
+    app = create_app(Settings(database_url="postgresql://127.0.0.1/unused"))
+    loose = [
+        f"{sorted(r.methods)} {r.path}"
+        for router in app.state.routers
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.body_field is not None
+        and not isinstance(r, StrictJsonRoute)
+    ]  # fmt: skip
+    assert loose == []
