@@ -160,7 +160,7 @@ def check_geometry(geom: BaseGeometry | None, kind: Kind) -> GeometryCheck:
 class GeometryLimits:
     """The most vertices and parts one geometry may have (AGRIMAP_MAX_VERTICES, _MAX_PARTS)."""
 
-    max_vertices: int = 50_000
+    max_vertices: int = 10_000
     max_parts: int = 500
 
 

@@ -15,7 +15,7 @@ from anyio import CapacityLimiter
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_tokens = 4
+_tokens = 2
 # One limiter per event loop: the CLI runs each command in a loop of its own.
 _limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = WeakKeyDictionary()
 

@@ -96,7 +96,7 @@ def serve(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
         env={**os.environ, "DATABASE_URL": database_url, **env}, cwd=ROOT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # two workers on a loaded 2-core machine took > 30 s
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/conformance", timeout=1).status_code == 200:

@@ -93,10 +93,11 @@ def test_signed_in_bodies_have_their_own_limits(live_server: str, auth: dict) ->
 
 
 def test_a_heavy_request_does_not_stall_a_light_one(live_server: str, auth: dict) -> None:
-    """A 49,000-vertex boundary (just under the limit, about 2 MB of JSON: parsing, building
-    and checking it takes a second of CPU) and ten sign-ins (Argon2) run while /healthz is
-    asked every 20 ms: no answer of /healthz takes more than 0.5 s."""
-    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [_ring(49_000)]},
+    """A 9,900-vertex boundary (just under the limit: parsing, building and checking it,
+    overlaps in PostGIS included) twice and ten sign-ins (Argon2) run while /healthz is
+    asked every 20 ms: no answer of /healthz takes more than 1 s (the stall the issue measured
+    was 4 s; on an idle machine the slowest is about 0.1 s)."""
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [_ring(9_900)]},
                "properties": {}}  # fmt: skip
     body = json.dumps(feature).encode()
     slowest = 0.0
@@ -126,18 +127,18 @@ def test_a_heavy_request_does_not_stall_a_light_one(live_server: str, auth: dict
             time.sleep(0.02)
     worker.join()
     print(f"healthz: {light} answers, slowest {slowest * 1000:.0f} ms")
-    assert light > 5 and slowest < 0.5, (light, slowest)
+    assert light > 5 and slowest < 1.0, (light, slowest)
 
 
 def test_geometry_over_the_vertex_limit_is_413_naming_the_limit(
     live_server: str, auth: dict
 ) -> None:
-    feature = {"type": "Polygon", "coordinates": [_ring(60_000)]}
+    feature = {"type": "Polygon", "coordinates": [_ring(12_000)]}
     r = httpx.post(f"{live_server}/collections/growing_areas/check", json=feature, headers=auth,
                    timeout=30)  # fmt: skip
     assert r.status_code == 413, r.text[:300]
     body = r.json()
-    assert "AGRIMAP_MAX_VERTICES" in body["description_en"] and "50.000" in body["description"]
+    assert "AGRIMAP_MAX_VERTICES" in body["description_en"] and "10.000" in body["description"]
     assert "Đơn giản hóa" in body["description"]
 
 
@@ -249,3 +250,23 @@ def test_an_archive_with_too_many_members_is_413(live_server: str, auth: dict) -
     r = httpx.post(f"{live_server}/growing-areas/boundary",
                    files={"file": ("nhieu.zip", out.getvalue())}, headers=auth)  # fmt: skip
     assert r.status_code == 413 and "AGRIMAP_MAX_ARCHIVE_MEMBERS" in r.json()["description_en"]
+
+
+def test_every_route_with_a_json_body_parses_it_strictly() -> None:
+    """A router added later must use StrictJsonRoute, or its JSON is parsed on the loop by
+    json.loads (which takes NaN)."""
+    from fastapi.routing import APIRoute
+
+    from agrimap.settings import Settings
+    from api.app import create_app
+    from api.limits import StrictJsonRoute
+
+    app = create_app(Settings(database_url="postgresql://127.0.0.1/unused"))
+    loose = [
+        f"{sorted(r.methods)} {r.path}"
+        for router in app.state.routers
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.body_field is not None
+        and not isinstance(r, StrictJsonRoute)
+    ]  # fmt: skip
+    assert loose == []
