@@ -113,11 +113,13 @@ def test_300_samples_onto_a_commune_at_20_m_in_under_10_seconds(method: str) -> 
     lon = rng.uniform(104.045, 104.11, 300)
     lat = rng.uniform(22.34, 22.39, 300)
     z = 2.5 + np.sin(lon * 300) + rng.normal(0, 0.1, 300)
-    started = time.perf_counter()
+    started = time.process_time()
     bands, transform, used, params, reliability = interpolate_property(
         np.column_stack([lon, lat]), z, commune, config=load_config(), method=method
     )
-    elapsed = time.perf_counter() - started
+    # CPU seconds of this process (every thread), not wall time: the suite runs on shared
+    # machines where other work can triple the wall time (bench/soil.py reports both).
+    elapsed = time.process_time() - started
     assert used == method and elapsed < 10, elapsed
     assert params["samples"] == 300 and params["cell_m"] == 20
     width, height = params["grid"]
