@@ -177,6 +177,18 @@ def load_demo(url: str, settings: Settings) -> bool:
     return True
 
 
+@app.command("soil-regrade")
+def soil_regrade_cmd() -> None:
+    """Re-grade the soil zones of every raster after the class tables changed."""
+    from layers.ingest.rasters import regrade_all
+
+    settings = load_settings()
+    with psycopg.connect(database_url(settings)) as conn:
+        counts = regrade_all(conn, config=soil.load_config(settings.soil_classes_file))
+    for rid, n in counts.items():
+        console.print(f"ảnh / raster {rid}: {n} vùng / zones")
+
+
 @app.command("demo")
 def demo_cmd(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),

@@ -367,7 +367,12 @@ def grade_shares(
             totals[i] += w
     whole = sum(totals)
     return [
-        {"grade": c.grade, "colour": c.colour, "share": (t / whole) if whole > 0 else 0.0}
+        {
+            "grade": c.grade,
+            "label_en": c.label_en,
+            "colour": c.colour,
+            "share": (t / whole) if whole > 0 else 0.0,
+        }
         for c, t in zip(table.classes, totals, strict=True)
     ]
 

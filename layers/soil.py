@@ -317,7 +317,7 @@ def summarise_cells(
             "label_en": table.label_en}  # fmt: skip
     if values.size == 0 or cover.sum() <= 0:
         return {**base, "mean": None, "min": None, "max": None, "covered": 0.0,
-                "grades": grade_shares(table, []), "grade": None, "mean_text": "—",
+                "grades": grade_shares(table, []), "grade": None, "grade_en": None, "mean_text": "—",
                 "min_text": "—", "max_text": "—"}  # fmt: skip
     mean = float((values * cover).sum() / cover.sum())
     lo, hi = float(values.min()), float(values.max())
@@ -326,6 +326,7 @@ def summarise_cells(
         **base, "mean": mean, "min": lo, "max": hi,
         "covered": min(float(cover.sum()) / field_cells, 1.0) if field_cells > 0 else 0.0,
         "grades": shares, "grade": table.grade(mean), "mean_text": table.format(mean),
+        "grade_en": _label_en(table, table.grade(mean)),
         "min_text": table.format(lo), "max_text": table.format(hi),
     }  # fmt: skip
     if sd is not None and len(sd) == len(values):
@@ -336,9 +337,14 @@ def summarise_cells(
         summary["sd"] = sd_mean
         summary["sd_text"] = table.format(sd_mean).replace("pH ", "")
         summary["probabilities"] = [
-            {"grade": c.grade, "probability": p} for c, p in zip(table.classes, probs, strict=True)
+            {"grade": c.grade, "label_en": c.label_en, "probability": p}
+            for c, p in zip(table.classes, probs, strict=True)
         ]
     return summary
+
+
+def _label_en(table: ClassTable, grade: str | None) -> str | None:
+    return next((c.label_en for c in table.classes if c.grade == grade), None)
 
 
 def _area_row(row: tuple) -> dict[str, Any]:

@@ -286,3 +286,24 @@ def import_raster(
         )  # fmt: skip
     summary.imported, summary.batch_id = 1, batch
     return summary
+
+
+REGRADE_SQL = "SELECT id, property, unit, source, path, cell_m FROM soil_raster ORDER BY id"
+
+
+def regrade_all(conn: psycopg.Connection, *, config: SoilConfig) -> dict[int, int]:
+    """Re-grade every catalogued raster's zones with the current class tables (after the
+    tables changed); one transaction. Returns {raster id: zone count}."""
+    counts = {}
+    with conn.transaction():
+        for rid, prop, unit, source, path, cell_m in conn.execute(REGRADE_SQL).fetchall():
+            with rasterio.open(path) as src:
+                values = src.read(1, masked=True).astype("float32").filled(np.nan)
+                transform = src.transform
+                if not CRS.from_user_input(src.crs.to_wkt()).equals(CRS.from_epsg(4326)):
+                    continue  # rasters from before issue 16 keep their imported zones
+            counts[rid] = grade_raster(
+                conn, raster_id=rid, values=values, transform=transform, prop=prop, unit=unit,
+                source=source, config=config, cell_m=cell_m or cell_metres(transform, WGS84, 0.0),
+            )  # fmt: skip
+    return counts

@@ -42,6 +42,9 @@ def test_growing_area_statistics_and_note(live_server, demo_url) -> None:
     assert report["note"] and all(isinstance(n, str) for n in report["note"])
     english = httpx.get(f"{live_server}/soil/growing-areas/{area_id}?lang=en").json()
     assert english["note"] != report["note"]
+    om = next(p for p in english["properties"] if p["property"] == "om")
+    labels = {"very poor", "poor", "medium", "rich", "very rich"}
+    assert om["grade_en"] in labels and {g["label_en"] for g in om["grades"]} == labels
 
 
 def test_a_whole_commune_in_one_request(live_server, demo_url) -> None:

@@ -149,3 +149,27 @@ def test_a_raster_in_a_unit_without_table_or_conversion_is_refused(conn, tmp_pat
         import_file(conn, src, layer="soil_rasters", user="t", data_dir=tmp_path / "data")
     assert "kg/ha" in err.value.vi and "%" in err.value.hint_vi
     assert conn.execute("SELECT count(*) FROM soil_raster").fetchone()[0] == 0
+
+
+def test_regrading_follows_an_edited_class_table(conn, tmp_path) -> None:
+    import copy
+    import json
+    from importlib.resources import files
+
+    from geo.soil import soil_config
+    from layers.ingest.rasters import regrade_all
+
+    src = tmp_path / "om_regrade.tif"
+    _tm3_raster(src, 9208, 104.07, 22.37)
+    import_file(conn, src, layer="soil_rasters", user="test", data_dir=tmp_path / "data")
+    before = dict(conn.execute("SELECT grade, count(*) FROM soil_zone GROUP BY grade").fetchall())
+    data = json.loads((files("layers") / "soil_classes.json").read_text(encoding="utf-8"))
+    edited = copy.deepcopy(data)
+    om = next(t for t in edited["tables"] if t["property"] == "om")
+    for c in om["classes"]:
+        c["grade"] = c["grade"].upper()
+    edited["advice"] = [a for a in edited["advice"] if a["property"] != "om"]
+    counts = regrade_all(conn, config=soil_config(edited))
+    after = dict(conn.execute("SELECT grade, count(*) FROM soil_zone GROUP BY grade").fetchall())
+    assert sum(counts.values()) == sum(after.values())
+    assert {g.upper() for g in before} == set(after)

@@ -24,6 +24,7 @@ function agrimapSoil(cfg) {
     props.appendChild(label);
   });
 
+  const gname = (g) => (cfg.lang === "en" && g.label_en ? g.label_en : g.grade);
   function unitName(u) { return u === "mg/100g" ? "mg/100 g" : u === "meq/100g" ? "meq/100 g" : u; }
 
   function select(r) {
@@ -112,14 +113,14 @@ function agrimapSoil(cfg) {
       if (p.mean == null) { out += `<p>${esc(s.noData)}</p></div>`; continue; }
       out += `<dl class="soil-dl"><dt>${esc(s.mean)}</dt><dd>${esc(p.mean_text)}` + (p.sd_text ? ` (± ${esc(p.sd_text)})` : "") + `</dd>` +
         `<dt>${esc(s.range)}</dt><dd>${esc(p.min_text)} – ${esc(p.max_text)}</dd>` +
-        `<dt>${esc(s.grade)}</dt><dd>${esc(p.grade)}</dd>` +
+        `<dt>${esc(s.grade)}</dt><dd>${esc(cfg.lang === "en" && p.grade_en ? p.grade_en : p.grade)}</dd>` +
         `<dt>${esc(s.covered)}</dt><dd>${esc(pct(p.covered))}</dd>`;
       const rel = p.reliability || {};
       if (rel.rmse_text) out += `<dt>${esc(s.rmse)}</dt><dd>${esc(rel.rmse_text)}</dd>`;
       out += `</dl><div class="soil-bar">` + p.grades.filter((g) => g.share > 0).map((g) =>
-        `<span title="${esc(g.grade)}" style="width:${(g.share * 100).toFixed(2)}%;background:${esc(g.colour)}"></span>`).join("") + `</div>`;
-      out += `<div class="soil-shares">${esc(s.shares)}: ` + p.grades.filter((g) => g.share > 0).map((g) => `${esc(g.grade)} ${esc(pct(g.share))}`).join("; ") + `</div>`;
-      if (p.probabilities) out += `<div class="soil-shares">${esc(s.probabilities)}: ` + p.probabilities.filter((g) => g.probability >= 0.005).map((g) => `${esc(g.grade)} ${esc(pct(g.probability))}`).join("; ") + `</div>`;
+        `<span title="${esc(gname(g))}" style="width:${(g.share * 100).toFixed(2)}%;background:${esc(g.colour)}"></span>`).join("") + `</div>`;
+      out += `<div class="soil-shares">${esc(s.shares)}: ` + p.grades.filter((g) => g.share > 0).map((g) => `${esc(gname(g))} ${esc(pct(g.share))}`).join("; ") + `</div>`;
+      if (p.probabilities) out += `<div class="soil-shares">${esc(s.probabilities)}: ` + p.probabilities.filter((g) => g.probability >= 0.005).map((g) => `${esc(gname(g))} ${esc(pct(g.probability))}`).join("; ") + `</div>`;
       out += `</div>`;
     }
     out += `<h3>${esc(s.note)}</h3>` + (rep.note.length ? `<ul class="soil-note" id="soil-note">${rep.note.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : `<p id="soil-note">${esc(s.noNote)}</p>`);
