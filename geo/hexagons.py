@@ -86,21 +86,40 @@ def cell_centre(cell: str) -> tuple[float, float]:
     return lon, lat
 
 
+def gap_candidates(cells: dict[str, tuple[int, int]]) -> set[str]:
+    """The cells a gap may take: every cell holding an unserved household and its six
+    neighbours (the area around the household, whether or not anyone else lives there).
+
+    >>> one = h3.latlng_to_cell(22.37, 104.07, 9)
+    >>> len(gap_candidates({one: (3, 1)})), gap_candidates({one: (3, 0)})
+    (7, set())
+    """
+    out: set[str] = set()
+    for cell, (_, unserved) in cells.items():
+        if unserved:
+            out.update(h3.grid_disk(cell, 1))
+    return out
+
+
 def gap_fragments(
     cells: dict[str, tuple[int, int]], *, uncovered: Iterable[str], min_area_km2: float
 ) -> list[dict[str, Any]]:
-    """Coverage gaps as the FCC 5G Fund draws them: inhabited H3 cells whose centre lies outside
-    coverage (``uncovered``), joined into fragments of neighbouring cells; a fragment smaller
-    than ``min_area_km2`` is dropped. Each fragment: its GeoJSON geometry (lon, lat), area in
-    km², cells, households and unserved households; largest first.
+    """Coverage gaps as the FCC 5G Fund draws them: H3 cells whose centre lies outside
+    coverage (``uncovered``, taken from ``gap_candidates``), joined into fragments of
+    neighbouring cells; a fragment with no unserved household or smaller than ``min_area_km2``
+    is dropped. ``cells`` holds the households and unserved households of inhabited cells.
+    Each fragment: its GeoJSON geometry (lon, lat), area in km², cells, households and
+    unserved households; largest first.
 
     >>> gap_fragments({}, uncovered=[], min_area_km2=1.0)
     []
     >>> one = h3.latlng_to_cell(22.37, 104.07, 9)
-    >>> gap_fragments({one: (3, 3)}, uncovered=[one], min_area_km2=1.0)  # 0.12 km²: dropped
+    >>> ring = gap_candidates({one: (3, 3)})
+    >>> gap_fragments({one: (3, 3)}, uncovered=ring, min_area_km2=1.0)  # 0.8 km²: dropped
     []
-    >>> [f["cells"] for f in gap_fragments({one: (3, 3)}, uncovered=[one], min_area_km2=0.1)]
-    [1]
+    >>> [(f["cells"], f["unserved"]) for f in gap_fragments({one: (3, 3)}, uncovered=ring,
+    ...                                                     min_area_km2=0.5)]
+    [(7, 3)]
     """
     if not (min_area_km2 >= 0):
         raise InvalidInput(
@@ -108,7 +127,7 @@ def gap_fragments(
             "The minimum gap area must be 0 or more.",
             hint_vi="Mặc định 1 km², như FCC.", hint_en="The default is 1 km², as the FCC's.",
         )  # fmt: skip
-    left = {c for c in uncovered if c in cells}
+    left = set(uncovered)
     out = []
     while left:
         seed = left.pop()
@@ -120,7 +139,8 @@ def gap_fragments(
                     part.add(n)
                     todo.append(n)
         area = sum(h3.cell_area(c, "km^2") for c in part)
-        if area < min_area_km2:
+        unserved = sum(cells.get(c, (0, 0))[1] for c in part)
+        if area < min_area_km2 or not unserved:
             continue
         geo = h3.cells_to_geo(sorted(part))
         out.append(
@@ -128,8 +148,8 @@ def gap_fragments(
                 "geometry": {"type": geo["type"], "coordinates": _rounded(geo["coordinates"])},
                 "area_km2": round(area, 3),
                 "cells": len(part),
-                "households": sum(cells[c][0] for c in part),
-                "unserved": sum(cells[c][1] for c in part),
+                "households": sum(cells.get(c, (0, 0))[0] for c in part),
+                "unserved": unserved,
             }
         )
     return sorted(out, key=lambda f: (-f["area_km2"], f["geometry"]["coordinates"][0][0][0]))

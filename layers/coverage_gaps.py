@@ -1,5 +1,6 @@
-"""Coverage gaps (vùng lõm sóng) as geometry, and dead zones over time: inhabited H3 cells whose
-centre lies outside the selection's coverage, joined into fragments (small ones dropped); and
+"""Coverage gaps (vùng lõm sóng) as geometry, and dead zones over time: the H3 cells around
+unserved households whose centre lies outside the selection's coverage, joined into fragments
+(small ones dropped); and
 which villages joined or left the dead-zone list between two dates."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from psycopg import AsyncConnection
 
 from geo.coverage_rules import VillageRule
 from geo.errors import InvalidInput
-from geo.hexagons import cell_centre, cells_with_households, gap_fragments
+from geo.hexagons import cell_centre, cells_with_households, gap_candidates, gap_fragments
 
 from .coverage_indicators import POINTS_SQL, indicators, selection_params
 
@@ -42,7 +43,7 @@ async def gaps(
     )  # fmt: skip
     points = await (await conn.execute(POINTS_SQL, params)).fetchall()
     cells = await asyncio.to_thread(cells_with_households, points, resolution=resolution)
-    order = sorted(cells)
+    order = sorted(gap_candidates(cells))
     centres = [cell_centre(c) for c in order]
     cur = await conn.execute(
         CENTRES_SQL,
@@ -62,6 +63,7 @@ async def gaps(
         "resolution": resolution,
         "min_area_km2": min_area_km2,
         "inhabited_cells": len(cells),
+        "candidate_cells": len(order),
         "uncovered_cells": len(uncovered),
         "dropped_cells": len(uncovered) - kept_cells,
         "features": [

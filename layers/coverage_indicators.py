@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-from collections.abc import Iterable
 from importlib.resources import files
 from typing import Any
 
@@ -196,13 +195,6 @@ def _summary(
     }  # fmt: skip
 
 
-def _groups(rows: Iterable[dict[str, Any]], key: str, name: str) -> dict[tuple[str, str], list]:
-    out: dict[tuple[str, str], list] = {}
-    for r in rows:
-        out.setdefault((r[key], r[name]), []).append(r)
-    return out
-
-
 async def selection_params(
     conn: AsyncConnection,
     *,
@@ -282,14 +274,15 @@ async def indicators(
     cur = await conn.cursor(row_factory=dict_row).execute(TARGETS)
     targets = sorted(await cur.fetchall(), key=lambda t: t["indicator"])
     villages = [{**_village(r, rule), "_row": r} for r in rows]
-    communes = [
-        _summary(c, n, [v for v in villages if v["_row"]["commune_code"] == c], targets)
-        for (c, n) in _groups((v["_row"] for v in villages), "commune_code", "commune_name")
-    ]
-    provinces = [
-        _summary(p, n, [v for v in villages if v["_row"]["province_code"] == p], targets)
-        for (p, n) in _groups((v["_row"] for v in villages), "province_code", "province_name")
-    ]
+    # Grouped once: a province has thousands of villages in hundreds of communes.
+    by_commune: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    by_province: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for v in villages:
+        r = v["_row"]
+        by_commune.setdefault((r["commune_code"], r["commune_name"]), []).append(v)
+        by_province.setdefault((r["province_code"], r["province_name"]), []).append(v)
+    communes = [_summary(c, n, vs, targets) for (c, n), vs in by_commune.items()]
+    provinces = [_summary(p, n, vs, targets) for (p, n), vs in by_province.items()]
     for v in villages:
         del v["_row"]
     return {

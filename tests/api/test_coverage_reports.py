@@ -109,3 +109,27 @@ def test_unknown_parameters_refused(live_server: str, planner: dict, path: str) 
     else:
         good = {**COMMUNE, "lang": "vi"}
     assert _get(live_server, path, planner, **good).status_code == 200
+
+
+def test_gaps_compare_and_disagreements_routes(live_server: str, planner: dict) -> None:
+    gaps = _get(live_server, "/coverage/gaps", planner, min_area_km2=0, **COMMUNE)
+    assert gaps.status_code == 200, gaps.text
+    assert gaps.headers["content-type"].startswith("application/geo+json")
+    fc = gaps.json()
+    # Phú Hải 1's 134 households without 4G sit in cells outside coverage.
+    assert sum(f["properties"]["unserved"] for f in fc["features"]) >= 100
+    big = _get(live_server, "/coverage/gaps", planner, **COMMUNE).json()
+    assert len(big["features"]) <= len(fc["features"])
+    cmp = _get(live_server, "/coverage/compare", planner, **{"from": "2000-01-01", "to": "2099-01-01"},
+               **COMMUNE)  # fmt: skip
+    assert cmp.status_code == 200, cmp.text
+    body = cmp.json()
+    # In 2000 no coverage existed: every village was a dead zone; all but Phú Hải 1 left the list.
+    assert body["dead_zones_before"] == 14 and body["dead_zones_after"] == 1
+    assert [v["name"] for v in body["still"]] == ["Phú Hải 1"] and len(body["removed"]) == 13
+    bad = _get(live_server, "/coverage/compare", planner, **{"from": "2025-01-01", "to": "2024-01-01"})
+    assert bad.status_code == 400 and "Ngày đầu phải trước ngày sau" in bad.json()["description"]
+    dis = _get(live_server, "/coverage/disagreements", planner, operator="Viettel", **COMMUNE)
+    assert dis.status_code == 200 and dis.json()["villages"] == []  # no speed test in the demo
+    assert _get(live_server, "/coverage/disagreements", planner, **COMMUNE).status_code == 400
+    assert httpx.get(f"{live_server}/coverage/gaps").status_code == 401

@@ -89,6 +89,9 @@ def test_planner_page_follows_the_switches(live_server: str, planner: str) -> No
         assert re.search(r"\d{2}/\d{2}/\d{4}$", page.inner_text("#coverage-as-of-line"))
         legend = page.inner_text(".coverage-legend")
         assert {"Viettel · 4G", "VNPT · 4G", "MobiFone · 4G"} <= set(legend.splitlines())
+        # Phú Hải 1's households without 4G make one inhabited gap of 1 km² or more.
+        assert int(page.evaluate("document.body.dataset.coverageGaps")) >= 1
+        assert "Vùng lõm sóng có người ở" in legend
         stats = map_render_stats(page)
         assert stats["canvas_areas"] > 14  # villages, hexagons and coverage drawn
         text = page.inner_text("body")

@@ -37,12 +37,14 @@
       villages: L.featureGroup().addTo(map),
       hexagons: L.featureGroup().addTo(map),
       coverage: L.featureGroup().addTo(map),
+      gaps: L.featureGroup().addTo(map),
       households: L.featureGroup().addTo(map),
     };
     L.control.layers(
       { [s.basemap]: options.basemap },
       { [s.layerVillages]: groups.villages, [s.layerHexagons]: groups.hexagons,
-        [s.layerCoverage]: groups.coverage, [s.layerHouseholds]: groups.households },
+        [s.layerCoverage]: groups.coverage, [s.layerGaps]: groups.gaps,
+        [s.layerHouseholds]: groups.households },
       { collapsed: window.innerWidth < 800 }
     ).addTo(map);
     const legend = L.control({ position: "bottomright" });
@@ -169,6 +171,21 @@
       return collection.features;
     }
 
+    function drawGaps(collection) {
+      groups.gaps.clearLayers();
+      L.geoJSON(collection, {
+        style: function () {
+          return { color: "#000000", weight: 2.5, dashArray: "6 3", fill: false };
+        },
+        onEachFeature: function (feature, layer) {
+          const p = feature.properties;
+          layer.bindTooltip(escapeHtml(fill(s.gapTooltip, { area: num(p.area_km2),
+            unserved: num(p.unserved), households: num(p.households) })), { sticky: true });
+        },
+      }).addTo(groups.gaps);
+      return collection.features.length;
+    }
+
     async function drawHouseholds(force) {
       if (map.getZoom() < options.householdsZoom) {
         groups.households.clearLayers();
@@ -218,6 +235,8 @@
       legend.getContainer().innerHTML =
         "<strong>" + escapeHtml(s.legendCoverage) + "</strong><ul>" + items.join("") + "</ul>" +
         "<strong>" + escapeHtml(s.legendShare) + "</strong><ul>" + shares.join("") + "</ul>" +
+        '<ul><li><span class="coverage-swatch" style="border:2px dashed #000"></span>' +
+        escapeHtml(s.legendGaps) + "</li></ul>" +
         "<strong>" + escapeHtml(s.legendHouseholds) + "</strong><ul>" +
         '<li><span class="coverage-dot" style="background:#1a9850"></span>' + escapeHtml(s.householdServed) + "</li>" +
         '<li><span class="coverage-dot" style="background:#d7191c"></span>' + escapeHtml(s.householdUnserved) + "</li></ul>";
@@ -298,9 +317,9 @@
           outlines = getJson("/collections/villages/items",
             new URLSearchParams({ f: "json", limit: "1000", commune_code: options.communeCode }));
         }
-        const [indicators, hexagons, polygons, villageOutlines] = await Promise.all([
+        const [indicators, hexagons, polygons, villageOutlines, gapFragments] = await Promise.all([
           getJson("/coverage/indicators", q), getJson("/coverage/hexagons", q),
-          getJson("/coverage/polygons", q), outlines,
+          getJson("/coverage/polygons", q), outlines, getJson("/coverage/gaps", q),
         ]);
         if (mine !== generation) return;
         lastIndicators = indicators;
@@ -308,6 +327,7 @@
         drawHexagons(hexagons);
         drawLegend(drawCoverage(polygons));
         drawPanel(indicators);
+        document.body.dataset.coverageGaps = String(drawGaps(gapFragments));
         await drawHouseholds(true);
         if (mine !== generation) return;
         status.hidden = true;
