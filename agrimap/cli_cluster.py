@@ -67,8 +67,7 @@ def run(port: int, load_demo: Callable[[str, Settings], bool]) -> None:
         env = {"DATABASE_URL": url, "AGRIMAP_READ_DATABASE_URL": replica.url(),
                "AGRIMAP_DATA_DIR": str(settings.data_dir)}  # fmt: skip
         servers = [port + 1, port + 2]
-        for p in servers:
-            children.append(topology.start_server(p, {**os.environ, **env}, folder))
+        children += topology.start_servers(servers, {**os.environ, **env}, folder)
         console.print(
             "[bold]3/4[/] Máy chủ / servers: " + ", ".join(f"http://127.0.0.1:{p}" for p in servers)
         )

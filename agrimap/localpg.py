@@ -12,6 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -216,12 +219,16 @@ def system_identifier(cluster: LocalPostgres) -> str | None:
     return None
 
 
-def start_replica(primary: LocalPostgres, replica: LocalPostgres) -> LocalPostgres:
+def start_replica(
+    primary: LocalPostgres, replica: LocalPostgres, *, keep_wal: str | None = "512MB"
+) -> LocalPostgres:
     """A streaming replica of ``primary`` (running) in ``replica.data_dir``, started.
 
     The first time (or when the folder holds a copy of another cluster) it is made with
     ``pg_basebackup -R`` (which writes standby.signal and primary_conninfo); after that it is
-    only started, and catches up from the primary's WAL. Safe to call when it already runs.
+    only started, and catches up from the primary's WAL, of which the primary keeps
+    ``keep_wal`` for it (wal_keep_size; None leaves the primary's setting). Safe to call when
+    it already runs.
     """
     owner = _run_as()
     if (
@@ -235,10 +242,12 @@ def start_replica(primary: LocalPostgres, replica: LocalPostgres) -> LocalPostgr
             )
         shutil.rmtree(replica.data_dir, ignore_errors=True)
         _prepare_dir(replica, owner)
-        with _primary_connection(primary) as conn:
-            # Keep enough WAL for a replica that was stopped a while to catch up.
-            conn.execute("ALTER SYSTEM SET wal_keep_size = '512MB'")
-            conn.execute("SELECT pg_reload_conf()")
+        if keep_wal is not None:  # enough WAL for a replica stopped a while to catch up
+            with _primary_connection(primary) as conn:
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET wal_keep_size = {}").format(sql.Literal(keep_wal))
+                )
+                conn.execute("SELECT pg_reload_conf()")
         log.info("making a streaming replica of %s in %s", primary.data_dir, replica.data_dir)
         _check(
             [str(_bindir() / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
@@ -258,6 +267,4 @@ def start_replica(primary: LocalPostgres, replica: LocalPostgres) -> LocalPostgr
 
 
 def _primary_connection(cluster: LocalPostgres):
-    import psycopg
-
     return psycopg.connect(cluster.url("postgres"), autocommit=True)

@@ -182,7 +182,28 @@ def start_varnish(port: int, backends: list[int], folder: Path, cache_mb: int = 
 # --- server processes --------------------------------------------------------------------
 
 
-def start_server(port: int, env: dict[str, str], folder: Path) -> Child:
+def start_servers(ports: list[int], env: dict[str, str], folder: Path) -> list[Child]:
+    """Server processes on ``ports``, started together, each waited for."""
+    children = [start_server(p, env, folder, wait=False) for p in ports]
+    try:
+        for child in children:
+            _wait_server(child)
+    except TopologyError:
+        for child in children:
+            child.stop()
+        raise
+    return children
+
+
+def _wait_server(child: Child) -> None:
+    try:
+        wait_for_port(child.port, child.proc, child.name, timeout=60)
+    except TopologyError as exc:
+        child.stop()
+        raise TopologyError(f"{exc}: {child.log.read_text(errors='replace')[-2000:]}") from exc
+
+
+def start_server(port: int, env: dict[str, str], folder: Path, *, wait: bool = True) -> Child:
     """One uvicorn server process (its own tile cache and change listener) on 127.0.0.1."""
     import sys
 
@@ -196,10 +217,7 @@ def start_server(port: int, env: dict[str, str], folder: Path) -> Child:
             env={**os.environ, "AGRIMAP_TRUSTED_PROXIES": "127.0.0.1", **env}, cwd=localpg.PROJECT_ROOT, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    child = Child(f"server {port}", proc, port, folder, log)
-    try:
-        wait_for_port(port, proc, f"the server on port {port}", timeout=60)
-    except TopologyError as exc:
-        child.stop()
-        raise TopologyError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from exc
+    child = Child(f"the server on port {port}", proc, port, folder, log)
+    if wait:
+        _wait_server(child)
     return child

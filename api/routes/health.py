@@ -57,6 +57,8 @@ async def readyz(request: Request) -> JSONResponse:
             f"The database schema is at {revision}, {HEAD} is needed: run agrimap migrate.",
             retry,
         )
+    body = {"status": "ok", "schema": revision}
     reads = app_state(request.app).reads
-    replica = reads.status() if reads is not None else {"configured": False}
-    return JSONResponse({"status": "ok", "schema": revision, "replica": replica})
+    if reads is not None and reads.replica is not None:  # where reads go, and why
+        body["replica"] = reads.status()
+    return JSONResponse(body)

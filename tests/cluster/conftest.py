@@ -39,7 +39,7 @@ def replica(demo_url: str) -> Iterator[Replica]:
     data_dir = Path(f"{primary.data_dir}-replica-test")
     shutil.rmtree(data_dir, ignore_errors=True)
     standby = localpg.LocalPostgres(data_dir=data_dir, port=_free_port())
-    localpg.start_replica(primary, standby)
+    localpg.start_replica(primary, standby, keep_wal=None)  # a short-lived replica
     url = standby.url(demo_url.rsplit("/", 1)[1])
     wait_for_replay(demo_url, url)
     try:

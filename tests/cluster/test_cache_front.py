@@ -13,23 +13,27 @@ import pytest
 
 from agrimap import topology
 from geo import qrtoken
-from tests.conftest import ROOT, _free_port, serve
+from tests.conftest import ROOT, _free_port
 
 from .conftest import first_household, set_label, tile_url
 
 
 @pytest.fixture(scope="module")
 def front(demo_url: str) -> Iterator[str]:
-    with serve(demo_url) as one, serve(demo_url) as two:
-        ports = [int(one.rsplit(":", 1)[1]), int(two.rsplit(":", 1)[1])]
-        port = _free_port()
-        folder = Path(ROOT / ".cache" / f"varnish-test-{port}")
-        varnish = topology.start_varnish(port, ports, folder, cache_mb=32)
+    port = _free_port()
+    folder = Path(ROOT / ".cache" / f"varnish-test-{port}")
+    ports = [_free_port(), _free_port()]
+    servers = topology.start_servers(ports, {"DATABASE_URL": demo_url}, folder)  # together
+    try:
+        varnish = topology.start_varnish(port, ports, folder / "varnish", cache_mb=32)
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
             varnish.stop()
-            shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_tiles_are_revalidated_and_a_write_is_seen_on_the_next_request(front, demo_url) -> None:
