@@ -106,14 +106,15 @@ LAYER = Layer(
         ),
     ),
     sql_file="households.sql",
-    unique=("code",),
+    unique=("commune_code", "code"),  # a household's code is unique in its commune
+    placed_in="village",
     references=(Reference("village_code", "village", "code", "mã thôn"),),
     checks=(
         RowCheck(
             # A point more than VILLAGE_TOLERANCE_M outside the village it names is a mistake
             # in one of the two (GPS noise at a boundary is tolerated).
             "SELECT s.row_no, s.village_code FROM staging s JOIN village v ON v.code = s.village_code "
-            "WHERE NOT ST_Covers(v.geom, s.geom) "
+            "WHERE NOT s.placed AND NOT ST_Covers(v.geom, s.geom) "
             "AND NOT ST_DWithin(v.geom::geography, s.geom::geography, 100) "
             "ORDER BY s.row_no LIMIT 50",
             "Vị trí nằm ngoài thôn ghi trong tệp (xa hơn 100 m): {rows}.",

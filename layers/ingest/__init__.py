@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg
@@ -10,15 +12,21 @@ import psycopg
 from geo.errors import InvalidInput
 from geo.readers import read_table, reproject
 
+from geo import codes
+
 from .. import admin, coverage, growing_areas, households, soil
+from .modes import MODES, check_mode
 from ..schema import Layer
 from .rasters import import_raster
 from .result import ImportRefused, ImportSummary, Progress
-from .rows import build_rows
+from .rows import build_rows, parse_mapping
 from .text import decode_text
-from .write import write_rows
+from .write import WriteOptions, write_rows
 
-__all__ = ["LAYER_NAMES", "SPECS", "ImportRefused", "ImportSummary", "import_file"]
+__all__ = [
+    "LAYER_NAMES", "MODES", "SPECS", "ImportRefused", "ImportSummary", "import_file",
+    "parse_mapping",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +67,22 @@ def import_file(
     user: str = "cli",
     data_dir: Path = Path(".cache/data"),
     progress: Progress | None = None,
+    mapping: Mapping[str, str] | None = None,
+    commune: str | None = None,
+    mode: str | None = None,
+    layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT),
 ) -> ImportSummary:
-    """Import one file into ``layer``: all of it lands, or (on any error) none of it."""
+    """Import one file into ``layer``: all of it lands, or (on any error) none of it.
+
+    ``mapping`` names the source column of a field ({"name": "TEN"}) where the usual names are
+    not used; ``commune`` places every row in that commune (else each row's location does);
+    ``mode`` says what to do with rows already stored (None refuses them, see ``modes``)."""
     if layer == "soil_rasters":
         return import_raster(conn, path, crs=crs, user=user, data_dir=data_dir)
     spec = SPECS.get(layer)
     if spec is None:
         raise unknown_layer(layer)
+    check_mode(mode, spec)
     if progress:
         progress("read", 0, 1)
     table = read_table(Path(path), source_layer=source_layer)
@@ -74,12 +91,33 @@ def import_file(
     geoms, summary.crs_label, summary.crs_note = reproject(table, crs)
     if progress:
         progress("check", 0, summary.features_read)
-    rows = build_rows(spec, table, geoms, summary)
+    rows = build_rows(spec, table, geoms, summary, mapping)
     if progress:
         progress("check", summary.features_read, summary.features_read)
-    if summary.rejected and not skip_invalid:
-        raise ImportRefused(summary)
+    # Rows refused here are reported together with those the database checks refuse.
     if not rows:
         raise ImportRefused(summary)
-    write_rows(conn, spec, rows, summary, user=user, progress=progress)
+    options = WriteOptions(
+        commune=commune, mode=mode, skip_invalid=skip_invalid, layouts=layouts,
+        file_sha256=file_digest(Path(path)),
+    )  # fmt: skip
+    write_rows(conn, spec, rows, summary, user=user, options=options, progress=progress)
     return summary
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of what was imported: the file, or every file of a folder (a shapefile's
+    .shp/.dbf/.prj together, in name order)."""
+    h = hashlib.sha256()
+    if path.is_dir():
+        parts = sorted(p for p in path.rglob("*") if p.is_file())
+    elif path.suffix.lower() == ".shp":
+        parts = sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
+    else:
+        parts = [path]
+    for part in parts:
+        h.update(part.name.encode())
+        with part.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
