@@ -17,7 +17,7 @@ from agrimap.settings import Settings
 from geo import codes
 from geo.errors import AgriMapError
 from layers import migrate
-from layers.ingest import ImportRefused, ImportSummary, import_file
+from layers.ingest import MODES, ImportRefused, ImportSummary, import_file, parse_mapping
 
 from . import backup, localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
@@ -80,6 +80,22 @@ def print_summary(summary: ImportSummary) -> None:
     table.add_row("Từ chối / rejected", str(len(summary.rejected)))
     table.add_row("Bảng mã / encoding", f"{summary.encoding} {summary.encoding_note}".strip())
     table.add_row("Hệ tọa độ / CRS", f"{summary.crs_label} {summary.crs_note}".strip())
+    if summary.coordinates_note:
+        table.add_row("Cột tọa độ / coordinates", summary.coordinates_note)
+    if summary.place_note:
+        table.add_row("Vị trí / place", summary.place_note)
+    table.add_row("Chế độ / mode", summary.mode)
+    if summary.updated or summary.unchanged or summary.removed:
+        table.add_row(
+            "Đã có / stored",
+            f"cập nhật / updated {summary.updated} · giữ nguyên / unchanged {summary.unchanged}"
+            f" · xóa / removed {summary.removed}",
+        )
+    fed = ", ".join(
+        f"{field} ← {col}{' (--map)' if field in summary.mapped else ''}"
+        for field, col in summary.columns.items()
+    )
+    table.add_row("Cột / columns", escape(fed))
     console.print(table)
     for row, note in summary.repaired[:20]:
         console.print(f"  [yellow]sửa / repaired[/] dòng/row {row}: {note}")
@@ -100,6 +116,7 @@ def run_import(
         names = {
             "read": "Đọc tệp / reading",
             "check": "Kiểm tra / checking",
+            "place": "Vị trí, trùng lặp / place, duplicates",
             "write": "Ghi CSDL / writing",
         }
 
@@ -134,6 +151,15 @@ def import_cmd(
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the valid rows even if some are rejected"
     ),
+    mapping: list[str] = typer.Option(
+        [], "--map", help="field=COLUMN: read a field from that column (repeatable)"
+    ),
+    commune: str | None = typer.Option(
+        None, "--commune", help="Commune code for every row (else taken from the location)"
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode", help=f"Rows already stored: {'|'.join(MODES)} (default: refuse)"
+    ),
 ) -> None:
     """Import a file into a layer: all of it, or nothing."""
     settings = load_settings()
@@ -143,6 +169,8 @@ def import_cmd(
             summary = run_import(
                 conn, path, layer=layer, crs=crs, encoding=encoding, source_layer=source_layer,
                 skip_invalid=skip_invalid, user=f"cli:{getpass.getuser()}", data_dir=settings.data_dir,
+                mapping=parse_mapping(mapping), commune=commune, mode=mode,
+                layouts=settings.code_layouts(),
             )  # fmt: skip
         except ImportRefused as exc:
             print_summary(exc.summary)

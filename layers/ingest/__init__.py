@@ -9,14 +9,13 @@ from pathlib import Path
 
 import psycopg
 
+from geo import codes
 from geo.errors import InvalidInput
 from geo.readers import read_table, reproject
 
-from geo import codes
-
 from .. import admin, coverage, growing_areas, households, soil
-from .modes import MODES, check_mode
 from ..schema import Layer
+from .modes import MODES, check_mode
 from .rasters import import_raster
 from .result import ImportRefused, ImportSummary, Progress
 from .rows import build_rows, parse_mapping
@@ -87,6 +86,7 @@ def import_file(
         progress("read", 0, 1)
     table = read_table(Path(path), source_layer=source_layer)
     summary = ImportSummary(layer=layer, source=table.source_name, features_read=len(table.frame))
+    summary.coordinates_note = table.coordinates_note
     summary.encoding, summary.encoding_note = decode_text(table, encoding)
     geoms, summary.crs_label, summary.crs_note = reproject(table, crs)
     if progress:

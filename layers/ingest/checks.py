@@ -123,7 +123,9 @@ def _place_in_villages(conn: psycopg.Connection, refused: Refusals) -> str:
                 f"on the line between {holding} villages: ambiguous",
             )
         elif code is None:
-            refused.add(row, "chưa có ranh giới thôn nào trong CSDL", "no village boundary is stored")
+            refused.add(
+                row, "chưa có ranh giới thôn nào trong CSDL", "no village boundary is stored"
+            )
         else:
             refused.add(
                 row,

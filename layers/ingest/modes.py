@@ -150,12 +150,16 @@ def _refuse_same_file(conn: psycopg.Connection, spec: Layer, file_sha256: str | 
 def _update_changed(conn: psycopg.Connection, spec: Layer) -> int:
     columns = [c for c in spec.stored_staging_columns if c not in spec.unique]
     values = [
-        _COMPUTED.get((spec.table, c), sql.SQL("coalesce(s.{c}, t.{c})").format(c=sql.Identifier(c)))
+        _COMPUTED.get(
+            (spec.table, c), sql.SQL("coalesce(s.{c}, t.{c})").format(c=sql.Identifier(c))
+        )
         for c in columns
     ]
     target = sql.SQL(", ").join(map(sql.Identifier, [*columns, "geom"]))
     source = sql.SQL(", ").join([*values, _geom_value(spec)])
-    current = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in [*columns, "geom"])
+    current = sql.SQL(", ").join(
+        sql.SQL("t.{}").format(sql.Identifier(c)) for c in [*columns, "geom"]
+    )
     stmt = sql.SQL(
         "UPDATE {t} t SET ({target}) = ({source}) FROM staging s WHERE {k} "
         "AND ({current}) IS DISTINCT FROM ({source}) RETURNING s.row_no"

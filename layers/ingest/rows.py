@@ -132,6 +132,5 @@ def _parse_row(spec: Layer, found: dict[str, str | None], record: dict) -> tuple
     return row, problems
 
 
-
 def _placed_field(spec: Layer) -> str | None:
     return {"commune": "commune_code", "village": "village_code"}.get(spec.placed_in or "")
