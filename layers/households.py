@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.errors import UniqueViolation
 
+from geo import qrtoken
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, InvalidInput, NotFound
 from geo.values import normalise_phone, parse_bool, parse_text
@@ -108,6 +109,9 @@ LAYER = Layer(
     sql_file="households.sql",
     unique=("commune_code", "code"),  # a household's code is unique in its commune
     placed_in="village",
+    # A million QR tokens made at once in numpy, not one plpgsql call per row.
+    generated_columns=(("qr_token", "text"),),
+    generate=lambda n: {"qr_token": qrtoken.new_tokens(n)},
     references=(Reference("village_code", "village", "code", "mã thôn"),),
     checks=(
         RowCheck(

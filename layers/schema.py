@@ -156,6 +156,10 @@ class Layer:
     # Codes only unique inside their commune (a village file numbers its villages 01, 02 ...):
     # stored as "<commune>-<code>" unless the file already wrote them so.
     scoped_code: bool = False
+    # Values an import makes for each new row in bulk rather than per row in the database
+    # (a household's QR token): name and SQL type of each, and the maker (rows -> values).
+    generated_columns: tuple[tuple[str, str], ...] = ()
+    generate: Callable[[int], dict[str, list[Any]]] | None = None
     # Layers of many small polygons (growing areas) are drawn, below this zoom, as one point per
     # tile grid cell with how many there are (``count``) and the sum of ``aggregate_total``.
     aggregate_below_zoom: int | None = None
@@ -202,7 +206,7 @@ class Layer:
         cols = [(c.name, c.sql_type) for c in (*self.fields, *derived)]
         if self.placed_in is not None and "commune_code" not in {n for n, _ in cols}:
             cols.append(("commune_code", "text"))
-        return cols
+        return cols + list(self.generated_columns)
 
     @cached_property
     def stored_staging_columns(self) -> tuple[str, ...]:

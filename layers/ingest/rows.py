@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import shapely
 
 from geo.errors import InvalidInput
 from geo.geometry import check_geometry
@@ -87,49 +88,88 @@ def build_rows(
             hint_vi="Ghép cột bằng --map trường=CỘT (ví dụ --map code=MA), đổi tên cột, hoặc chọn đúng --layer.",
             hint_en="Map the column with --map field=COLUMN (e.g. --map code=MA), rename it, or choose the right --layer.",
         )
-    records = table.frame.to_dict("records")
+    values, problems = _parse_columns(spec, found, table)
+    names = [f.name for f in spec.fields]
+    points_ok = _plain_points(geoms) if spec.kind == "point" else None
     rows: list[dict[str, Any]] = []
-    for i, (record, geom) in enumerate(zip(records, geoms, strict=True), start=1):
-        row, problems = _parse_row(spec, found, record)
-        if geom is None and not spec.geometry_required and not problems:
-            rows.append({"row_no": i, **row, "geom": None})
+    for i, geom in enumerate(geoms):
+        row_no = i + 1
+        row = dict(zip(names, (v[i] for v in values), strict=True))
+        found_problems = problems.get(i, [])
+        if spec.derive is not None and not found_problems:
+            try:
+                row.update(spec.derive(row))
+            except ValueError as exc:
+                found_problems.append(str(exc))
+        if geom is None and not spec.geometry_required and not found_problems:
+            rows.append({"row_no": row_no, **row, "geom": None})
             continue
-        check = check_geometry(geom, spec.kind)
-        if check.status == "rejected":
-            problems.append(check.note_vi + " / " + check.note_en)
-        elif check.status == "repaired":
-            summary.repaired.append((i, check.note_en))
-        if problems:
-            summary.rejected.append((i, "; ".join(problems)))
+        if points_ok is not None and points_ok[i]:
+            checked = geom  # a plain 2-D point: nothing to check one by one
+        else:
+            check = check_geometry(geom, spec.kind)
+            checked = check.geometry
+            if check.status == "rejected":
+                found_problems.append(check.note_vi + " / " + check.note_en)
+            elif check.status == "repaired":
+                summary.repaired.append((row_no, check.note_en))
+        if found_problems:
+            summary.rejected.append((row_no, "; ".join(found_problems)))
             continue
-        rows.append({"row_no": i, **row, "geom": check.geometry})
+        rows.append({"row_no": row_no, **row, "geom": checked})
     return rows
 
 
-def _parse_row(spec: Layer, found: dict[str, str | None], record: dict) -> tuple[dict, list[str]]:
-    row: dict[str, Any] = {}
-    problems: list[str] = []
+def _plain_points(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries are non-empty 2-D points (checked at once, not one by one)."""
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    ok = np.zeros(len(geoms), dtype=bool)
+    if present.any():
+        g = geoms[present]
+        ok[present] = (shapely.get_type_id(g) == 0) & ~shapely.is_empty(g) & ~shapely.has_z(g)
+    return ok
+
+
+def _parse_columns(
+    spec: Layer, found: dict[str, str | None], table: RawTable
+) -> tuple[list[list[Any]], dict[int, list[str]]]:
+    """Each field's parsed values, column by column; a value is parsed once however often it
+    repeats (a million households share a few fibre answers and village codes)."""
+    n = len(table.frame)
+    placed = _placed_field(spec)
+    values: list[list[Any]] = []
+    problems: dict[int, list[str]] = {}
     for f in spec.fields:
         source = found[f.name]
-        try:
-            value = f.parse(record[source]) if source is not None else None
-        except ValueError as exc:
-            problems.append(f"{f.label_vi} ({source}): {exc}")
+        if source is None:
+            values.append([None] * n)
             continue
-        if f.refuses(value):
-            problems.append(
-                f"{f.label_vi} ({source}): {value} không được âm / must not be negative"
-            )
-            continue
-        if value is None and f.required and f.name != _placed_field(spec):
-            problems.append(f"thiếu {f.label_vi} / missing {f.name} ({source})")
-        row[f.name] = value
-    if spec.derive is not None and not problems:
-        try:
-            row.update(spec.derive(row))
-        except ValueError as exc:
-            problems.append(str(exc))
-    return row, problems
+        cache: dict[Any, tuple[Any, str | None]] = {}
+        out: list[Any] = []
+        for i, raw in enumerate(table.frame[source].tolist()):
+            try:
+                parsed, problem = cache[raw]
+            except KeyError:
+                parsed, problem = cache[raw] = _parse_value(f, source, raw, placed)
+            except TypeError:  # an unhashable cell
+                parsed, problem = _parse_value(f, source, raw, placed)
+            out.append(parsed)
+            if problem is not None:
+                problems.setdefault(i, []).append(problem)
+        values.append(out)
+    return values, problems
+
+
+def _parse_value(f, source: str, raw: Any, placed: str | None) -> tuple[Any, str | None]:
+    try:
+        value = f.parse(raw)
+    except ValueError as exc:
+        return None, f"{f.label_vi} ({source}): {exc}"
+    if f.refuses(value):
+        return None, f"{f.label_vi} ({source}): {value} không được âm / must not be negative"
+    if value is None and f.required and f.name != placed:
+        return None, f"thiếu {f.label_vi} / missing {f.name} ({source})"
+    return value, None
 
 
 def _placed_field(spec: Layer) -> str | None:

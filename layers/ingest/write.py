@@ -154,6 +154,10 @@ def write_rows(
             user=user,
         )
         cols = _create_staging(conn, spec)
+        if spec.generate is not None:
+            for name, values in spec.generate(len(rows)).items():
+                for row, value in zip(rows, values, strict=True):
+                    row[name] = value
         _copy_rows(conn, cols, rows, progress)
         if progress:
             progress("place", 0, 1)
@@ -181,6 +185,8 @@ def write_rows(
             progress("place", 1, 1)
         modes.apply(conn, spec, options.mode, summary, batch=batch, file_sha256=options.file_sha256)
         inserted = conn.execute("SELECT count(*) FROM staging").fetchone()[0]
+        if progress:
+            progress("insert", 0, 1)
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
         conn.execute("DROP TABLE pg_temp.staging")

@@ -54,9 +54,33 @@ BEGIN
     END IF;
     RETURN OLD;
 END $$;
+
+-- A bulk import by the operator (system, who may write in every commune) has placed its rows
+-- set-wise: the per-row scope trigger and the per-row audit (one audit row per batch instead)
+-- are not even called for them. A signed-in officer's import still goes through both.
+DROP TRIGGER household_scope ON household;
+CREATE TRIGGER household_scope BEFORE UPDATE OR DELETE ON household
+    FOR EACH ROW EXECUTE FUNCTION household_scope();
+CREATE TRIGGER household_scope_insert BEFORE INSERT ON household
+    FOR EACH ROW WHEN (NEW.commune_code IS NULL
+                       OR current_setting('agrimap.bulk', true) IS DISTINCT FROM 'on'
+                       OR current_setting('agrimap.system', true) IS DISTINCT FROM 'on'
+                       OR nullif(current_setting('agrimap.user_id', true), '') IS NOT NULL)
+    EXECUTE FUNCTION household_scope();
+DROP TRIGGER household_audit ON household;
+CREATE TRIGGER household_audit AFTER INSERT OR UPDATE OR DELETE ON household
+    FOR EACH ROW WHEN (current_setting('agrimap.bulk', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION audit_row_change();
 """
 
 DOWN = r"""
+DROP TRIGGER household_audit ON household;
+CREATE TRIGGER household_audit AFTER INSERT OR UPDATE OR DELETE ON household
+    FOR EACH ROW EXECUTE FUNCTION audit_row_change();
+DROP TRIGGER household_scope_insert ON household;
+DROP TRIGGER household_scope ON household;
+CREATE TRIGGER household_scope BEFORE INSERT OR UPDATE OR DELETE ON household
+    FOR EACH ROW EXECUTE FUNCTION household_scope();
 CREATE OR REPLACE FUNCTION household_scope() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
