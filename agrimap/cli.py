@@ -18,6 +18,8 @@ from geo import codes
 from geo.errors import AgriMapError
 from layers import migrate
 from layers.ingest import MODES, ImportRefused, ImportSummary, import_file, parse_mapping
+from layers.ingest.history import list_imports, undo_import
+from layers.registry_checks import VIETNAM_TZ
 
 from . import backup, localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
@@ -28,6 +30,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The local PostGIS used when DATABASE_URL is not set.")
 app.add_typer(db_app, name="db")
+imports_app = typer.Typer(help="Import history (lịch sử nhập) and undo.")
+app.add_typer(imports_app, name="imports")
 
 DEMO_DIR = localpg.PROJECT_ROOT / "data" / "shapefiles"
 # (file, layer, extra options): the order follows the foreign keys.
@@ -160,6 +164,9 @@ def import_cmd(
     mode: str | None = typer.Option(
         None, "--mode", help=f"Rows already stored: {'|'.join(MODES)} (default: refuse)"
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check and report everything, write nothing"
+    ),
 ) -> None:
     """Import a file into a layer: all of it, or nothing."""
     settings = load_settings()
@@ -170,7 +177,7 @@ def import_cmd(
                 conn, path, layer=layer, crs=crs, encoding=encoding, source_layer=source_layer,
                 skip_invalid=skip_invalid, user=f"cli:{getpass.getuser()}", data_dir=settings.data_dir,
                 mapping=parse_mapping(mapping), commune=commune, mode=mode,
-                layouts=settings.code_layouts(),
+                layouts=settings.code_layouts(), dry_run=dry_run,
             )  # fmt: skip
         except ImportRefused as exc:
             print_summary(exc.summary)
@@ -178,6 +185,45 @@ def import_cmd(
         except AgriMapError as exc:
             raise fail(exc) from exc
     print_summary(summary)
+    if dry_run:
+        console.print("[yellow]Chạy thử: không ghi gì / dry run: nothing was written[/]")
+
+
+@imports_app.command("list")
+def imports_list(
+    layer: str | None = typer.Option(None, "--layer", "-l", help="Only this layer"),
+    limit: int = typer.Option(30, help="How many, newest first"),
+) -> None:
+    """Who imported which file when, with its counts."""
+    with psycopg.connect(database_url(load_settings())) as conn:
+        rows = list_imports(conn, layer=layer, limit=limit)
+    table = Table(title="Lịch sử nhập / import history")
+    for title in ("#", "lớp / layer", "tệp / file", "ai / who", "lúc / when",
+                  "nhập / added", "sửa / updated", "từ chối / refused", "hoàn tác / undone"):  # fmt: skip
+        table.add_column(title)
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["layer"], escape(r["source_name"]), escape(r["imported_by"]),
+            r["imported_at"].astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M"),
+            str(r["features_imported"]), str(r["features_updated"]), str(r["features_rejected"]),
+            r["undone_at"].astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if r["undone_at"] else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@imports_app.command("undo")
+def imports_undo(
+    batch: int = typer.Argument(..., help="The import's number (imports list)"),
+) -> None:
+    """Remove every row one import added, while nothing depends on them."""
+    with psycopg.connect(database_url(load_settings())) as conn:
+        try:
+            removed = undo_import(conn, batch, user=f"cli:{getpass.getuser()}")
+        except AgriMapError as exc:
+            raise fail(exc) from exc
+    console.print(
+        f"Đã hoàn tác lần nhập {batch}: xóa {removed} dòng / undone, {removed} rows removed"
+    )
 
 
 def load_demo(url: str, settings: Settings) -> bool:

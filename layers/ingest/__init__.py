@@ -20,7 +20,7 @@ from .rasters import import_raster
 from .result import ImportRefused, ImportSummary, Progress
 from .rows import build_rows, parse_mapping
 from .text import decode_text
-from .write import WriteOptions, write_rows
+from .write import DryRun, WriteOptions, write_rows
 
 __all__ = [
     "LAYER_NAMES", "MODES", "SPECS", "ImportRefused", "ImportSummary", "import_file",
@@ -70,12 +70,14 @@ def import_file(
     commune: str | None = None,
     mode: str | None = None,
     layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT),
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import one file into ``layer``: all of it lands, or (on any error) none of it.
 
     ``mapping`` names the source column of a field ({"name": "TEN"}) where the usual names are
     not used; ``commune`` places every row in that commune (else each row's location does);
-    ``mode`` says what to do with rows already stored (None refuses them, see ``modes``)."""
+    ``mode`` says what to do with rows already stored (None refuses them, see ``modes``);
+    ``dry_run`` runs every check and the write, reports, and rolls it all back (a preview)."""
     if layer == "soil_rasters":
         return import_raster(conn, path, crs=crs, user=user, data_dir=data_dir)
     spec = SPECS.get(layer)
@@ -99,9 +101,13 @@ def import_file(
         raise ImportRefused(summary)
     options = WriteOptions(
         commune=commune, mode=mode, skip_invalid=skip_invalid, layouts=layouts,
-        file_sha256=file_digest(Path(path)),
+        file_sha256=file_digest(Path(path)), dry_run=dry_run,
     )  # fmt: skip
-    write_rows(conn, spec, rows, summary, user=user, options=options, progress=progress)
+    try:
+        write_rows(conn, spec, rows, summary, user=user, options=options, progress=progress)
+    except DryRun as done:
+        done.summary.batch_id = None
+        return done.summary
     return summary
 
 

@@ -32,6 +32,7 @@ class WriteOptions:
     skip_invalid: bool = False
     layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT)
     file_sha256: str | None = None
+    dry_run: bool = False  # check everything, write everything, then roll it all back
 
 
 _BINARY_TYPES = {"numeric": "float8", "double precision": "float8", "integer": "int4",
@@ -192,12 +193,23 @@ def write_rows(
         conn.execute("DROP TABLE pg_temp.staging")
         conn.execute(
             "UPDATE import_batch SET features_imported = %s, features_rejected = %s, "
+            "features_updated = %s, features_removed = %s, "
             "file_sha256 = %s, mode = %s, commune_code = %s, columns = %s WHERE id = %s",
-            (inserted + summary.updated, len(summary.rejected), options.file_sha256,
-             summary.mode, options.commune, Jsonb(summary.columns), batch),
+            (inserted, len(summary.rejected), summary.updated, summary.removed,
+             options.file_sha256, summary.mode, options.commune, Jsonb(summary.columns), batch),
         )  # fmt: skip
         summary.batch_id = batch
         summary.imported = inserted
+        if options.dry_run:
+            raise DryRun(summary)  # rolls the whole import back: a preview
+
+
+class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves nothing behind
+    """Raised at the end of a dry run so that its transaction rolls back."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        super().__init__("dry run")
+        self.summary = summary
 
 
 def move_statements(spec: Layer) -> list[str]:

@@ -339,3 +339,75 @@ def test_upsert_is_versioned_and_audited_and_replace_removes(
     summary = import_file(conn, fewer, layer="growing_areas", data_dir=tmp_path, mode="replace")
     assert (summary.imported, summary.removed) == (0, 1)
     assert conn.execute("SELECT count(*) FROM growing_area").fetchone()[0] == 119
+
+
+# --- the CLI: mapping, commune, dry run, history and undo -------------------------------------
+
+
+def test_cli_import_dry_run_history_and_undo(
+    conn: psycopg.Connection, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from agrimap.cli import app
+
+    _load_commune(conn, tmp_path)
+    conn.commit()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    path, _ = _province_village_file(tmp_path)
+    renamed = gpd.read_file(path, encoding="latin1").rename(columns={"MA_THON": "SO_HIEU"})
+    odd = tmp_path / "thon_so_hieu.shp"
+    renamed.to_file(odd, encoding="latin1")
+    odd.with_suffix(".cpg").unlink(missing_ok=True)
+    runner = CliRunner()
+    args = [
+        "import",
+        str(odd),
+        "--layer",
+        "villages",
+        "--map",
+        "code=SO_HIEU",
+        "--commune",
+        "02923",
+    ]
+    dry = runner.invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "code ← SO_HIEU (--map)" in dry.output and "không ghi gì" in dry.output
+    assert conn.execute("SELECT count(*) FROM village").fetchone()[0] == 0
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert (
+        conn.execute("SELECT count(*) FROM village WHERE commune_code = '02923'").fetchone()[0]
+        == 14
+    )
+    again = runner.invoke(app, args)
+    assert again.exit_code != 0 and "--mode upsert" in " ".join(again.output.split())
+    listed = runner.invoke(app, ["imports", "list", "--layer", "villages"])
+    assert listed.exit_code == 0 and "thon_so_hieu.shp" in listed.output, listed.output
+    batch = conn.execute("SELECT max(id) FROM import_batch WHERE layer = 'villages'").fetchone()[0]
+    conn.commit()
+
+    # A household in one of the villages keeps the import from being undone.
+    conn.execute(
+        "SELECT set_config('agrimap.system', 'on', true), set_config('agrimap.user', 'test', true)"
+    )
+    conn.execute(
+        "INSERT INTO household (code, label, village_code, geom) SELECT 'H1', 'H1', code, "
+        "ST_PointOnSurface(geom) FROM village WHERE code = '02923-01'"
+    )
+    conn.commit()
+    refused = runner.invoke(app, ["imports", "undo", str(batch)])
+    assert refused.exit_code != 0 and "hộ gia đình" in refused.output
+    conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+    conn.execute("DELETE FROM household")
+    conn.commit()
+    undone = runner.invoke(app, ["imports", "undo", str(batch)])
+    assert undone.exit_code == 0 and "14" in undone.output, undone.output
+    assert conn.execute("SELECT count(*) FROM village").fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT undone_by FROM import_batch WHERE id = %s", (batch,))
+        .fetchone()[0]
+        .startswith("cli:")
+    )
+    twice = runner.invoke(app, ["imports", "undo", str(batch)])
+    assert twice.exit_code != 0 and "đã được hoàn tác" in twice.output

@@ -23,7 +23,11 @@ ALTER TABLE import_batch
     ADD COLUMN file_sha256 text,
     ADD COLUMN mode text,
     ADD COLUMN commune_code text,
-    ADD COLUMN columns jsonb;
+    ADD COLUMN columns jsonb,
+    ADD COLUMN features_updated integer NOT NULL DEFAULT 0,
+    ADD COLUMN features_removed integer NOT NULL DEFAULT 0,
+    ADD COLUMN undone_at timestamptz,
+    ADD COLUMN undone_by text;
 CREATE INDEX import_batch_file ON import_batch (layer, file_sha256);
 
 ALTER TABLE village ADD COLUMN import_batch_id bigint REFERENCES import_batch(id);
@@ -103,7 +107,8 @@ ALTER TABLE household DROP COLUMN commune_code;
 ALTER TABLE village DROP COLUMN import_batch_id;
 DROP INDEX import_batch_file;
 ALTER TABLE import_batch DROP COLUMN file_sha256, DROP COLUMN mode, DROP COLUMN commune_code,
-    DROP COLUMN columns;
+    DROP COLUMN columns, DROP COLUMN features_updated, DROP COLUMN features_removed,
+    DROP COLUMN undone_at, DROP COLUMN undone_by;
 """
 
 
