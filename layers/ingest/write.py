@@ -131,6 +131,17 @@ def record_batch(
     return batch
 
 
+def _room_for_staging(conn: psycopg.Connection) -> None:
+    """Temporary tables live in temp_buffers (8 MB by default): a million staged rows would be
+    read back from disk by every check. Settable only before a session's first temporary
+    table, so a later import on the same connection keeps what it has."""
+    try:
+        with conn.transaction():
+            conn.execute("SET temp_buffers = '256MB'")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
 def write_rows(
     conn: psycopg.Connection,
     spec: Layer,
@@ -144,6 +155,7 @@ def write_rows(
     """Stage, check, then write all rows in one transaction; on any error (a refused row
     without ``skip_invalid`` included) nothing stays behind."""
     options = options or WriteOptions()
+    _room_for_staging(conn)
     with conn.transaction():
         batch = record_batch(
             conn,

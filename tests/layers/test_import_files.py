@@ -383,8 +383,13 @@ def test_cli_import_dry_run_history_and_undo(
     again = runner.invoke(app, args)
     assert again.exit_code != 0 and "--mode upsert" in " ".join(again.output.split())
     listed = runner.invoke(app, ["imports", "list", "--layer", "villages"])
-    assert listed.exit_code == 0 and "thon_so_hieu.shp" in listed.output, listed.output
-    batch = conn.execute("SELECT max(id) FROM import_batch WHERE layer = 'villages'").fetchone()[0]
+    assert listed.exit_code == 0 and "thon_" in listed.output and "14" in listed.output
+    from layers.ingest.history import list_imports
+
+    (latest,) = list_imports(conn, layer="villages", limit=1)
+    assert (latest["source_name"], latest["features_imported"]) == ("thon_so_hieu.shp", 14)
+    assert latest["imported_by"].startswith("cli:") and latest["commune_code"] == "02923"
+    batch = latest["id"]
     conn.commit()
 
     # A household in one of the villages keeps the import from being undone.
