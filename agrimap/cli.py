@@ -17,7 +17,9 @@ from agrimap.settings import Settings
 from geo import codes
 from geo.errors import AgriMapError
 from layers import migrate, soil
-from layers.ingest import ImportRefused, ImportSummary, import_file
+from layers.ingest import MODES, ImportRefused, ImportSummary, import_file, parse_mapping
+from layers.ingest.history import list_imports, undo_import
+from layers.registry_checks import VIETNAM_TZ
 
 from . import backup, cli_cluster, localpg
 from .cli_accounts import ensure_demo_accounts, token_app, user_app
@@ -29,6 +31,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The local PostGIS used when DATABASE_URL is not set.")
 app.add_typer(db_app, name="db")
+imports_app = typer.Typer(help="Import history (lịch sử nhập) and undo.")
+app.add_typer(imports_app, name="imports")
 
 DEMO_DIR = localpg.PROJECT_ROOT / "data" / "shapefiles"
 # (file, layer, extra options): the order follows the foreign keys.
@@ -82,6 +86,22 @@ def print_summary(summary: ImportSummary) -> None:
     table.add_row("Từ chối / rejected", str(len(summary.rejected)))
     table.add_row("Bảng mã / encoding", f"{summary.encoding} {summary.encoding_note}".strip())
     table.add_row("Hệ tọa độ / CRS", f"{summary.crs_label} {summary.crs_note}".strip())
+    if summary.coordinates_note:
+        table.add_row("Cột tọa độ / coordinates", summary.coordinates_note)
+    if summary.place_note:
+        table.add_row("Vị trí / place", summary.place_note)
+    table.add_row("Chế độ / mode", summary.mode)
+    if summary.updated or summary.unchanged or summary.removed:
+        table.add_row(
+            "Đã có / stored",
+            f"cập nhật / updated {summary.updated} · giữ nguyên / unchanged {summary.unchanged}"
+            f" · xóa / removed {summary.removed}",
+        )
+    fed = ", ".join(
+        f"{field} ← {col}{' (--map)' if field in summary.mapped else ''}"
+        for field, col in summary.columns.items()
+    )
+    table.add_row("Cột / columns", escape(fed))
     console.print(table)
     for row, note in summary.repaired[:20]:
         console.print(f"  [yellow]sửa / repaired[/] dòng/row {row}: {note}")
@@ -102,6 +122,7 @@ def run_import(
         names = {
             "read": "Đọc tệp / reading",
             "check": "Kiểm tra / checking",
+            "place": "Vị trí, trùng lặp / place, duplicates",
             "write": "Ghi CSDL / writing",
         }
 
@@ -136,6 +157,18 @@ def import_cmd(
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the valid rows even if some are rejected"
     ),
+    mapping: list[str] = typer.Option(
+        [], "--map", help="field=COLUMN: read a field from that column (repeatable)"
+    ),
+    commune: str | None = typer.Option(
+        None, "--commune", help="Commune code for every row (else taken from the location)"
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode", help=f"Rows already stored: {'|'.join(MODES)} (default: refuse)"
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check and report everything, write nothing"
+    ),
 ) -> None:
     """Import a file into a layer: all of it, or nothing."""
     settings = load_settings()
@@ -146,6 +179,8 @@ def import_cmd(
                 conn, path, layer=layer, crs=crs, encoding=encoding, source_layer=source_layer,
                 skip_invalid=skip_invalid, user=f"cli:{getpass.getuser()}", data_dir=settings.data_dir,
                 soil_config=soil.load_config(settings.soil_classes_file),
+                mapping=parse_mapping(mapping), commune=commune, mode=mode,
+                layouts=settings.code_layouts(), dry_run=dry_run,
             )  # fmt: skip
         except ImportRefused as exc:
             print_summary(exc.summary)
@@ -153,6 +188,45 @@ def import_cmd(
         except AgriMapError as exc:
             raise fail(exc) from exc
     print_summary(summary)
+    if dry_run:
+        console.print("[yellow]Chạy thử: không ghi gì / dry run: nothing was written[/]")
+
+
+@imports_app.command("list")
+def imports_list(
+    layer: str | None = typer.Option(None, "--layer", "-l", help="Only this layer"),
+    limit: int = typer.Option(30, help="How many, newest first"),
+) -> None:
+    """Who imported which file when, with its counts."""
+    with psycopg.connect(database_url(load_settings())) as conn:
+        rows = list_imports(conn, layer=layer, limit=limit)
+    table = Table(title="Lịch sử nhập / import history")
+    for title in ("#", "lớp / layer", "tệp / file", "ai / who", "lúc / when",
+                  "nhập / added", "sửa / updated", "từ chối / refused", "hoàn tác / undone"):  # fmt: skip
+        table.add_column(title)
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["layer"], escape(r["source_name"]), escape(r["imported_by"]),
+            r["imported_at"].astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M"),
+            str(r["features_imported"]), str(r["features_updated"]), str(r["features_rejected"]),
+            r["undone_at"].astimezone(VIETNAM_TZ).strftime("%d/%m/%Y %H:%M") if r["undone_at"] else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@imports_app.command("undo")
+def imports_undo(
+    batch: int = typer.Argument(..., help="The import's number (imports list)"),
+) -> None:
+    """Remove every row one import added, while nothing depends on them."""
+    with psycopg.connect(database_url(load_settings())) as conn:
+        try:
+            removed = undo_import(conn, batch, user=f"cli:{getpass.getuser()}")
+        except AgriMapError as exc:
+            raise fail(exc) from exc
+    console.print(
+        f"Đã hoàn tác lần nhập {batch}: xóa {removed} dòng / undone, {removed} rows removed"
+    )
 
 
 def load_demo(url: str, settings: Settings) -> bool:

@@ -28,6 +28,8 @@ from __future__ import annotations
 import secrets
 import unicodedata
 
+import numpy as np
+
 from geo.errors import InvalidInput
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -85,6 +87,34 @@ def new_token() -> str:
     number = secrets.randbits(ENTROPY_BITS)
     data = "".join(ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(DATA_LENGTH)))
     return data + check_character(data)
+
+
+def new_tokens(n: int) -> list[str]:
+    """``n`` fresh tokens at once (an import of a million households), the same as ``n`` calls
+    of ``new_token``: 13 symbols from 5 random bits each (a byte's low 5 bits are uniform), and
+    the check symbol computed for all of them together.
+
+    >>> ts = new_tokens(3)
+    >>> len(ts), all(len(t) == 14 and normalise(t) == t for t in ts), new_tokens(0)
+    (3, True, [])
+    """
+    if n == 0:
+        return []
+    values = (np.frombuffer(secrets.token_bytes(n * DATA_LENGTH), dtype=np.uint8) & 31).reshape(
+        n, DATA_LENGTH
+    )
+    total = np.zeros(n, dtype=np.uint8)
+    for i in range(DATA_LENGTH):  # Horner, as _syndrome, on every token at once
+        total = total << 1
+        total = np.where(total & 0b100000, total ^ _FIELD_POLY, total) ^ values[:, i]
+    total = total << 1
+    check = np.where(total & 0b100000, total ^ _FIELD_POLY, total)
+    letters = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
+    symbols = np.empty((n, LENGTH), dtype=np.uint8)
+    symbols[:, :DATA_LENGTH] = letters[values]
+    symbols[:, DATA_LENGTH] = letters[check]
+    text = symbols.tobytes().decode("ascii")
+    return [text[i : i + LENGTH] for i in range(0, len(text), LENGTH)]
 
 
 def _fold(text: str) -> str:

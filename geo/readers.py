@@ -24,9 +24,16 @@ from geo.values import fold
 
 log = logging.getLogger(__name__)
 
-VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".csv"}
-X_NAMES = ("x", "lon", "lng", "long", "longitude", "kinh do", "toa do x", "easting")
-Y_NAMES = ("y", "lat", "latitude", "vi do", "toa do y", "northing")
+VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".csv", ".xlsx"}
+# Columns whose name says what they hold, and the bare X/Y of survey tables, which Vietnamese
+# surveyors use the other way round (X northing, Y easting) from GIS habit.
+EAST_NAMES = ("lon", "lng", "long", "longitude", "kinh do", "easting")
+NORTH_NAMES = ("lat", "latitude", "vi do", "northing")
+X_NAMES = ("x", "toa do x", "toa_do_x", "x (m)", "x_m")
+Y_NAMES = ("y", "toa do y", "toa_do_y", "y (m)", "y_m")
+# What each reading's values look like in Vietnam (degrees, or metres of a VN-2000/UTM zone).
+_EAST_DEG, _NORTH_DEG = (101.5, 110.5), (8.0, 23.5)
+_EAST_M, _NORTH_M = (100_000.0, 900_000.0), (900_000.0, 2_700_000.0)
 
 
 @dataclass
@@ -44,6 +51,7 @@ class RawTable:
     crs: CRS | None
     bytes_text: bool
     declared_encoding: str | None = None  # from a .cpg file
+    coordinates_note: str = ""  # which columns of a table were read as easting and northing
 
 
 def _refuse(vi: str, en: str, hint_vi: str = "", hint_en: str = "") -> InvalidInput:
@@ -182,14 +190,16 @@ def read_table(
         suffix = real.suffix.lower()
         if suffix == ".csv":
             table = _read_csv(real)
+        elif suffix == ".xlsx":
+            table = _read_xlsx(real)
         elif suffix in (".shp", ".gpkg", ".geojson", ".json", ".kml", ".gpx"):
             table = _read_ogr(real, source_layer)
         else:
             raise UnsupportedFormat(
                 f"Không đọc được định dạng {suffix or 'không rõ'} ({path.name}).",
                 f"Unsupported file type {suffix or '(none)'} ({path.name}).",
-                hint_vi="Dùng Shapefile (.shp hoặc .zip), GeoPackage, GeoJSON, KML/KMZ, GPX hoặc CSV có tọa độ.",
-                hint_en="Use Shapefile (.shp or .zip), GeoPackage, GeoJSON, KML/KMZ, GPX or CSV with coordinates.",
+                hint_vi="Dùng Shapefile (.shp hoặc .zip), GeoPackage, GeoJSON, KML/KMZ, GPX, CSV hoặc Excel (.xlsx) có tọa độ.",
+                hint_en="Use Shapefile (.shp or .zip), GeoPackage, GeoJSON, KML/KMZ, GPX, CSV or Excel (.xlsx) with coordinates.",
             )
     table.source_name = path.name
     if len(table.frame) == 0:
@@ -261,27 +271,127 @@ def _read_csv(path: Path) -> RawTable:
             f"Tệp CSV {path.name} sai cấu trúc: {exc}.",
             f"The CSV file {path.name} is malformed: {exc}.",
         ) from exc
-    xcol, ycol = _coordinate_columns(frame, path.name)
-    xs = pd.to_numeric(frame[xcol].str.replace(",", ".", regex=False).str.strip(), errors="coerce")
-    ys = pd.to_numeric(frame[ycol].str.replace(",", ".", regex=False).str.strip(), errors="coerce")
+    frame.columns = [_header(c) for c in frame.columns]
+    return _points_table(frame, path.name, "CSV", bytes_text=True)
+
+
+def _header(name: str) -> str:
+    """A column name as written (UTF-8 headers such as "Kinh độ"); values are decoded later."""
+    try:
+        return name.encode("latin-1").decode("utf-8").strip()
+    except UnicodeError:
+        return name.strip()
+
+
+def _read_xlsx(path: Path) -> RawTable:
+    """The first sheet of an Excel workbook; its text is Unicode (legacy-font text that was
+    typed in .VnTime shows as mojibake and is recovered by the text decoding)."""
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises several classes for damaged workbooks
+        raise _refuse(
+            f"Không đọc được tệp Excel {path.name}: {exc}.",
+            f"Cannot read the Excel file {path.name}: {exc}.",
+            "Mở tệp bằng Excel rồi lưu lại dạng .xlsx.",
+            "Open the file in Excel and save it again as .xlsx.",
+        ) from exc
+    frame = frame.dropna(how="all").fillna("")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        return RawTable(path.name, "XLSX", frame, np.array([], dtype=object), None, False)
+    return _points_table(frame, path.name, "XLSX", bytes_text=False)
+
+
+def _points_table(frame: pd.DataFrame, name: str, fmt: str, *, bytes_text: bool) -> RawTable:
+    """A table with coordinate columns as points, in the reading its values fit."""
+    (xcol, ycol), explicit = _coordinate_columns(frame, name)
+    xs = _numbers(frame[xcol])
+    ys = _numbers(frame[ycol])
+    note = f"{xcol} = easting/longitude, {ycol} = northing/latitude (named so)"
+    if not explicit:
+        swap, note = axis_order(xs, ys, xcol, ycol, name)
+        if swap:
+            xs, ys = ys, xs
     ok = xs.notna() & ys.notna()
     geometry = np.full(len(frame), None, dtype=object)
     geometry[ok.to_numpy()] = shapely.points(xs[ok].to_numpy(), ys[ok].to_numpy())
-    return RawTable(path.name, "CSV", frame.drop(columns=[xcol, ycol]), geometry, None, True)
+    table = RawTable(name, fmt, frame.drop(columns=[xcol, ycol]), geometry, None, bytes_text)
+    table.coordinates_note = note
+    return table
 
 
-def _coordinate_columns(frame: pd.DataFrame, name: str) -> tuple[str, str]:
+def _numbers(column: pd.Series) -> pd.Series:
+    text = column.astype(str).str.strip().str.replace(" ", "", regex=False)
+    # "2.480.123,45" (Vietnamese) and "2480123,45" as well as "2480123.45"
+    vi = text.str.contains(",", regex=False) & (text.str.count(r"\.") != 1)
+    text = text.where(
+        ~vi, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    )
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _within(values: pd.Series, span: tuple[float, float]) -> pd.Series:
+    return (values >= span[0]) & (values <= span[1])
+
+
+def axis_order(xs: pd.Series, ys: pd.Series, xcol: str, ycol: str, name: str) -> tuple[bool, str]:
+    """Whether columns named X and Y hold easting, northing (GIS habit) or northing, easting
+    (Vietnamese survey tables); refuses a table whose rows do not all fit one reading.
+
+    Returns (swap, note). Degrees and metres in Vietnam cannot be mistaken for each other:
+    longitudes are 101.5–110.5 and latitudes 8–23.5; eastings 100–900 km and northings
+    900–2,700 km.
+    """
+    ok = xs.notna() & ys.notna()
+    x, y = xs[ok], ys[ok]
+    if x.empty:
+        return False, ""
+    gis = (_within(x, _EAST_DEG) & _within(y, _NORTH_DEG)) | (
+        _within(x, _EAST_M) & _within(y, _NORTH_M)
+    )
+    survey = (_within(x, _NORTH_DEG) & _within(y, _EAST_DEG)) | (
+        _within(x, _NORTH_M) & _within(y, _EAST_M)
+    )
+    if gis.all():
+        return False, f"{xcol} = easting/longitude, {ycol} = northing/latitude (by their values)"
+    if survey.all():
+        return True, (
+            f"{xcol} = northing, {ycol} = easting: the Vietnamese survey order "
+            f"(X bắc, Y đông), read by their values"
+        )
+    if gis.any() and survey.any():
+        first_gis = int(np.flatnonzero(gis.to_numpy())[0]) + 1
+        first_survey = int(np.flatnonzero(survey.to_numpy())[0]) + 1
+        raise _refuse(
+            f"Tệp {name}: không biết cột {xcol}, {ycol} là (đông, bắc) hay (bắc, đông): "
+            f"có dòng theo cách này (dòng {first_gis}), có dòng theo cách kia (dòng {first_survey}).",
+            f"{name}: cannot tell whether {xcol}, {ycol} are (easting, northing) or (northing, "
+            f"easting): some rows read one way (row {first_gis}), some the other (row {first_survey}).",
+            "Đặt tên cột rõ ràng: kinh_do/vi_do hoặc easting/northing, và dùng một thứ tự cho cả tệp.",
+            "Name the columns plainly (lon/lat or easting/northing), one order for the whole file.",
+        )
+    return False, ""  # neither fits: the CRS check says where the points fall and what to try
+
+
+def _coordinate_columns(frame: pd.DataFrame, name: str) -> tuple[tuple[str, str], bool]:
+    """The (x, y) coordinate columns and whether their names say which is which."""
     folded = {fold(c): c for c in frame.columns}
-    xcol = next((folded[n] for n in X_NAMES if n in folded), None)
-    ycol = next((folded[n] for n in Y_NAMES if n in folded), None)
+
+    def first(names: tuple[str, ...]) -> str | None:
+        return next((folded[n] for n in names if n in folded), None)
+
+    east, north = first(EAST_NAMES), first(NORTH_NAMES)
+    if east is not None and north is not None:
+        return (east, north), True
+    xcol, ycol = first(X_NAMES), first(Y_NAMES)
     if xcol is None or ycol is None:
         raise _refuse(
-            f"Tệp CSV {name} không có cột tọa độ (có các cột: {', '.join(frame.columns)}).",
-            f"The CSV file {name} has no coordinate columns (columns: {', '.join(frame.columns)}).",
-            "Đặt tên cột tọa độ là x, y (hoặc lon, lat / kinh_do, vi_do).",
+            f"Tệp {name} không có cột tọa độ (có các cột: {', '.join(map(str, frame.columns))}).",
+            f"The file {name} has no coordinate columns (columns: {', '.join(map(str, frame.columns))}).",
+            "Đặt tên cột tọa độ là x, y (hoặc kinh_do, vi_do / lon, lat).",
             "Name the coordinate columns x, y (or lon, lat).",
         )
-    return xcol, ycol
+    return (xcol, ycol), False
 
 
 # --- reprojection ----------------------------------------------------------------

@@ -108,6 +108,8 @@ VILLAGES = Layer(
     sql_file="villages.sql",
     unique=("code",),
     references=(Reference("commune_code", "commune", "code", "mã xã"),),
+    placed_in="commune",
+    scoped_code=True,
 )  # fmt: skip
 
 

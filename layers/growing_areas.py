@@ -128,6 +128,7 @@ LAYER = Layer(
     unique=("code",),
     derive=split_owner,
     derived_columns=("cooperative", "owner_name"),
+    placed_in="commune",
     # A plot of 0.1–2 ha is under a screen pixel up to z11; drawn one by one, z8–10 tiles
     # of a province with 50,000 plots were 0.4–1.6 MB and took 0.2–0.4 s.
     aggregate_below_zoom=12,

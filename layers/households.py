@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.errors import UniqueViolation
 
+from geo import qrtoken
 from geo.coverage_rules import percent
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, InvalidInput, NotFound
@@ -107,14 +108,18 @@ LAYER = Layer(
         ),
     ),
     sql_file="households.sql",
-    unique=("code",),
+    unique=("commune_code", "code"),  # a household's code is unique in its commune
+    placed_in="village",
+    # A million QR tokens made at once in numpy, not one plpgsql call per row.
+    generated_columns=(("qr_token", "text"),),
+    generate=lambda n: {"qr_token": qrtoken.new_tokens(n)},
     references=(Reference("village_code", "village", "code", "mã thôn"),),
     checks=(
         RowCheck(
             # A point more than VILLAGE_TOLERANCE_M outside the village it names is a mistake
             # in one of the two (GPS noise at a boundary is tolerated).
             "SELECT s.row_no, s.village_code FROM staging s JOIN village v ON v.code = s.village_code "
-            "WHERE NOT ST_Covers(v.geom, s.geom) "
+            "WHERE NOT s.placed AND NOT ST_Covers(v.geom, s.geom) "
             "AND NOT ST_DWithin(v.geom::geography, s.geom::geography, 100) "
             "ORDER BY s.row_no LIMIT 50",
             "Vị trí nằm ngoài thôn ghi trong tệp (xa hơn 100 m): {rows}.",

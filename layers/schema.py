@@ -150,6 +150,16 @@ class Layer:
     derived_columns: tuple[str, ...] = ()  # stored columns ``derive`` fills
     geometry_required: bool = True
     checks: tuple[RowCheck, ...] = ()
+    # Where a row's place comes from when the file does not name it: "commune" (the stored
+    # commune boundary holding it, largest overlap for polygons) or "village" (households).
+    placed_in: Literal["commune", "village"] | None = None
+    # Codes only unique inside their commune (a village file numbers its villages 01, 02 ...):
+    # stored as "<commune>-<code>" unless the file already wrote them so.
+    scoped_code: bool = False
+    # Values an import makes for each new row in bulk rather than per row in the database
+    # (a household's QR token): name and SQL type of each, and the maker (rows -> values).
+    generated_columns: tuple[tuple[str, str], ...] = ()
+    generate: Callable[[int], dict[str, list[Any]]] | None = None
     # Layers of many small polygons (growing areas) are drawn, below this zoom, as one point per
     # tile grid cell with how many there are (``count``) and the sum of ``aggregate_total``.
     aggregate_below_zoom: int | None = None
@@ -190,9 +200,22 @@ class Layer:
         return tuple(sorted(shown, key=lambda c: c.popup or 0))
 
     def staging_columns(self) -> list[tuple[str, str]]:
-        """(name, SQL type) of an import's staging table: read columns, then derived ones."""
+        """(name, SQL type) of an import's staging table: read columns, then derived ones, then
+        the commune a placed row is given (when the file has no column for it)."""
         derived = [self.column(n) for n in self.derived_columns]
-        return [(c.name, c.sql_type) for c in (*self.fields, *derived)]
+        cols = [(c.name, c.sql_type) for c in (*self.fields, *derived)]
+        if self.placed_in is not None and "commune_code" not in {n for n, _ in cols}:
+            cols.append(("commune_code", "text"))
+        return cols + list(self.generated_columns)
+
+    @cached_property
+    def stored_staging_columns(self) -> tuple[str, ...]:
+        """The staging columns that are also columns of the table (what an upsert updates)."""
+        names = [c.name for c in (*self.fields, *(self.column(n) for n in self.derived_columns))
+                 if c.stored]  # fmt: skip
+        if self.placed_in is not None and "commune_code" not in names:
+            names.append("commune_code")
+        return tuple(names)
 
     # Last in the class: below this line ``property`` is this method, not the decorator.
     def property(self, name: str) -> Column | None:

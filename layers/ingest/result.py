@@ -25,6 +25,15 @@ class ImportSummary:
     crs_note: str = ""
     warnings: list[str] = field(default_factory=list)
     batch_id: int | None = None
+    # Which source column fed which field ({"name": "TEN_THON"}), and how it was chosen.
+    columns: dict[str, str] = field(default_factory=dict)
+    mapped: dict[str, str] = field(default_factory=dict)  # given by --map
+    coordinates_note: str = ""  # which columns were read as easting/northing (CSV, Excel)
+    place_note: str = ""  # where the rows' commune or village came from
+    mode: str = "refuse"
+    updated: int = 0  # rows that were stored already and changed (upsert, replace)
+    unchanged: int = 0  # rows stored already and equal (or skipped by append)
+    removed: int = 0  # stored rows of the file's communes that the file no longer has (replace)
 
 
 class ImportRefused(InvalidInput):

@@ -3,10 +3,11 @@ parsers, check geometries, reject duplicates. Rejections go into the import summ
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import shapely
 
 from geo.errors import InvalidInput
 from geo.geometry import check_geometry
@@ -16,82 +17,160 @@ from ..schema import Layer
 from .result import ImportSummary
 
 
+def parse_mapping(items: list[str] | None) -> dict[str, str]:
+    """``["name=TEN", "code=MA"]`` (``--map field=COLUMN``, repeatable) as {field: column}."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InvalidInput(
+                f"Cách ghép cột '{item}' không hợp lệ.",
+                f"Column mapping '{item}' is malformed.",
+                hint_vi="Viết --map trường=CỘT, ví dụ --map name=TEN_THON.",
+                hint_en="Write --map field=COLUMN, e.g. --map name=TEN_THON.",
+            )
+        out[field.strip()] = column.strip()
+    return out
+
+
+def find_columns(
+    spec: Layer, columns: list[str], mapping: Mapping[str, str] | None = None
+) -> dict[str, str | None]:
+    """The source column of each imported field: the mapping's, else a recognised name
+    (the field's own name or one of its Vietnamese aliases, diacritics and case ignored)."""
+    mapping = dict(mapping or {})
+    fields = {f.name: f for f in spec.fields}
+    unknown = [k for k in mapping if k not in fields]
+    absent = [v for k, v in mapping.items() if k in fields and v and v not in columns]
+    if unknown or absent:
+        vi, en = [], []
+        if unknown:
+            vi.append(f"lớp {spec.title_vi} không có trường {', '.join(unknown)}")
+            en.append(f"layer {spec.name} has no field {', '.join(unknown)}")
+        if absent:
+            vi.append(f"tệp không có cột {', '.join(absent)}")
+            en.append(f"the file has no column {', '.join(absent)}")
+        raise InvalidInput(
+            "Ghép cột không hợp lệ: " + "; ".join(vi) + ".",
+            "Invalid column mapping: " + "; ".join(en) + ".",
+            hint_vi=f"Các trường: {', '.join(fields)}. Các cột trong tệp: {', '.join(columns)}.",
+            hint_en=f"Fields: {', '.join(fields)}. Columns in the file: {', '.join(columns)}.",
+        )
+    found: dict[str, str | None] = {}
+    for f in spec.fields:
+        if f.name in mapping:
+            found[f.name] = mapping[f.name] or None  # "field=" leaves a field unread
+        else:
+            found[f.name] = f.find(columns)
+    return found
+
+
 def build_rows(
-    spec: Layer, table: RawTable, geoms: np.ndarray, summary: ImportSummary
+    spec: Layer,
+    table: RawTable,
+    geoms: np.ndarray,
+    summary: ImportSummary,
+    mapping: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Parse attributes and check geometries; rejected rows go into the summary."""
     columns = list(table.frame.columns)
-    found = {f.name: f.find(columns) for f in spec.fields}
-    missing = [f for f in spec.fields if f.required and found[f.name] is None]
+    found = find_columns(spec, columns, mapping)
+    summary.columns = {k: v for k, v in found.items() if v is not None}
+    summary.mapped = {k: v for k, v in (mapping or {}).items() if v}
+    # A placed layer's commune or village may come from the location instead.
+    placed = _placed_field(spec)
+    missing = [f for f in spec.fields if f.required and found[f.name] is None and f.name != placed]
     if missing:
         want = ", ".join(f"{f.label_vi} ({f.aliases[0] if f.aliases else f.name})" for f in missing)
         raise InvalidInput(
             f"Tệp thiếu cột bắt buộc cho lớp {spec.title_vi}: {want}. Các cột có trong tệp: {', '.join(columns)}.",
             f"The file lacks required column(s) for layer {spec.name}: {want}. Columns found: {', '.join(columns)}.",
-            hint_vi="Đổi tên cột cho đúng hoặc chọn đúng --layer.",
-            hint_en="Rename the columns or choose the right --layer.",
+            hint_vi="Ghép cột bằng --map trường=CỘT (ví dụ --map code=MA), đổi tên cột, hoặc chọn đúng --layer.",
+            hint_en="Map the column with --map field=COLUMN (e.g. --map code=MA), rename it, or choose the right --layer.",
         )
-    records = table.frame.to_dict("records")
+    values, problems = _parse_columns(spec, found, table)
+    names = [f.name for f in spec.fields]
+    points_ok = _plain_points(geoms) if spec.kind == "point" else None
     rows: list[dict[str, Any]] = []
-    for i, (record, geom) in enumerate(zip(records, geoms, strict=True), start=1):
-        row, problems = _parse_row(spec, found, record)
-        if geom is None and not spec.geometry_required and not problems:
-            rows.append({"row_no": i, **row, "geom": None})
+    for i, geom in enumerate(geoms):
+        row_no = i + 1
+        row = dict(zip(names, (v[i] for v in values), strict=True))
+        found_problems = problems.get(i, [])
+        if spec.derive is not None and not found_problems:
+            try:
+                row.update(spec.derive(row))
+            except ValueError as exc:
+                found_problems.append(str(exc))
+        if geom is None and not spec.geometry_required and not found_problems:
+            rows.append({"row_no": row_no, **row, "geom": None})
             continue
-        check = check_geometry(geom, spec.kind)
-        if check.status == "rejected":
-            problems.append(check.note_vi + " / " + check.note_en)
-        elif check.status == "repaired":
-            summary.repaired.append((i, check.note_en))
-        if problems:
-            summary.rejected.append((i, "; ".join(problems)))
+        if points_ok is not None and points_ok[i]:
+            checked = geom  # a plain 2-D point: nothing to check one by one
+        else:
+            check = check_geometry(geom, spec.kind)
+            checked = check.geometry
+            if check.status == "rejected":
+                found_problems.append(check.note_vi + " / " + check.note_en)
+            elif check.status == "repaired":
+                summary.repaired.append((row_no, check.note_en))
+        if found_problems:
+            summary.rejected.append((row_no, "; ".join(found_problems)))
             continue
-        rows.append({"row_no": i, **row, "geom": check.geometry})
-    _reject_duplicates(spec, rows, summary)
+        rows.append({"row_no": row_no, **row, "geom": checked})
     return rows
 
 
-def _parse_row(spec: Layer, found: dict[str, str | None], record: dict) -> tuple[dict, list[str]]:
-    row: dict[str, Any] = {}
-    problems: list[str] = []
+def _plain_points(geoms: np.ndarray) -> np.ndarray:
+    """Which geometries are non-empty 2-D points (checked at once, not one by one)."""
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    ok = np.zeros(len(geoms), dtype=bool)
+    if present.any():
+        g = geoms[present]
+        ok[present] = (shapely.get_type_id(g) == 0) & ~shapely.is_empty(g) & ~shapely.has_z(g)
+    return ok
+
+
+def _parse_columns(
+    spec: Layer, found: dict[str, str | None], table: RawTable
+) -> tuple[list[list[Any]], dict[int, list[str]]]:
+    """Each field's parsed values, column by column; a value is parsed once however often it
+    repeats (a million households share a few fibre answers and village codes)."""
+    n = len(table.frame)
+    placed = _placed_field(spec)
+    values: list[list[Any]] = []
+    problems: dict[int, list[str]] = {}
     for f in spec.fields:
         source = found[f.name]
-        try:
-            value = f.parse(record[source]) if source is not None else None
-        except ValueError as exc:
-            problems.append(f"{f.label_vi} ({source}): {exc}")
+        if source is None:
+            values.append([None] * n)
             continue
-        if f.refuses(value):
-            problems.append(
-                f"{f.label_vi} ({source}): {value} không được âm / must not be negative"
-            )
-            continue
-        if value is None and f.required:
-            problems.append(f"thiếu {f.label_vi} / missing {f.name} ({source})")
-        row[f.name] = value
-    if spec.derive is not None and not problems:
-        try:
-            row.update(spec.derive(row))
-        except ValueError as exc:
-            problems.append(str(exc))
-    return row, problems
+        cache: dict[Any, tuple[Any, str | None]] = {}
+        out: list[Any] = []
+        for i, raw in enumerate(table.frame[source].tolist()):
+            try:
+                parsed, problem = cache[raw]
+            except KeyError:
+                parsed, problem = cache[raw] = _parse_value(f, source, raw, placed)
+            except TypeError:  # an unhashable cell
+                parsed, problem = _parse_value(f, source, raw, placed)
+            out.append(parsed)
+            if problem is not None:
+                problems.setdefault(i, []).append(problem)
+        values.append(out)
+    return values, problems
 
 
-def _reject_duplicates(spec: Layer, rows: list[dict[str, Any]], summary: ImportSummary) -> None:
-    for column in spec.unique:
-        counts = Counter(r[column] for r in rows)
-        dupes = {v for v, n in counts.items() if n > 1}
-        if not dupes:
-            continue
-        keep = []
-        for r in rows:
-            if r[column] in dupes:
-                summary.rejected.append(
-                    (
-                        r["row_no"],
-                        f"{column} '{r[column]}' lặp lại trong tệp / appears more than once in the file",
-                    )
-                )
-            else:
-                keep.append(r)
-        rows[:] = keep
+def _parse_value(f, source: str, raw: Any, placed: str | None) -> tuple[Any, str | None]:
+    try:
+        value = f.parse(raw)
+    except ValueError as exc:
+        return None, f"{f.label_vi} ({source}): {exc}"
+    if f.refuses(value):
+        return None, f"{f.label_vi} ({source}): {value} không được âm / must not be negative"
+    if value is None and f.required and f.name != placed:
+        return None, f"thiếu {f.label_vi} / missing {f.name} ({source})"
+    return value, None
+
+
+def _placed_field(spec: Layer) -> str | None:
+    return {"commune": "commune_code", "village": "village_code"}.get(spec.placed_in or "")

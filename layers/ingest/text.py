@@ -43,7 +43,11 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
         if table.declared_encoding and _cpg_name(table.declared_encoding) not in (None, chosen):
             note += f"; the .cpg file says {table.declared_encoding}, which does not fit the text"
     for c in columns:
-        table.frame[c] = [_decode_value(v, chosen) for v in table.frame[c]]
+        decoded: dict[object, object] = {}  # each distinct value decoded once
+        table.frame[c] = [
+            decoded[v] if v in decoded else decoded.setdefault(v, _decode_value(v, chosen))
+            for v in table.frame[c]
+        ]
     return chosen, note
 
 

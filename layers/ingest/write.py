@@ -4,6 +4,7 @@ with its import batch and audit row."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -13,104 +14,85 @@ import shapely
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from geo.errors import Conflict, InvalidInput
+from geo import codes
 
 from ..schema import Layer
-from .result import ImportSummary, Progress
+from . import checks, modes
+from .result import ImportRefused, ImportSummary, Progress
 
 
-def _create_staging(conn: psycopg.Connection, spec: Layer) -> list[str]:
+@dataclass(frozen=True)
+class WriteOptions:
+    """How an import writes: the commune for the whole file, what to do with rows already
+    stored (``mode``: None refuses them, "append", "upsert", "replace"), whether refused rows
+    stop it, and the code layouts a growing-area code may follow."""
+
+    commune: str | None = None
+    mode: str | None = None
+    skip_invalid: bool = False
+    layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT)
+    file_sha256: str | None = None
+    dry_run: bool = False  # check everything, write everything, then roll it all back
+
+
+_BINARY_TYPES = {"numeric": "float8", "double precision": "float8", "integer": "int4",
+                 "bigint": "int8", "text": "text", "date": "date", "boolean": "bool"}  # fmt: skip
+
+
+def _create_staging(conn: psycopg.Connection, spec: Layer) -> list[tuple[str, str]]:
     cols = spec.staging_columns()
+    # Numbers are staged as float8 (what the parsers give); the move casts them to numeric.
     defs = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in cols
+        sql.SQL("{} {}").format(
+            sql.Identifier(name), sql.SQL("double precision" if kind == "numeric" else kind)
+        )
+        for name, kind in cols
     )
     # The write may run as a savepoint inside a caller's transaction, where ON COMMIT
     # DROP does not fire yet: drop any staging table left by an earlier import first.
-    conn.execute("DROP TABLE IF EXISTS pg_temp.staging")
+    for table in ("staging", "place", "file_keys"):
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(table)))
     conn.execute(
         sql.SQL(
-            "CREATE TEMP TABLE staging (row_no integer, {}, geom geometry) ON COMMIT DROP"
+            "CREATE TEMP TABLE staging (row_no integer, {}, geom geometry, "
+            "placed boolean NOT NULL DEFAULT false) ON COMMIT DROP"
         ).format(defs)
     )
-    return [name for name, _ in cols]
+    return cols
 
 
 def _copy_rows(
     conn: psycopg.Connection,
-    names: list[str],
+    cols: list[tuple[str, str]],
     rows: list[dict[str, Any]],
     progress: Progress | None,
 ) -> None:
+    """Binary COPY: no text formatting of a million numbers and geometries (EWKB as is)."""
+    names = [n for n, _ in cols]
     geoms = np.array([r["geom"] for r in rows], dtype=object)
     has = np.array([g is not None for g in geoms], dtype=bool)
     ewkb = np.full(len(rows), None, dtype=object)
     if has.any():
         ewkb[has] = shapely.to_wkb(
-            shapely.set_srid(geoms[has], 4326), hex=True, include_srid=True, output_dimension=2
+            shapely.set_srid(geoms[has], 4326), include_srid=True, output_dimension=2
         )
-    target = sql.SQL("COPY staging (row_no, {}, geom) FROM STDIN").format(
+    target = sql.SQL("COPY staging (row_no, {}, geom) FROM STDIN (FORMAT BINARY)").format(
         sql.SQL(", ").join(sql.Identifier(n) for n in names)
     )
+    floats = [i for i, (_, kind) in enumerate(cols) if kind in ("numeric", "double precision")]
     step = max(len(rows) // 100, 1)
     with conn.cursor().copy(target) as copy:
+        copy.set_types(["int4", *(_BINARY_TYPES[k] for _, k in cols), "bytea"])
         for i, (r, g) in enumerate(zip(rows, ewkb, strict=True)):
-            copy.write_row((r["row_no"], *(r.get(n) for n in names), g))
+            values = [r.get(n) for n in names]
+            for j in floats:
+                if values[j] is not None:
+                    values[j] = float(values[j])
+            copy.write_row((r["row_no"], *values, g))
             if progress and i % step == 0:
                 progress("write", i, len(rows))
     if progress:
         progress("write", len(rows), len(rows))
-
-
-def _check_references(conn: psycopg.Connection, spec: Layer) -> None:
-    for ref in spec.references:
-        stmt = sql.SQL(
-            "SELECT s.row_no, s.{col} FROM staging s WHERE s.{col} IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM {table} t WHERE t.{target} = s.{col}) ORDER BY s.row_no LIMIT 50"
-        ).format(
-            col=sql.Identifier(ref.column),
-            table=sql.Identifier(ref.table),
-            target=sql.Identifier(ref.target),
-        )
-        bad = conn.execute(stmt).fetchall()
-        if bad:
-            listed = ", ".join(f"dòng/row {r} ({v})" for r, v in bad[:10])
-            raise InvalidInput(
-                f"{ref.label_vi} không có trong cơ sở dữ liệu: {listed}.",
-                f"Unknown {ref.column}: {listed}.",
-                hint_vi=f"Nhập lớp {ref.table} trước, hoặc sửa {ref.label_vi} trong tệp.",
-                hint_en=f"Import the {ref.table} layer first, or fix {ref.column} in the file.",
-            )
-
-
-def _check_rows(conn: psycopg.Connection, spec: Layer) -> None:
-    for check in spec.checks:
-        bad = conn.execute(check.sql).fetchall()
-        if bad:
-            rows = ", ".join(f"dòng/row {r} ({v})" for r, v in bad[:10])
-            raise InvalidInput(
-                check.message_vi.format(rows=rows),
-                check.message_en.format(rows=rows),
-                hint_vi=check.hint_vi,
-                hint_en=check.hint_en,
-                details=[f"row {r}: {v}" for r, v in bad],
-            )
-
-
-def _check_conflicts(conn: psycopg.Connection, spec: Layer) -> None:
-    for column in spec.unique:
-        stmt = sql.SQL(
-            "SELECT s.row_no, s.{c} FROM staging s JOIN {t} t ON t.{c} = s.{c} ORDER BY s.row_no LIMIT 50"
-        ).format(c=sql.Identifier(column), t=sql.Identifier(spec.table))
-        clash = conn.execute(stmt).fetchall()
-        if clash:
-            listed = ", ".join(f"dòng/row {r} ({v})" for r, v in clash[:10])
-            raise Conflict(
-                f"Đã có trong cơ sở dữ liệu ({column}): {listed}; không nhập gì cả.",
-                f"Already stored ({column}): {listed}; nothing was imported.",
-                hint_vi="Xóa các dòng này khỏi tệp (dữ liệu đã có) hoặc sửa mã bị trùng.",
-                hint_en="Remove these rows from the file (they are already stored) or fix the duplicate codes.",
-                details=[f"row {r}: {v}" for r, v in clash],
-            )
 
 
 def record_batch(
@@ -149,6 +131,17 @@ def record_batch(
     return batch
 
 
+def _room_for_staging(conn: psycopg.Connection) -> None:
+    """Temporary tables live in temp_buffers (8 MB by default): a million staged rows would be
+    read back from disk by every check. Settable only before a session's first temporary
+    table, so a later import on the same connection keeps what it has."""
+    try:
+        with conn.transaction():
+            conn.execute("SET temp_buffers = '256MB'")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
 def write_rows(
     conn: psycopg.Connection,
     spec: Layer,
@@ -156,9 +149,13 @@ def write_rows(
     summary: ImportSummary,
     *,
     user: str,
+    options: WriteOptions | None = None,
     progress: Progress | None = None,
 ) -> None:
-    """Write all rows in one transaction; on any error nothing stays behind."""
+    """Stage, check, then write all rows in one transaction; on any error (a refused row
+    without ``skip_invalid`` included) nothing stays behind."""
+    options = options or WriteOptions()
+    _room_for_staging(conn)
     with conn.transaction():
         batch = record_batch(
             conn,
@@ -169,16 +166,120 @@ def write_rows(
             counts=(summary.features_read, len(rows), len(summary.repaired), len(summary.rejected)),
             user=user,
         )
-        names = _create_staging(conn, spec)
-        _copy_rows(conn, names, rows, progress)
-        _check_references(conn, spec)
-        _check_rows(conn, spec)
-        _check_conflicts(conn, spec)
+        cols = _create_staging(conn, spec)
+        if spec.generate is not None:
+            for name, values in spec.generate(len(rows)).items():
+                for row, value in zip(rows, values, strict=True):
+                    row[name] = value
+        _copy_rows(conn, cols, rows, progress)
+        if progress:
+            progress("place", 0, 1)
+        refused = checks.Refusals()
+        summary.place_note = checks.place_rows(conn, spec, refused, commune=options.commune)
+        scoped = checks.scope_codes(conn, spec)
+        if scoped:
+            summary.warnings.append(
+                f"{scoped} mã thôn được ghi kèm mã xã (ví dụ 02923-10) để không trùng với xã khác"
+                f" / {scoped} village code(s) stored with their commune's code (e.g. 02923-10)"
+            )
+        checks.references(conn, spec, refused)
+        checks.row_checks(conn, spec, refused)
+        checks.duplicates_in_file(conn, spec, refused)
+        if spec.name == "growing_areas":
+            checks.growing_area_checks(conn, refused, layouts=options.layouts)
+        summary.rejected = sorted(summary.rejected + refused.items())
+        if summary.rejected and not options.skip_invalid:
+            raise ImportRefused(summary)
+        if refused:
+            conn.execute("DELETE FROM staging WHERE row_no = ANY(%s)", (refused.rows(),))
+        if conn.execute("SELECT count(*) FROM staging").fetchone()[0] == 0:
+            raise ImportRefused(summary)  # every row refused: nothing to import
+        if progress:
+            progress("place", 1, 1)
+        modes.apply(conn, spec, options.mode, summary, batch=batch, file_sha256=options.file_sha256)
+        inserted = conn.execute("SELECT count(*) FROM staging").fetchone()[0]
+        if progress:
+            progress("insert", 0, 1)
+        rebuild = _indexes_to_rebuild(conn, spec, inserted)
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
+        _rebuild_indexes(conn, spec, rebuild)
         conn.execute("DROP TABLE pg_temp.staging")
+        conn.execute(
+            "UPDATE import_batch SET features_imported = %s, features_rejected = %s, "
+            "features_updated = %s, features_removed = %s, "
+            "file_sha256 = %s, mode = %s, commune_code = %s, columns = %s WHERE id = %s",
+            (inserted, len(summary.rejected), summary.updated, summary.removed,
+             options.file_sha256, summary.mode, options.commune, Jsonb(summary.columns), batch),
+        )  # fmt: skip
         summary.batch_id = batch
-        summary.imported = len(rows)
+        summary.imported = inserted
+        if options.dry_run:
+            raise DryRun(summary)  # rolls the whole import back: a preview
+
+
+class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves nothing behind
+    """Raised at the end of a dry run so that its transaction rolls back."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        super().__init__("dry run")
+        self.summary = summary
+
+
+# An import at least this large, and larger than what the table holds, builds the table's
+# secondary indexes after the insert (one sort each) instead of growing them row by row: a
+# million random QR tokens and codes inserted one at a time into big btrees was most of the
+# write. The table is locked (ACCESS EXCLUSIVE) until the import commits.
+REBUILD_INDEXES_FROM = 200_000
+_INDEXES = """
+SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
+ORDER BY i.relname
+"""
+
+
+def _indexes_to_rebuild(
+    conn: psycopg.Connection, spec: Layer, inserted: int
+) -> list[tuple[str, str, str | None, str | None]]:
+    if inserted < REBUILD_INDEXES_FROM:
+        return []
+    stored = conn.execute(
+        "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (spec.table,)
+    ).fetchone()[0]
+    if stored > inserted:
+        return []
+    indexes = conn.execute(_INDEXES, (spec.table,)).fetchall()
+    for name, _, constraint, _ in indexes:
+        if constraint is not None:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(spec.table), sql.Identifier(constraint)
+                )
+            )
+        else:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    return indexes
+
+
+def _rebuild_indexes(
+    conn: psycopg.Connection, spec: Layer, indexes: list[tuple[str, str, str | None, str | None]]
+) -> None:
+    if not indexes:
+        return
+    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for _, index_def, constraint, constraint_def in indexes:
+        if constraint is not None and constraint_def is not None:
+            # The definitions come from the catalogue (what the migrations created), not input.
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    sql.Identifier(spec.table), sql.Identifier(constraint), sql.SQL(constraint_def)
+                )
+            )
+        else:
+            conn.execute(sql.SQL(index_def))
 
 
 def move_statements(spec: Layer) -> list[str]:

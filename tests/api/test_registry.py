@@ -330,6 +330,9 @@ def test_draw_save_export_reimport_round_trip(
         assert validate_eudr(json.loads(r.content)) == []
         got = shape(json.loads(r.content)["features"][0]["geometry"])
     else:
+        # An imported area must lie in a stored commune (issue 15): the demo's boundary.
+        demo = Path(__file__).resolve().parents[2] / "data" / "shapefiles" / "ranh_gioi_xa.shp"
+        import_file(conn, demo, layer="communes", user="tests", data_dir=tmp_path)
         import_file(conn, path, layer="growing_areas", user="tests", data_dir=tmp_path)
         conn.commit()
         code, wkt = conn.execute("SELECT code, ST_AsText(geom) FROM growing_area").fetchone()

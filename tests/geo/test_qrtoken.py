@@ -141,3 +141,15 @@ def test_display_refuses_what_is_not_a_token() -> None:
     with pytest.raises(InvalidInput) as err:
         display("K7QX93MAR2TD5J")
     assert "mã QR" in err.value.vi
+
+
+def test_tokens_made_in_bulk_are_the_same_kind_as_one_by_one() -> None:
+    """An import makes its households' tokens at once: each must pass the one-by-one checks."""
+    tokens = qrtoken.new_tokens(20_000)
+    assert len(set(tokens)) == len(tokens) == 20_000
+    assert all(len(t) == LENGTH and normalise(t) == t for t in tokens)
+    assert all(check_character(t[:-1]) == t[-1] for t in tokens)
+    # every symbol is used in every position (5 random bits each, not a biased subset)
+    for position in range(LENGTH - 1):
+        assert {t[position] for t in tokens} == set(ALPHABET)
+    assert qrtoken.new_tokens(0) == []

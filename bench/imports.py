@@ -1,0 +1,103 @@
+"""Time the import of N households (default 1,000,000) through the import code path, split into
+read (file, text, CRS), checks (parsing in Python, then place and duplicates in PostGIS) and
+write (binary COPY into staging, then the insert into the layer with its triggers and indexes).
+
+Usage: .venv/bin/python bench/imports.py [N]
+Uses the local PostGIS (or AGRIMAP_BENCH_DATABASE_URL) and a database of its own, agrimap_bench.
+The households carry no village column (as provinces ship them): each is placed in the village
+holding it, one of 1,200 villages (12 communes of 100) laid over the area.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from agrimap import localpg
+from layers import migrate
+from layers.ingest import import_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from import_households import write_csv  # noqa: E402
+
+# 12 communes (4 x 3) over 103.9–104.3 E, 22.2–22.5 N, each cut into 10 x 10 villages.
+ADMIN_SQL = """
+INSERT INTO province (code, name) VALUES ('15', 'Lào Cai');
+INSERT INTO commune (code, name, province_code, geom)
+SELECT lpad((10000 + i * 3 + j)::text, 5, '0'), 'Xã ' || (i * 3 + j), '15',
+       ST_Multi(ST_MakeEnvelope(103.9 + i * 0.1, 22.2 + j * 0.1, 104.0 + i * 0.1, 22.3 + j * 0.1, 4326))
+FROM generate_series(0, 3) i, generate_series(0, 2) j;
+INSERT INTO village (code, name, commune_code, geom)
+SELECT c.code || '-' || lpad((a * 10 + b + 1)::text, 3, '0'), 'Thôn ' || (a * 10 + b + 1), c.code,
+       ST_Multi(ST_MakeEnvelope(ST_XMin(c.geom) + a * 0.01, ST_YMin(c.geom) + b * 0.01,
+                                ST_XMin(c.geom) + (a + 1) * 0.01, ST_YMin(c.geom) + (b + 1) * 0.01, 4326))
+FROM commune c, generate_series(0, 9) a, generate_series(0, 9) b;
+"""
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    base = os.environ.get("AGRIMAP_BENCH_DATABASE_URL")
+    if base:
+        admin, url = base.rsplit("/", 1)[0] + "/postgres", base
+    else:
+        cluster = localpg.start(databases=())
+        admin, url = cluster.url("postgres"), cluster.url("agrimap_bench")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS agrimap_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE agrimap_bench")
+    migrate.upgrade(url)
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', false)")
+        for stmt in ADMIN_SQL.split(";\n"):
+            if stmt.strip():
+                conn.execute(stmt)
+        conn.commit()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "households.csv"
+        t0 = time.perf_counter()
+        write_csv(src, n)
+        print(
+            f"wrote {n:,} rows ({src.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s"
+        )
+        marks: dict[str, float] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            marks.setdefault(stage, time.perf_counter())
+
+        with psycopg.connect(url) as conn:
+            t0 = time.perf_counter()
+            summary = import_file(
+                conn, src, layer="households", data_dir=Path(tmp), progress=progress,
+                skip_invalid=True,  # points exactly on a line between two villages
+            )  # fmt: skip
+            end = time.perf_counter()
+            stored = conn.execute("SELECT count(*) FROM household").fetchone()[0]
+            villages = conn.execute(
+                "SELECT count(DISTINCT village_code) FROM household"
+            ).fetchone()[0]
+    spans = {}
+    order = sorted(marks.items(), key=lambda kv: kv[1]) + [("end", end)]
+    for (name, start), (_, stop) in zip(order, order[1:], strict=False):
+        spans[name] = stop - start
+    read = spans.get("read", 0.0)
+    checks = spans.get("check", 0.0) + spans.get("place", 0.0)
+    write = spans.get("write", 0.0) + spans.get("insert", 0.0)
+    total = end - t0
+    print("  " + "  ".join(f"{k} {v:.1f} s" for k, v in spans.items()))
+    print(
+        f"read {read:.1f} s · checks {checks:.1f} s (parse {spans.get('check', 0):.1f}, "
+        f"place+duplicates {spans.get('place', 0):.1f}) · write {write:.1f} s "
+        f"(COPY {spans.get('write', 0):.1f}, insert {spans.get('insert', 0):.1f})"
+    )
+    print(f"imported {summary.imported:,} households (stored {stored:,}, in {villages} villages) "
+          f"in {total:.1f} s = {summary.imported / total:,.0f} rows/s; refused {len(summary.rejected)}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
