@@ -69,7 +69,7 @@ PAGES: tuple[NavPage, ...] = (
     NavPage("/maps/coverage", "Phủ sóng", "Coverage", _SIGNED_IN),
     NavPage("/maps/soil", "Thổ nhưỡng", "Soil", _EVERYONE),
     NavPage("/maps/code-check", "Tra cứu mã", "Code lookup", _EVERYONE),
-    NavPage("/maps/admin", "Quản trị", "Administration", frozenset({"admin"})),
+    # Administration has no page yet (accounts and the audit trail are the /admin API).
 )
 
 
