@@ -136,11 +136,11 @@ def _place_in_villages(conn: psycopg.Connection, refused: Refusals) -> str:
     return f"{placed} row(s) placed in the village holding them" if placed else ""
 
 
-def scope_codes(conn: psycopg.Connection, spec: Layer) -> int:
-    """Codes numbered inside their commune become "<commune>-<code>"; returns how many."""
+def scope_codes(conn: psycopg.Connection, spec: Layer) -> list[str]:
+    """Codes numbered inside their commune become "<commune>-<code>"; returns the new codes."""
     if not spec.scoped_code:
-        return 0
-    return len(conn.execute(_sql("scope_codes.sql")).fetchall())
+        return []
+    return [code for (code,) in conn.execute(_sql("scope_codes.sql"))]
 
 
 # --- the layer's own rules --------------------------------------------------------------------

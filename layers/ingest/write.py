@@ -178,9 +178,10 @@ def write_rows(
         summary.place_note = checks.place_rows(conn, spec, refused, commune=options.commune)
         scoped = checks.scope_codes(conn, spec)
         if scoped:
+            n, example = len(scoped), min(scoped)
             summary.warnings.append(
-                f"{scoped} mã thôn được ghi kèm mã xã (ví dụ 02923-10) để không trùng với xã khác"
-                f" / {scoped} village code(s) stored with their commune's code (e.g. 02923-10)"
+                f"{n} mã thôn được ghi kèm mã xã (ví dụ {example}) để không trùng với xã khác"
+                f" / {n} village code(s) stored with their commune's code (e.g. {example})"
             )
         checks.references(conn, spec, refused)
         checks.row_checks(conn, spec, refused)

@@ -81,6 +81,7 @@ def test_village_file_without_commune_lands_in_its_commune(
     assert summary.imported == 14 and summary.encoding == "tcvn3"
     assert summary.columns == {"code": "MA_THON", "name": "TEN_THON"}
     assert "placed" in summary.place_note
+    assert any("14" in w and "02923-01" in w for w in summary.warnings), summary.warnings
     rows = conn.execute(
         "SELECT code, name, commune_code, ST_AsText(geom) FROM village ORDER BY code"
     ).fetchall()

@@ -71,6 +71,9 @@ def test_soil_page_switch_property_click_area_and_read_its_soil(
         panel = page.inner_text(".soil-panel")
         stats = map_render_stats(page)
         screenshot(page, out / "soil-field.png")
+        page.locator("#soil-note").scroll_into_view_if_needed()
+        page.wait_for_timeout(200)
+        screenshot(page, out / "soil-note.png")
         log = page_log(page)
 
     assert code in field and "Trung bình" in field and "Cấp" in field

@@ -3,4 +3,4 @@
 UPDATE staging s SET code = s.commune_code || '-' || s.code
 WHERE s.commune_code IS NOT NULL AND s.code IS NOT NULL
   AND s.code NOT LIKE s.commune_code || '-%'
-RETURNING s.row_no
+RETURNING s.code
