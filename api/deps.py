@@ -39,8 +39,8 @@ async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     (``api.replica``), else the primary. Without a replica, the primary pool's."""
     state = app_state(request.app)
     reads = state.reads
-    if reads is None or reads.replica is None:
-        async with state.pool.connection() as conn:
+    if reads is None or reads.replica is None:  # the primary, with its 503 while it is down
+        async for conn in _connection(request):
             yield conn
         return
     watch = state.layer_watch

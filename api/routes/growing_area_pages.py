@@ -30,8 +30,9 @@ from ..chrome import HeaderDep
 from ..deps import ConnDep, SettingsDep
 from ..html import render
 from ..lang import request_lang
+from ..limits import StrictJsonRoute
 
-router = APIRouter(tags=["Trang cán bộ / officer pages"])
+router = APIRouter(tags=["Trang cán bộ / officer pages"], route_class=StrictJsonRoute)
 Writers = require("admin", "officer")
 LIST = "/maps/growing-areas"
 PAGE_SIZE = 50

@@ -182,7 +182,11 @@ def import_samples(
     table = _read(path)
     summary = ImportSummary(layer="soil_samples", source=path.name, features_read=len(table.frame))
     summary.encoding, summary.encoding_note = decode_text(table, encoding)
-    if _northing_first(table.geometry):
+    # geo.readers reads a table's X/Y by their values (survey order X = northing detected).
+    summary.coordinates_note = getattr(table, "coordinates_note", "")
+    if "northing, " in summary.coordinates_note:
+        summary.warnings.append(summary.coordinates_note)
+    elif _northing_first(table.geometry):
         # A Vietnamese survey table: X is the northing, Y the easting (shared/DOMAIN.md).
         table.geometry = np.array(
             [None if g is None else shapely.Point(g.y, g.x) for g in table.geometry], dtype=object
