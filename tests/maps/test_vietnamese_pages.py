@@ -96,6 +96,7 @@ def pages_for(role: str, ids: dict) -> list[str]:
     public = [
         "/maps/overview",
         "/maps/code-check",
+        "/maps/soil",
         "/maps/code-check?code=VN-51-522-21214-13-24",
         "/maps/code-check?code=VN-15-0292-03-25",
         f"/q/{ids['token']}",
@@ -108,13 +109,19 @@ def pages_for(role: str, ids: dict) -> list[str]:
         f"/collections/growing_areas/items/{a}/sheet",
         "/maps/growing-areas/999999999",
     ]
-    signed_in = ["/maps/growing-areas?status=suspended", f"/maps/growing-areas/{a}"]
+    signed_in = [
+        "/maps/growing-areas?status=suspended",
+        f"/maps/growing-areas/{a}",
+        "/maps/coverage",
+    ]
     officer = [
         "/maps/register",
         f"/maps/growing-areas/{a}/boundary",
         f"/maps/households/{h}",
         "/maps/households/new",
         f"/villages/{ids['village']}/qr-sheet",
+        "/maps/households",
+        f"/maps/households?village={ids['village']}",
     ]
     return {
         "public": public + ["/login"],
