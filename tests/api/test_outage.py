@@ -116,7 +116,9 @@ def test_database_down_gives_503_fast_and_recovers(outage_cluster) -> None:
     assert answers and not any(a.status in (-1, 500) for a in answers), [
         (round(a.at - down_at, 1), a.path, a.status) for a in answers if a.status in (-1, 500)
     ]
-    during = [a for a in answers if stopped_at < a.at < restart_at]
+    # Answered while the database was down: started after it stopped and finished before it was
+    # started again (a request that waited into the restart may rightly succeed).
+    during = [a for a in answers if stopped_at < a.at and a.at + a.seconds < restart_at]
     assert len(during) > 30  # answered fast: not each waiting the pool timeout
     assert {a.status for a in during} == {503}, sorted({(a.path, a.status) for a in during})
     assert all(a.retry_after == "5" for a in during)
