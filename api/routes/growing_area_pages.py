@@ -17,6 +17,7 @@ from shapely.geometry import mapping
 from geo.errors import InvalidInput
 from geo.exports import FORMATS
 from geo.tables import TABLE_FORMATS, TableColumn, table_csv, table_xlsx
+from geo.values import parse_date
 from layers import admin, registry, registry_search
 from layers.growing_areas import LAYER, export_areas
 from layers.registry_search import AreaFilter
@@ -304,12 +305,13 @@ async def area_status(
 ) -> Response:
     day = None
     if on.strip():
-        try:
-            day = dt.date.fromisoformat(on.strip())
+        try:  # dd/mm/yyyy as the form shows it, or ISO
+            day = parse_date(on.strip())
         except ValueError:
             raise InvalidInput(
                 f"Ngày '{on}' không hợp lệ.", f"Date '{on}' is not valid.",
-                hint_vi="Chọn ngày trên lịch (dd/mm/yyyy).", hint_en="Pick the date on the calendar.",
+                hint_vi="Viết ngày dạng dd/mm/yyyy, ví dụ 30/11/2026.",
+                hint_en="Write the date as dd/mm/yyyy, e.g. 30/11/2026.",
             ) from None  # fmt: skip
     async with acting(conn, who):
         await registry.change_status(conn, fid, action, reason=reason, on=day, version=version)

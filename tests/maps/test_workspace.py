@@ -236,7 +236,7 @@ def test_status_actions_and_the_timeline_that_names_them(officer, area, demo_url
     r = client.post(
         url + "/status",
         data={"csrf_token": csrf, "version": version, "action": "suspend",
-              "reason": "Phát hiện ruồi đục quả", "on": "2026-11-30"},
+              "reason": "Phát hiện ruồi đục quả", "on": "30/11/2026"},
     )  # fmt: skip
     assert r.status_code == 303, r.text
     missing_reason = client.post(
@@ -249,6 +249,14 @@ def test_status_actions_and_the_timeline_that_names_them(officer, area, demo_url
     )
     assert r.status_code == 303, r.text
     page = client.get(url)
+    # The form's dates are written dd/mm/yyyy whatever the browser's locale.
+    assert re.search(r'name="on" value="\d{2}/\d{2}/\d{4}"', page.text)
+    bad_date = client.post(
+        url + "/status",
+        data={"csrf_token": csrf, "version": version + 2, "action": "suspend", "reason": "x",
+              "on": "31/02/2026"},
+    )  # fmt: skip
+    assert bad_date.status_code == 400 and "dd/mm/yyyy" in bad_date.text
     items = re.findall(r'<li class="timeline-(\w+)"', page.text)
     assert items[:2] == ["reinstate", "suspend"]
     text = _text(page.text)
