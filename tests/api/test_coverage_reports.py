@@ -127,7 +127,9 @@ def test_gaps_compare_and_disagreements_routes(live_server: str, planner: dict) 
     # In 2000 no coverage existed: every village was a dead zone; all but Phú Hải 1 left the list.
     assert body["dead_zones_before"] == 14 and body["dead_zones_after"] == 1
     assert [v["name"] for v in body["still"]] == ["Phú Hải 1"] and len(body["removed"]) == 13
-    bad = _get(live_server, "/coverage/compare", planner, **{"from": "2025-01-01", "to": "2024-01-01"})
+    bad = _get(
+        live_server, "/coverage/compare", planner, **{"from": "2025-01-01", "to": "2024-01-01"}
+    )
     assert bad.status_code == 400 and "Ngày đầu phải trước ngày sau" in bad.json()["description"]
     dis = _get(live_server, "/coverage/disagreements", planner, operator="Viettel", **COMMUNE)
     assert dis.status_code == 200 and dis.json()["villages"] == []  # no speed test in the demo
