@@ -4,7 +4,6 @@ lookup page."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,6 +19,7 @@ from geo.tables import TABLE_FORMATS, TableColumn, table_csv, table_xlsx
 from geo.values import parse_date
 from layers import admin, registry, registry_search
 from layers.growing_areas import LAYER, export_areas
+from layers.registry_checks import vietnam_today
 from layers.registry_search import AreaFilter
 from maps.formats import STATUS_NAMES
 from maps.register import render_register
@@ -262,7 +262,7 @@ async def area_page(
         may_edit=_may_edit(who, props["commune_code"]),
         csrf=who.csrf or "",
         saved=saved,
-        today=dt.date.today().isoformat(),
+        today=vietnam_today().isoformat(),
         statuses=STATUS_NAMES[lang],
     )
     return HTMLResponse(html)
