@@ -16,14 +16,33 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import psycopg
 
 from agrimap import localpg
 from layers import migrate
 from layers.ingest import import_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from import_households import write_csv  # noqa: E402
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ"]
+GIVEN = ["Văn Ước", "Thị Hằng", "Đức Thắng", "Minh Phúc", "Thị Lựu", "Quốc Việt", "Hữu Nghĩa"]
+
+
+def write_csv(path: Path, n: int, seed: int = 7) -> None:
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(103.9, 104.3, n)
+    lat = rng.uniform(22.2, 22.5, n)
+    fam = rng.integers(0, len(FAMILY), n)
+    giv = rng.integers(0, len(GIVEN), n)
+    phone = rng.integers(10**8, 10**9 - 1, n)
+    fibre = rng.random(n) < 0.8
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("ma_ho,ten_chu_ho,dien_thoai,cap_quang,lon,lat\n")
+        for i in range(n):
+            fh.write(
+                f"B{i:08d},{FAMILY[fam[i]]} {GIVEN[giv[i]]},0{phone[i]},"
+                f"{'có' if fibre[i] else 'không'},{lon[i]:.6f},{lat[i]:.6f}\n"
+            )
+
 
 # 12 communes (4 x 3) over 103.9–104.3 E, 22.2–22.5 N, each cut into 10 x 10 villages.
 ADMIN_SQL = """
