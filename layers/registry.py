@@ -361,23 +361,14 @@ async def commune_and_province_names(
 
 
 async def area_place_names(conn: AsyncConnection, gid: int) -> dict[str, str | None]:
-    """The commune, province and village an area lies in, by name (the village holding most
-    of the area, as exports name it)."""
-    row = await (
-        await conn.execute(
-            "SELECT c.name, p.name, v.name, v.code FROM growing_area a "
-            "LEFT JOIN commune c ON c.code = a.commune_code "
-            "LEFT JOIN province p ON p.code = c.province_code "
-            "LEFT JOIN LATERAL (SELECT name, code FROM village v "
-            "  WHERE v.commune_code = a.commune_code AND ST_Intersects(v.geom, a.geom) "
-            "  ORDER BY ST_Area(ST_Intersection(v.geom, a.geom)) DESC, v.code LIMIT 1) v "
-            "  ON true "
-            "WHERE a.id = %s",
-            (gid,),
-        )
-    ).fetchone()
-    keys = ("commune", "province", "village", "village_code")
-    return dict(zip(keys, row, strict=True)) if row else dict.fromkeys(keys)
+    """The commune, province and village an area lies in, by name, as its exports name them
+    (the village holding most of the area)."""
+    found = await export_features(conn, gid=gid)
+    record = found[0].properties if found else {}
+    return {
+        "commune": record.get("commune_name"), "province": record.get("province_name"),
+        "village": record.get("village_name"), "village_code": record.get("village_code"),
+    }  # fmt: skip
 
 
 async def find_by_code(conn: AsyncConnection, code: str) -> dict[str, Any] | None:

@@ -162,7 +162,7 @@ async def matching_ids(
 
 async def villages_of(conn: AsyncConnection, communes: tuple[str, ...] | None) -> list[tuple]:
     """(code, name, commune name) of the villages the reader may filter by."""
-    query = sql.SQL(
+    query = (
         "SELECT v.code, v.name, c.name FROM village v JOIN commune c ON c.code = v.commune_code "
         "WHERE (%(communes)s::text[] IS NULL OR v.commune_code = ANY(%(communes)s::text[])) "
         "ORDER BY c.name, v.name"
