@@ -16,7 +16,7 @@ from rich.table import Table
 from agrimap.settings import Settings
 from geo import codes
 from geo.errors import AgriMapError
-from layers import migrate, soil
+from layers import migrate, partitions, soil
 from layers.ingest import MODES, ImportRefused, ImportSummary, import_file, parse_mapping
 from layers.ingest.history import list_imports, undo_import
 from layers.registry_checks import VIETNAM_TZ
@@ -74,6 +74,19 @@ def migrate_cmd() -> None:
     url = database_url(load_settings())
     migrate.upgrade(url)
     console.print("Lược đồ CSDL đã cập nhật / schema up to date.")
+
+
+@app.command("maintain")
+def maintain_cmd(
+    months: int = typer.Option(12, help="audit-log months to make ahead / số tháng tạo trước"),
+) -> None:
+    """Make the audit log's month partitions ahead (run it monthly, e.g. from cron; the server
+    also does it at start-up)."""
+    with psycopg.connect(database_url(load_settings()), autocommit=True) as conn:
+        made = partitions.add_audit_months(conn, ahead=months)
+    console.print(
+        f"Nhật ký kiểm toán: thêm {made} tháng / audit log: {made} month partition(s) made."
+    )
 
 
 def print_summary(summary: ImportSummary) -> None:

@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from agrimap.settings import Settings
-from layers import offload
+from layers import offload, partitions
 from layers import soil as soil_layer
 
 from . import chrome, errors, limits
@@ -43,6 +44,16 @@ from .tilecache import TileCache
 from .tileserve import TileFastPath
 
 log = logging.getLogger(__name__)
+
+
+async def _audit_months(pool: AsyncConnectionPool) -> None:
+    """The audit log's month partitions a year ahead (migration 0015); a server that cannot make
+    them (a read-only role, a database not migrated yet) still starts, and says so."""
+    try:
+        async with pool.connection() as conn:
+            await partitions.add_audit_months_async(conn)
+    except psycopg.Error as exc:
+        log.warning("audit log months not made ahead: %s", exc)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -75,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open(wait=True, timeout=30)
         state.pool = pool
+        await _audit_months(pool)
         replica = None
         if settings.read_database_url:
             replica = AsyncConnectionPool(

@@ -236,8 +236,10 @@ async def create(conn: AsyncConnection, feature: dict[str, Any]) -> int:
         code = (await (await conn.execute(NEXT_CODE, {"v": village})).fetchone())[0]
     cols = ["code", "village_code", *values]
     params = {**values, "code": code, "village_code": village, "lon": lon, "lat": lat}
+    # The province is named on insert: it chooses the partition (migration 0015).
     query = sql.SQL(
-        "INSERT INTO household ({}, geom) VALUES ({}, "
+        "INSERT INTO household ({}, province_code, geom) VALUES ({}, "
+        "commune_province(household_commune(%(village_code)s)), "
         "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) RETURNING id"
     ).format(
         sql.SQL(", ").join(map(sql.Identifier, cols)),

@@ -124,7 +124,11 @@ async def create(
         "commune_code": result["commune_code"],
         "registered_by": user,
     }
-    insert = sql.SQL("INSERT INTO growing_area ({}, geom) VALUES ({}, {}) RETURNING id").format(
+    # The province is named on insert: it chooses the partition (migration 0015).
+    insert = sql.SQL(
+        "INSERT INTO growing_area ({}, province_code, geom) "
+        "VALUES ({}, commune_province(%(commune_code)s), {}) RETURNING id"
+    ).format(
         sql.SQL(", ").join(map(sql.Identifier, values)),
         sql.SQL(", ").join(map(sql.Placeholder, values)),
         sql.SQL("ST_GeomFromText(%(wkt)s, 4326)"),

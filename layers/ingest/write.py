@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from geo import codes
 
+from .. import partitions
 from ..schema import Layer
 from . import checks, modes
 from .result import ImportRefused, ImportSummary, Progress
@@ -201,10 +202,19 @@ def write_rows(
         inserted = conn.execute("SELECT count(*) FROM staging").fetchone()[0]
         if progress:
             progress("insert", 0, 1)
-        rebuild = _indexes_to_rebuild(conn, spec, inserted)
+        written = _written(conn, spec, inserted)
+        rebuild = [(w.partition, _drop_indexes(conn, w.partition)) for w in written if _rebuilds(w)]
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
-        _rebuild_indexes(conn, spec, rebuild)
+        for w in written:
+            if (
+                spec.table in partitions.PARTITIONED
+                and w.stored
+                and w.incoming >= (partitions.REORDER_FROM)
+            ):
+                partitions.spatially_order(conn, spec.table, w.partition)
+        for table, indexes in rebuild:
+            _rebuild_indexes(conn, table, indexes)
         conn.execute("DROP TABLE pg_temp.staging")
         conn.execute(
             "UPDATE import_batch SET features_imported = %s, features_rejected = %s, "
@@ -227,10 +237,12 @@ class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves noth
         self.summary = summary
 
 
-# An import at least this large, and larger than what the table holds, builds the table's
-# secondary indexes after the insert (one sort each) instead of growing them row by row: a
-# million random QR tokens and codes inserted one at a time into big btrees was most of the
-# write. The table is locked (ACCESS EXCLUSIVE) until the import commits.
+# An import of at least this many rows into a table or partition, more than it holds, builds
+# that table's secondary indexes after the insert (one sort each) instead of growing them row by
+# row: a million random QR tokens and codes inserted one at a time into big btrees was most of
+# the write. Households and growing areas do it per province partition, only in the partitions
+# the import writes (their indexes are the partition's own, migration 0015); each such partition
+# is locked (ACCESS EXCLUSIVE) until the import commits.
 REBUILD_INDEXES_FROM = 200_000
 _INDEXES = """
 SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
@@ -240,24 +252,32 @@ LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrel
 WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
 ORDER BY i.relname
 """
+Index = tuple[str, str, str | None, str | None]
 
 
-def _indexes_to_rebuild(
-    conn: psycopg.Connection, spec: Layer, inserted: int
-) -> list[tuple[str, str, str | None, str | None]]:
+def _written(conn: psycopg.Connection, spec: Layer, inserted: int) -> list[partitions.Written]:
+    """Where the staged rows go: the province partitions, or the layer's one table."""
+    if spec.table in partitions.PARTITIONED:
+        return partitions.written_partitions(conn, spec.table)
     if inserted < REBUILD_INDEXES_FROM:
         return []
     stored = conn.execute(
         "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (spec.table,)
     ).fetchone()[0]
-    if stored > inserted:
-        return []
-    indexes = conn.execute(_INDEXES, (spec.table,)).fetchall()
+    return [partitions.Written(spec.table, inserted, max(int(stored), 0))]
+
+
+def _rebuilds(w: partitions.Written) -> bool:
+    return w.incoming >= REBUILD_INDEXES_FROM and w.stored <= w.incoming
+
+
+def _drop_indexes(conn: psycopg.Connection, table: str) -> list[Index]:
+    indexes = conn.execute(_INDEXES, (table,)).fetchall()
     for name, _, constraint, _ in indexes:
         if constraint is not None:
             conn.execute(
                 sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-                    sql.Identifier(spec.table), sql.Identifier(constraint)
+                    sql.Identifier(table), sql.Identifier(constraint)
                 )
             )
         else:
@@ -265,9 +285,7 @@ def _indexes_to_rebuild(
     return indexes
 
 
-def _rebuild_indexes(
-    conn: psycopg.Connection, spec: Layer, indexes: list[tuple[str, str, str | None, str | None]]
-) -> None:
+def _rebuild_indexes(conn: psycopg.Connection, table: str, indexes: list[Index]) -> None:
     if not indexes:
         return
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -276,7 +294,7 @@ def _rebuild_indexes(
             # The definitions come from the catalogue (what the migrations created), not input.
             conn.execute(
                 sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    sql.Identifier(spec.table), sql.Identifier(constraint), sql.SQL(constraint_def)
+                    sql.Identifier(table), sql.Identifier(constraint), sql.SQL(constraint_def)
                 )
             )
         else:

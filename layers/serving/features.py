@@ -134,6 +134,14 @@ def _whole_table_key(coll: Collection) -> tuple:
     return (coll.table, None, ())
 
 
+# A partitioned table's estimate is its partitions' (the parent holds no rows).
+ESTIMATED_ROWS = (
+    "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint "
+    "FROM pg_partition_tree(to_regclass(%s)) t "
+    "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf"
+)
+
+
 async def _estimated_rows(conn: AsyncConnection, coll: Collection) -> int:
     """The planner's row count for the whole table (pg_class.reltuples), cached for a minute."""
     key = _whole_table_key(coll)
@@ -141,7 +149,7 @@ async def _estimated_rows(conn: AsyncConnection, coll: Collection) -> int:
     if cached is not None:
         return cached
     cur = await conn.execute(
-        "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+        ESTIMATED_ROWS,
         (coll.table,),
         prepare=changes.prepare(conn),
     )
@@ -240,7 +248,8 @@ def _page_sql(
     if reltuples:
         parts.append(
             sql.SQL(
-                ", (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = {}::regclass)"
+                ", (SELECT sum(greatest(c.reltuples, 0))::bigint FROM pg_partition_tree({}) t "
+                "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf)"
             ).format(sql.Literal(coll.table))
         )
     else:

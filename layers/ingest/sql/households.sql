@@ -1,10 +1,15 @@
 -- Village and commune are settled in staging: the code given in the file, else the village
--- polygon that holds the point (layers/ingest/checks.py).
+-- polygon that holds the point (layers/ingest/checks.py); the province (the partition) is the
+-- commune's.
 -- QR tokens are made in bulk by the import (geo.qrtoken.new_tokens), like agrimap_qr_token().
-INSERT INTO household (code, label, village_code, commune_code, head_name, phone, has_fibre,
-                       qr_token, import_batch_id, geom)
-SELECT s.code, coalesce(s.label, s.code), s.village_code, s.commune_code,
+-- Ids follow the file's order; the rows are written in spatial order (geohash, by province), so
+-- that a box or a tile reads few pages (layers/partitions.py).
+INSERT INTO household (id, code, label, village_code, commune_code, province_code, head_name,
+                       phone, has_fibre, qr_token, import_batch_id, geom)
+SELECT s.id, s.code, coalesce(s.label, s.code), s.village_code, s.commune_code, c.province_code,
        s.head_name, s.phone, coalesce(s.has_fibre, false), coalesce(s.qr_token, agrimap_qr_token()),
        %(batch)s, s.geom
-FROM staging s
-ORDER BY s.row_no;
+FROM (SELECT nextval(pg_get_serial_sequence('household', 'id')) AS id, st.*
+      FROM staging st ORDER BY st.row_no) s
+LEFT JOIN commune c ON c.code = s.commune_code
+ORDER BY c.province_code, ST_GeoHash(s.geom, 10);
