@@ -44,8 +44,8 @@ SELECT c.code || '-' || lpad(j::text, 2, '0'), 'Thôn ' || j, c.code,
        ST_Multi(ST_MakeEnvelope(ST_XMin(c.geom) + 0.01 * (j %% 5), ST_YMin(c.geom) + 0.025 * (j / 5),
                                 ST_XMin(c.geom) + 0.01 * (j %% 5 + 1), ST_YMin(c.geom) + 0.025 * (j / 5 + 1), 4326))
 FROM commune c, generate_series(0, 9) j;
-INSERT INTO household (code, label, village_code, has_fibre, geom)
-SELECT v.code || '-' || k, 'hộ', v.code, random() < 0.8,
+INSERT INTO household (code, label, village_code, province_code, has_fibre, geom)
+SELECT v.code || '-' || k, 'hộ', v.code, commune_province(v.commune_code), random() < 0.8,
        ST_SetSRID(ST_MakePoint(ST_XMin(v.geom) + random() * 0.01, ST_YMin(v.geom) + random() * 0.025), 4326)
 FROM village v, generate_series(1, %(per_village)s) k;
 """

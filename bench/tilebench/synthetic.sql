@@ -63,8 +63,10 @@ SELECT array_agg(lo ORDER BY n) AS bounds FROM (
     FROM vn) t;
 
 -- Households (hộ gia đình): a Gaussian cloud around each village centre (Box–Muller).
-INSERT INTO household (code, label, village_code, head_name, phone, has_fibre, qr_token, geom)
+INSERT INTO household (code, label, village_code, province_code, head_name, phone, has_fibre,
+                       qr_token, geom)
 SELECT 'H' || lpad(h.g::text, 8, '0'), 'Hộ ' || lpad(h.g::text, 8, '0'), v.code,
+       commune_province(household_commune(v.code)),
        (ARRAY['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Vũ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ',
               'Giàng', 'Sùng', 'Lò', 'Vàng'])[1 + floor(random() * 14)::int] || ' ' ||
        (ARRAY['Văn Ước', 'Thị Hằng', 'Đức Thắng', 'Minh Phúc', 'Thị Lựu', 'Quốc Việt',
@@ -83,7 +85,7 @@ JOIN vn v ON v.n = h.b;
 -- about one per 20 households; a few suspended or revoked, with their reason.
 INSERT INTO growing_area (code, crop, area_ha, cooperative, owner_name, member_households,
                           status, status_reason, status_changed_on, issued_on, commune_code,
-                          geom)
+                          province_code, geom)
 SELECT format('VN-%s-%s', a.commune_code, lpad(a.g::text, 7, '0')), a.crop,
        round((ST_Area(a.geom::geography) / 1e4)::numeric, 4),
        CASE WHEN a.u < 0.6 THEN 'HTX Nông nghiệp ' || a.commune_code END,
@@ -94,7 +96,7 @@ SELECT format('VN-%s-%s', a.commune_code, lpad(a.g::text, 7, '0')), a.crop,
                      WHEN 'revoked' THEN 'Không đạt kiểm tra dư lượng' END,
        CASE WHEN a.status <> 'active' THEN date '2026-03-01' END,
        date '2020-01-01' + floor(a.u * 2000)::int,
-       a.commune_code,
+       a.commune_code, commune_province(a.commune_code),
        ST_Multi(a.geom)
 FROM (SELECT p.g, p.u, p.crop, p.status, v.commune_code,
              ST_Rotate(ST_MakeEnvelope(p.cx - p.w / 2, p.cy - p.h / 2,

@@ -72,9 +72,10 @@ def commune(conn: psycopg.Connection, db_url: str, tmp_path: Path) -> str:
     ]
     rows += [("98001-C", C0 + 0.0003 * k, 21.009) for k in range(3)]
     conn.cursor().executemany(
-        "INSERT INTO household (code, label, village_code, geom) "
-        "VALUES (%s, 'hộ', %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
-        [(f"G-{i}", v, x, y) for i, (v, x, y) in enumerate(rows)],
+        "INSERT INTO household (code, label, village_code, province_code, geom) "
+        "VALUES (%s, 'hộ', %s, commune_province(household_commune(%s)), "
+        "ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+        [(f"G-{i}", v, v, x, y) for i, (v, x, y) in enumerate(rows)],
     )
     conn.commit()
     import_file(conn, _coverage(tmp_path, "v1.geojson", "2024-01-01", [A_BOX, C_BOX]),

@@ -86,9 +86,10 @@ def commune(conn: psycopg.Connection, db_url: str, tmp_path: Path) -> str:
     rows += [("99001-04", x, False) for x in V4]
     for n, (village, x, fibre) in enumerate(rows):
         conn.execute(
-            "INSERT INTO household (code, label, village_code, has_fibre, geom) "
-            "VALUES (%s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
-            (f"T-{n}", f"Hộ {n}", village, fibre, x, LAT),
+            "INSERT INTO household (code, label, village_code, province_code, has_fibre, geom) "
+            "VALUES (%s, %s, %s, commune_province(household_commune(%s)), %s, "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            (f"T-{n}", f"Hộ {n}", village, village, fibre, x, LAT),
         )
     conn.commit()
     import_file(conn, _write(tmp_path / "phu_song.geojson", FIRST), layer="coverage",
@@ -231,8 +232,9 @@ def test_households_added_and_moved_follow(commune: str) -> None:
     with psycopg.connect(commune) as conn:
         conn.execute("SELECT set_config('agrimap.system', 'on', true)")
         conn.execute(
-            "INSERT INTO household (code, label, village_code, geom) VALUES "
-            "('T-new', 'mới', '99001-01', ST_SetSRID(ST_MakePoint(105.001, 21.005), 4326))"
+            "INSERT INTO household (code, label, village_code, province_code, geom) VALUES "
+            "('T-new', 'mới', '99001-01', commune_province('99001'), "
+            "ST_SetSRID(ST_MakePoint(105.001, 21.005), 4326))"
         )
         conn.execute(
             "UPDATE household SET geom = ST_SetSRID(ST_MakePoint(105.003, 21.005), 4326) "
@@ -408,8 +410,8 @@ def test_village_summary_follows_every_change(gia_phu: str, tmp_path: Path) -> N
     with psycopg.connect(gia_phu) as conn:
         conn.execute("SELECT set_config('agrimap.system', 'on', false)")
         conn.execute(
-            "INSERT INTO household (code, label, village_code, has_fibre, geom) "
-            "SELECT 'S-' || i, 'mới', '02923-03', i % 2 = 0, "
+            "INSERT INTO household (code, label, village_code, province_code, has_fibre, geom) "
+            "SELECT 'S-' || i, 'mới', '02923-03', commune_province('02923'), i % 2 = 0, "
             "ST_SetSRID(ST_MakePoint(104.06 + i * 0.0003, 22.37), 4326) FROM generate_series(1, 30) i"
         )
         conn.execute(

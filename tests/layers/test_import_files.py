@@ -398,7 +398,8 @@ def test_cli_import_dry_run_history_and_undo(
         "SELECT set_config('agrimap.system', 'on', true), set_config('agrimap.user', 'test', true)"
     )
     conn.execute(
-        "INSERT INTO household (code, label, village_code, geom) SELECT 'H1', 'H1', code, "
+        "INSERT INTO household (code, label, village_code, province_code, geom) "
+        "SELECT 'H1', 'H1', code, commune_province(commune_code), "
         "ST_PointOnSurface(geom) FROM village WHERE code = '02923-01'"
     )
     conn.commit()
