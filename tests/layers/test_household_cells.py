@@ -33,10 +33,11 @@ def test_cells_follow_inserts_moves_fibre_and_deletes(demo_url) -> None:
             "SELECT id, village_code FROM household ORDER BY id LIMIT 1"
         ).fetchone()
         conn.execute(
-            "INSERT INTO household (code, label, village_code, has_fibre, geom) "
-            "SELECT 'TEST-CELL-' || g, 'thử', %s, g %% 2 = 0, "
-            "ST_SetSRID(ST_MakePoint(105.9 + g * 0.01, 21.0), 4326) FROM generate_series(1, 5) g",
-            (vcode,),
+            "INSERT INTO household (code, label, village_code, province_code, has_fibre, geom) "
+            "SELECT 'TEST-CELL-' || g, 'thử', %s, commune_province(household_commune(%s)), "
+            "g %% 2 = 0, ST_SetSRID(ST_MakePoint(105.9 + g * 0.01, 21.0), 4326) "
+            "FROM generate_series(1, 5) g",
+            (vcode, vcode),
         )
         _same(conn)
         conn.execute("UPDATE household SET label = label || '!' WHERE code LIKE 'TEST-CELL-%%'", ())
