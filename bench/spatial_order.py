@@ -105,11 +105,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "households.csv"
         write_csv(src, n)
+        marks: dict[str, float] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            marks.setdefault(stage, time.perf_counter())
+
         with psycopg.connect(url) as conn:
             t0 = time.perf_counter()
             summary = import_file(conn, src, layer="households", data_dir=Path(tmp),
-                                  skip_invalid=True)  # fmt: skip
-            result["import_s"] = time.perf_counter() - t0
+                                  skip_invalid=True, progress=progress)  # fmt: skip
+            end = time.perf_counter()
+            result["import_s"] = end - t0
+            order = sorted(marks.items(), key=lambda kv: kv[1]) + [("end", end)]
+            result["import_stages_s"] = {
+                name: stop - start
+                for (name, start), (_, stop) in zip(order, order[1:], strict=False)
+            }
             result["imported"] = summary.imported
     rng = np.random.default_rng(3)
     boxes = []

@@ -29,7 +29,7 @@ GROUP BY 1 ORDER BY 1
 """
 
 _STORED = """
-SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END FROM pg_class c
+SELECT CASE WHEN c.reltuples > 0 THEN c.reltuples::bigint END FROM pg_class c
 WHERE c.oid = %s::regclass
 """
 
@@ -53,7 +53,7 @@ def written_partitions(conn: psycopg.Connection, parent: str) -> list[Written]:
             (parent, None if province == "none" else province),
         )
         stored = conn.execute(_STORED, (partition,)).fetchone()[0]
-        if stored is None:  # never vacuumed nor analysed: count it
+        if stored is None:  # empty, or never vacuumed nor analysed since it filled: count it
             stored = conn.execute(
                 sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(partition))
             ).fetchone()[0]

@@ -204,6 +204,8 @@ def write_rows(
             progress("insert", 0, 1)
         written = _written(conn, spec, inserted)
         rebuild = [(w.partition, _drop_indexes(conn, w.partition)) for w in written if _rebuilds(w)]
+        if inserted >= SORT_IN_MEMORY_FROM:  # the move sorts the rows twice (ids, then space)
+            conn.execute("SET LOCAL work_mem = '256MB'")
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
         for w in written:
@@ -244,6 +246,7 @@ class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves noth
 # the import writes (their indexes are the partition's own, migration 0015); each such partition
 # is locked (ACCESS EXCLUSIVE) until the import commits.
 REBUILD_INDEXES_FROM = 200_000
+SORT_IN_MEMORY_FROM = 100_000
 _INDEXES = """
 SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
 FROM pg_index x

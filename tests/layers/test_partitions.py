@@ -129,8 +129,15 @@ def test_a_province_gets_its_partitions_with_every_index_and_trigger(
         }
         assert parent_rows and parent_rows <= on_part
         assert f"{part}_through_parent" in on_part
-    # the demo's province and the unplaced rows' partitions exist from the migration
+    # the unplaced rows' partitions exist from the migration
     assert conn.execute("SELECT to_regclass('household_pnone')").fetchone()[0] is not None
+    # a province deleted (only possible when empty) takes its partitions along
+    _system(conn)
+    conn.execute("INSERT INTO province (code, name) VALUES ('96', 'Tỉnh Sáu')")
+    assert conn.execute("SELECT to_regclass('growing_area_p96')").fetchone()[0] is not None
+    conn.execute("DELETE FROM province WHERE code = '96'")
+    assert conn.execute("SELECT to_regclass('growing_area_p96')").fetchone()[0] is None
+    conn.rollback()
 
 
 def test_rows_land_in_their_province_partition_and_direct_writes_are_refused(
@@ -408,7 +415,7 @@ def test_audit_rows_land_in_their_month_and_months_are_made_ahead(
     ).fetchone()[0]
     assert where == f"audit_log_{month}"
     conn.commit()
-    far = (dt.date.today().replace(day=1) + dt.timedelta(days=32 * 15)).replace(day=15)
+    far = (dt.date.today().replace(day=1) + dt.timedelta(days=30.5 * 24)).replace(day=15)
     far_part = f"audit_log_{far:%Y_%m}"
     assert conn.execute("SELECT to_regclass(%s)", (far_part,)).fetchone()[0] is None
     with pytest.raises(errors.CheckViolation, match="no partition"):
@@ -418,7 +425,7 @@ def test_audit_rows_land_in_their_month_and_months_are_made_ahead(
             (dt.datetime(far.year, far.month, far.day, tzinfo=dt.UTC),),
         )
     conn.rollback()
-    made = partitions.add_audit_months(conn, ahead=16)
+    made = partitions.add_audit_months(conn, ahead=25)
     assert made >= 3
     conn.execute(
         "INSERT INTO audit_log (at, actor, action, object_type) VALUES (%s, 'thử', "
@@ -442,7 +449,7 @@ def test_audit_rows_land_in_their_month_and_months_are_made_ahead(
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute(stmt)
         conn.rollback()
-    assert partitions.add_audit_months(conn, ahead=16) == 0  # idempotent
+    assert partitions.add_audit_months(conn, ahead=25) == 0  # idempotent
     plan = conn.execute(
         "EXPLAIN SELECT * FROM audit_log WHERE at >= %s",
         (dt.datetime(far.year, far.month, 1, tzinfo=dt.UTC),),
@@ -491,3 +498,21 @@ def test_migration_up_and_down_on_the_demo(tmp_path: Path) -> None:
             "FROM village LIMIT 1 RETURNING id, tableoid::regclass::text"
         ).fetchone()
         assert new == (counts[4] + 1, "household_p15")
+
+
+def test_agrimap_maintain_makes_the_audit_months_ahead(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from agrimap.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    done = CliRunner().invoke(app, ["maintain", "--months", "20"])
+    assert done.exit_code == 0, done.output
+    assert "month partition" in done.output
+    ahead = dt.date.today().replace(day=1) + dt.timedelta(days=31 * 19)
+    with psycopg.connect(db_url) as c:
+        assert c.execute("SELECT to_regclass(%s)", (f"audit_log_{ahead:%Y_%m}",)).fetchone()[0]
+    again = CliRunner().invoke(app, ["maintain", "--months", "20"])
+    assert "thêm 0 tháng" in again.output

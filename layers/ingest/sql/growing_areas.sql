@@ -10,7 +10,7 @@ SELECT s.id, s.code, s.crop,
        s.cooperative, s.owner_name, coalesce(s.member_households, 0),
        coalesce(s.status, 'active'), s.issued_on, s.commune_code, c.province_code,
        %(batch)s, ST_Multi(s.geom)
-FROM (SELECT nextval(pg_get_serial_sequence('growing_area', 'id')) AS id, st.*
+FROM (SELECT nextval('growing_area_id_seq'::regclass) AS id, st.*
       FROM staging st ORDER BY st.row_no) s
 LEFT JOIN commune c ON c.code = s.commune_code
 ORDER BY c.province_code, ST_GeoHash(ST_Centroid(s.geom), 10);

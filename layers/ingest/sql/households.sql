@@ -9,7 +9,7 @@ INSERT INTO household (id, code, label, village_code, commune_code, province_cod
 SELECT s.id, s.code, coalesce(s.label, s.code), s.village_code, s.commune_code, c.province_code,
        s.head_name, s.phone, coalesce(s.has_fibre, false), coalesce(s.qr_token, agrimap_qr_token()),
        %(batch)s, s.geom
-FROM (SELECT nextval(pg_get_serial_sequence('household', 'id')) AS id, st.*
+FROM (SELECT nextval('household_id_seq'::regclass) AS id, st.*
       FROM staging st ORDER BY st.row_no) s
 LEFT JOIN commune c ON c.code = s.commune_code
 ORDER BY c.province_code, ST_GeoHash(s.geom, 10);
