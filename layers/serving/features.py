@@ -12,6 +12,7 @@ from psycopg import AsyncConnection, sql
 from geo.errors import NotFound
 from geo.values import id_number
 
+from .. import partitions
 from . import changes
 from .catalog import Collection
 
@@ -134,6 +135,8 @@ def _whole_table_key(coll: Collection) -> tuple:
     return (coll.table, None, ())
 
 
+PARTITION_KEY = "province_code"  # of the tables in layers.partitions.PARTITIONED
+
 # A partitioned table's estimate is its partitions' (the parent holds no rows).
 ESTIMATED_ROWS = (
     "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint "
@@ -226,7 +229,10 @@ def _page_sql(
         feature=feature_json_sql(coll),
     )
     if count and filter_params:
-        stmt, params = _counted_filtered_page(query, names, filter_where, filter_params, after, cap)
+        part = sql.Identifier(PARTITION_KEY) if coll.table in partitions.PARTITIONED else None
+        stmt, params = _counted_filtered_page(
+            query, names, filter_where, filter_params, after, cap, partition_key=part
+        )
         parts: list[sql.Composable] = [stmt]
     else:
         parts = [
@@ -264,6 +270,7 @@ def _counted_filtered_page(
     filter_params: list[Any],
     after: list[Any],
     cap: int,
+    partition_key: sql.Identifier | None = None,
 ) -> tuple[sql.Composable, list[Any]]:
     """A filtered page and its count from one scan of the matches.
 
@@ -271,15 +278,33 @@ def _counted_filtered_page(
     page is the lowest ids among them, otherwise (more than the cap) the page is looked up on
     its own. The other branch is switched off by a one-time filter, so only one of them runs."""
     keyset = sql.SQL(" AND m.{} > %s").format(names["id"]) if after else sql.SQL("")
-    stmt = sql.SQL(
-        "WITH m AS MATERIALIZED (SELECT t.{id} FROM {table} t{filter_where} LIMIT %s), "
-        "c AS (SELECT count(*) AS n FROM m), "
-        "ids AS ((SELECT m.{id} FROM m WHERE (SELECT n FROM c) <= %s{keyset} "
-        "ORDER BY m.{id} LIMIT %s) UNION ALL "
-        "(SELECT t.{id} FROM {table} t{where} AND (SELECT n FROM c) > %s "
-        "ORDER BY t.{id} LIMIT %s)), "
-        "page AS (SELECT {cols} FROM {table} t JOIN ids ON t.{id} = ids.{id}), "
-    ).format(filter_where=filter_where, keyset=keyset, **names)
+    # A table partitioned by province (households, growing areas) carries the province along,
+    # so that fetching the page's rows probes one partition per row, not every partition.
+    part = partition_key
+    key = sql.SQL(", t.{}").format(part) if part else sql.SQL("")
+    mkey = sql.SQL(", m.{}").format(part) if part else sql.SQL("")
+    page = (
+        sql.SQL(
+            "page AS (SELECT {cols} FROM {table} t JOIN ids ON t.{id} = ids.{id} "
+            "AND t.{p} = ids.{p} UNION ALL SELECT {cols} FROM {table} t JOIN ids "
+            "ON t.{id} = ids.{id} AND t.{p} IS NULL AND ids.{p} IS NULL), "
+        ).format(p=part, **names)
+        if part
+        else sql.SQL(
+            "page AS (SELECT {cols} FROM {table} t JOIN ids ON t.{id} = ids.{id}), "
+        ).format(**names)
+    )
+    stmt = (
+        sql.SQL(
+            "WITH m AS MATERIALIZED (SELECT t.{id}{key} FROM {table} t{filter_where} LIMIT %s), "
+            "c AS (SELECT count(*) AS n FROM m), "
+            "ids AS ((SELECT m.{id}{mkey} FROM m WHERE (SELECT n FROM c) <= %s{keyset} "
+            "ORDER BY m.{id} LIMIT %s) UNION ALL "
+            "(SELECT t.{id}{key} FROM {table} t{where} AND (SELECT n FROM c) > %s "
+            "ORDER BY t.{id} LIMIT %s)), "
+        ).format(filter_where=filter_where, keyset=keyset, key=key, mkey=mkey, **names)
+        + page
+    )
     stmt = stmt + _tail(names) + sql.SQL(", (SELECT n FROM c)")
     page = query.limit + 1
     params = [*filter_params, cap + 1, cap, *after, page]
