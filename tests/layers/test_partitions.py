@@ -516,3 +516,29 @@ def test_agrimap_maintain_makes_the_audit_months_ahead(
         assert c.execute("SELECT to_regclass(%s)", (f"audit_log_{ahead:%Y_%m}",)).fetchone()[0]
     again = CliRunner().invoke(app, ["maintain", "--months", "20"])
     assert "thêm 0 tháng" in again.output
+
+
+def test_a_household_moved_to_another_province_changes_partition(
+    two_provinces: psycopg.Connection,
+) -> None:
+    conn = two_provinces
+    start = _audit_now(conn)
+    h = _household(conn, "H7", "98001-01", 106.002)
+    conn.commit()
+    _system(conn)
+    conn.execute(
+        "UPDATE household SET village_code = '97001-01', "
+        "geom = ST_SetSRID(ST_MakePoint(106.105, 21.005), 4326) WHERE id = %s",
+        (h,),
+    )
+    conn.commit()
+    assert _where(conn, "household", h) == "household_p97"
+    assert conn.execute(
+        "SELECT commune_code, province_code FROM household WHERE id = %s", (h,)
+    ).fetchone() == ("97001", "97")
+    audit = conn.execute(
+        "SELECT action, before ->> 'village_code', after ->> 'village_code' FROM audit_log "
+        "WHERE object_type = 'household' AND object_id = %s AND id > %s ORDER BY id",
+        (str(h), start),
+    ).fetchall()
+    assert audit == [("create", None, "98001-01"), ("update", "98001-01", "97001-01")]
