@@ -41,9 +41,11 @@ class Refusals:
 
     def __init__(self) -> None:
         self.by_row: dict[int, list[str]] = defaultdict(list)
+        self.pairs: dict[int, list[tuple[str, str]]] = defaultdict(list)
 
     def add(self, row: int, vi: str, en: str) -> None:
         self.by_row[row].append(f"{vi} / {en}")
+        self.pairs[row].append((vi, en))
 
     def __bool__(self) -> bool:
         return bool(self.by_row)
@@ -141,6 +143,36 @@ def scope_codes(conn: psycopg.Connection, spec: Layer) -> list[str]:
     if not spec.scoped_code:
         return []
     return [code for (code,) in conn.execute(_sql("scope_codes.sql"))]
+
+
+def _has_commune(spec: Layer) -> bool:
+    return "commune_code" in {name for name, _ in spec.staging_columns()}
+
+
+def outside_scope(
+    conn: psycopg.Connection, spec: Layer, refused: Refusals, *, communes: Sequence[str]
+) -> None:
+    """An officer imports into their own communes only: a placed row elsewhere is refused
+    (the database's scope triggers would stop the write anyway, without the row number)."""
+    if not _has_commune(spec):
+        return
+    rows = conn.execute(_sql("outside_scope.sql"), {"communes": list(communes)})
+    for row, code, name in rows:
+        refused.add(
+            row,
+            f"nằm ở xã {name or code} ({code}), ngoài các xã tài khoản này được nhập",
+            f"lies in commune {name or code} ({code}), outside this account's communes",
+        )
+
+
+def record_communes(conn: psycopg.Connection, spec: Layer, batch: int) -> None:
+    """Keep the communes of the file's rows on the import (who may see and undo it)."""
+    if _has_commune(spec):
+        conn.execute(
+            "UPDATE import_batch SET communes = (SELECT array_agg(DISTINCT commune_code "
+            "ORDER BY commune_code) FROM staging WHERE commune_code IS NOT NULL) WHERE id = %s",
+            (batch,),
+        )
 
 
 # --- the layer's own rules --------------------------------------------------------------------
