@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from geo.textenc import LABELS
+from geo.values import format_number
 
 LAYER_NAMES: dict[str, dict[str, str]] = {
     "vi": {"villages": "Thôn, bản", "households": "Hộ gia đình", "growing_areas": "Vùng trồng",
@@ -39,6 +40,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cho biết bảng mã, hệ tọa độ, cột nào ghép vào trường nào, các dòng trên bản đồ và lỗi "
         "của từng dòng.",
         "file": "Tệp",
+        "chooseFile": "Chọn tệp",
+        "noFile": "Chưa chọn tệp nào",
         "fileHelp": "Tối đa {size}. Shapefile: nén chung .shp, .shx, .dbf, .prj (và .cpg) thành một tệp .zip.",
         "layer": "Loại dữ liệu",
         "mode": "Khi dòng đã có trong cơ sở dữ liệu",
@@ -98,7 +101,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "progressRows": "{done} / {total} dòng",
         "doneTitle": "Đã nhập xong",
         "doneText": "Đã nhập {n} dòng vào {layer} (lần nhập số {batch}).",
-        "doneCounts": "Cập nhật {updated}, giữ nguyên {unchanged}, xóa {removed}, bỏ qua {refused} dòng lỗi.",
+        "doneUpdated": "cập nhật {n} dòng đã có",
+        "doneUnchanged": "giữ nguyên {n} dòng đã có",
+        "doneRemoved": "xóa {n} dòng không còn trong tệp",
+        "doneRefused": "bỏ qua {n} dòng lỗi",
         "failedTitle": "Không nhập được",
         "failedText": "Cơ sở dữ liệu không thay đổi.",
         "toHistory": "Xem lịch sử nhập dữ liệu",
@@ -133,6 +139,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "the preview shows the encoding, the coordinate system, which column feeds which field, "
         "the rows on a map and each row's problems.",
         "file": "File",
+        "chooseFile": "Choose a file",
+        "noFile": "No file chosen",
         "fileHelp": "At most {size}. Shapefile: zip .shp, .shx, .dbf, .prj (and .cpg) together.",
         "layer": "What the file holds",
         "mode": "Rows already stored",
@@ -192,7 +200,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "progressRows": "{done} / {total} rows",
         "doneTitle": "Imported",
         "doneText": "Imported {n} rows into {layer} (import {batch}).",
-        "doneCounts": "Updated {updated}, unchanged {unchanged}, removed {removed}, skipped {refused} refused rows.",
+        "doneUpdated": "updated {n} stored rows",
+        "doneUnchanged": "left {n} stored rows unchanged",
+        "doneRemoved": "removed {n} rows no longer in the file",
+        "doneRefused": "skipped {n} refused rows",
         "failedTitle": "Not imported",
         "failedText": "The database is unchanged.",
         "toHistory": "See the import history",
@@ -314,24 +325,44 @@ _ENCODING_GUESS = re.compile(
 _LABEL_VI = {en: vi for en, vi in LABELS.values()}
 
 
+def _n(digits: str, lang: str) -> str:
+    return format_number(int(digits), 0, lang=lang)
+
+
 def note_text(note: str, lang: str) -> str:
     """An import note (coordinates, place, encoding; written in English by the readers) in
-    the reader's language."""
-    if lang == "en" or not note:
+    the reader's language, its counts written as the language writes numbers (1.400)."""
+    if not note:
         return note
-    for pattern, replacement in _NOTES_VI:
-        if pattern.match(note):
-            return pattern.sub(replacement, note)
     m = _ENCODING_GUESS.match(note)
     if m:
-        label = _LABEL_VI.get(m["label"], m["label"])
-        text = f"{m['good']}/{m['n']} giá trị giải mã thành tiếng Việt hợp lệ theo {label}"
+        labels = _LABEL_VI if lang == "vi" else {en: en for en in _LABEL_VI}
+        label = labels.get(m["label"], m["label"])
+        good, n = _n(m["good"], lang), _n(m["n"], lang)
+        text = (
+            f"{good}/{n} giá trị giải mã thành tiếng Việt hợp lệ theo {label}"
+            if lang == "vi"
+            else f"{good}/{n} values decode to valid Vietnamese as {label}"
+        )
         if m["next"]:
-            text += f" (kế tiếp: {_LABEL_VI.get(m['next'], m['next'])}, {m['ngood']}/{m['nn']})"
-        text += f" (ví dụ {m['ex'].replace(' -> ', ' → ')})"
+            nxt = f"{labels.get(m['next'], m['next'])}, {_n(m['ngood'], lang)}/{_n(m['nn'], lang)}"
+            text += f" (kế tiếp: {nxt})" if lang == "vi" else f" (next best: {nxt})"
+        raw, decoded = m["ex"].split(" -> ", 1)
+        if m["label"] != LABELS["utf-8"][0]:
+            # A legacy encoding: how the bytes looked and what they read as is the proof.
+            text += f" (ví dụ {raw} → {decoded})" if lang == "vi" else f" (e.g. {raw} → {decoded})"
         if m["rest"]:
-            text += "; tệp .cpg ghi một bảng mã không khớp với chữ trong tệp"
+            text += (
+                "; tệp .cpg ghi một bảng mã không khớp với chữ trong tệp"
+                if lang == "vi"
+                else "; the .cpg file names an encoding that does not fit the text"
+            )
         return text
+    if lang == "en":
+        return re.sub(r"\b\d{4,}\b", lambda d: _n(d[0], lang), note)
+    for pattern, replacement in _NOTES_VI:
+        if pattern.match(note):
+            return re.sub(r"^\d+", lambda d: _n(d[0], lang), pattern.sub(replacement, note))
     return note
 
 
@@ -343,3 +374,19 @@ def encoding_name(encoding: str, lang: str) -> str:
 def crs_note_vi(note: str) -> str:
     """The CRS note of the command line (--crs) as the web form names it."""
     return note.replace("theo --crs", "đã chọn")
+
+
+def done_counts(result: dict, lang: str) -> str:
+    """What else a finished import did, only the parts that happened: "Cập nhật 3 dòng đã
+    có, bỏ qua 1 dòng lỗi." ("" when it only added rows)."""
+    t = STRINGS[lang]
+    parts = [
+        t[key].format(n=format_number(result[name], 0, lang=lang))
+        for key, name in (("doneUpdated", "updated"), ("doneUnchanged", "unchanged"),
+                          ("doneRemoved", "removed"), ("doneRefused", "refused"))
+        if result.get(name)
+    ]  # fmt: skip
+    if not parts:
+        return ""
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:] + "."

@@ -24,6 +24,17 @@ def village_points(url: str, commune: str, n: int = 3) -> list[tuple[str, float,
         ).fetchall()
 
 
+def points_in_villages(url: str, commune: str, per_village: int) -> list[tuple[str, float, float]]:
+    """``per_village`` random points inside every stored village of ``commune`` (seeded)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT code, ST_X(p.geom), ST_Y(p.geom) FROM village v, "
+            "ST_Dump(ST_GeneratePoints(v.geom, %s, 15)) p WHERE v.commune_code = %s "
+            "ORDER BY v.code, p.path",
+            (per_village, commune),
+        ).fetchall()
+
+
 def households_zip(
     folder: Path, points: list[tuple[str, float, float]], *, tag: str, outside: bool = False
 ) -> Path:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from agrimap.settings import Settings
 from geo.boundary import upload_name
 from geo.errors import AgriMapError, Conflict, InvalidInput, NotFound, PermissionDenied
-from layers import admin
+from layers import accounts, admin
 from layers.ingest import SPECS, ImportRefused, ImportSummary
 from layers.ingest import web_import as web
 from layers.ingest.history import UNDOABLE, list_imports
@@ -186,6 +186,7 @@ async def _history_page(
     rows = rows[:HISTORY_PAGE]
     codes = sorted({c for r in rows for c in (r["communes"] or ())})
     names = await admin.commune_names(conn, codes)
+    people = {a.id: a.display_name for a in await accounts.list_users(conn)}
     scope = set(actor.scope) if actor.scope is not None else None
     for r in rows:
         r["commune_names"] = [names.get(c, c) for c in (r["communes"] or ())]
@@ -194,7 +195,8 @@ async def _history_page(
             and not r["features_removed"] and r["features_imported"] > 0
             and (scope is None or (bool(r["communes"]) and set(r["communes"]) <= scope))
         )  # fmt: skip
-        r["by_cli"] = r["imported_by"].startswith("cli")
+        r["by_cli"] = r["imported_by"].startswith("cli:")
+        r["display_name"] = people.get(r["imported_by_id"])
     html = render(
         "import_history.html", lang=lang, t=text.STRINGS[lang], header_html=header, rows=rows,
         csrf=who.csrf or "", layer_names=text.LAYER_NAMES[lang], mode_names=text.MODE_NAMES[lang],
@@ -452,6 +454,7 @@ def _progress_page(
         error_details=error.get("details", []) if error else [],
         layer_name=text.LAYER_NAMES[lang].get(upload.options.get("layer", ""), ""),
         csrf=who.csrf or "", status_url=f"{BASE}/{upload.token}/progress",
+        counts=text.done_counts(result, lang) if result else "",
     )  # fmt: skip
     return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})
 

@@ -17,7 +17,15 @@
       },
       onEachFeature: function (f, layer) { layer.bindTooltip(String(f.properties.row)); },
     }).addTo(map);
-    const bounds = rows.getBounds();
+    // The valid rows frame the map (a refused row far away would shrink them to a dot);
+    // a click on a refused row in the table shows it.
+    let bounds = L.latLngBounds([]);
+    rows.eachLayer(function (layer) {
+      if (!refused.has(String(layer.feature.properties.row))) {
+        bounds.extend(layer.getBounds ? layer.getBounds() : layer.getLatLng());
+      }
+    });
+    if (!bounds.isValid()) bounds = rows.getBounds();
     if (bounds.isValid()) {
       map.fitBounds(bounds, { maxZoom: 17, padding: [20, 20] });
       const b = bounds.pad(0.2);
