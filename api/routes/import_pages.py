@@ -6,8 +6,8 @@ piece of file and database work runs in a worker thread, the import itself in th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -17,9 +17,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from agrimap.settings import Settings
 from geo.boundary import upload_name
-from geo.errors import AgriMapError, Conflict, InvalidInput, NotFound, PermissionDenied
+from geo.errors import Conflict, InvalidInput, NotFound
 from layers import accounts, admin
-from layers.ingest import SPECS, ImportRefused, ImportSummary
+from layers.ingest import SPECS, ImportSummary
 from layers.ingest import web_import as web
 from layers.ingest.history import UNDOABLE, list_imports
 from layers.ingest.modes import MODES
@@ -42,7 +42,7 @@ BASE = "/maps/imports"
 HISTORY = BASE + "/history"
 SUFFIXES = (".zip", ".gpkg", ".geojson", ".json", ".xlsx", ".csv", ".kml", ".kmz")
 ENCODINGS = ("utf-8", "cp1258", "tcvn3", "vni")
-SHOWN_PROBLEMS = 200
+SHOWN_PROBLEMS = web.SHOWN_PROBLEMS
 HISTORY_PAGE = 50
 T = TypeVar("T")
 # The imports running in the background in this process (a task is kept until it ends).
@@ -146,10 +146,9 @@ async def import_upload(
                 hint_vi="Shapefile: nén chung .shp, .shx, .dbf, .prj thành một tệp .zip.",
                 hint_en="Shapefile: zip .shp, .shx, .dbf and .prj together.",
             )
-    except (InvalidInput, PermissionDenied) as exc:
-        status = 403 if isinstance(exc, PermissionDenied) else 400
+    except InvalidInput as exc:  # a mistake in the form is shown in the form
         return await _upload_page(
-            request, conn, who, header, error=exc.message(request_lang(request)), status=status
+            request, conn, who, header, error=exc.message(request_lang(request)), status=400
         )
     store = _store(request)
     upload = await in_worker(store.create, file.file, name, user_id=who.id, options=vars(choice))
@@ -232,10 +231,9 @@ async def history_undo(
     settings = app_state(request.app).settings
     try:
         removed = await _in_db(settings, web.undo, batch, _actor(who))
-    except (Conflict, PermissionDenied) as exc:
-        status = 403 if isinstance(exc, PermissionDenied) else 409
+    except Conflict as exc:  # something depends on the import: said on the history page
         return await _history_page(
-            request, conn, who, header, error=exc.message(request_lang(request)), status=status
+            request, conn, who, header, error=exc.message(request_lang(request)), status=409
         )
     return RedirectResponse(f"{HISTORY}?undone={batch}&removed={removed}", status_code=303)
 
@@ -258,17 +256,6 @@ def _summary_facts(summary: ImportSummary, lang: str) -> dict[str, Any]:
         "warnings": [text.pair_text(w, lang) for w in summary.warnings],
         "problems": text.row_reasons(summary.rejected, summary.reasons, lang),
     }
-
-
-def _result(summary: ImportSummary) -> dict[str, Any]:
-    """What the progress page shows of a finished (or refused) import."""
-    return {
-        "layer": summary.layer, "source": summary.source, "read": summary.features_read,
-        "imported": summary.imported, "updated": summary.updated, "unchanged": summary.unchanged,
-        "removed": summary.removed, "batch": summary.batch_id, "mode": summary.mode,
-        "rejected": summary.rejected[:SHOWN_PROBLEMS], "refused": len(summary.rejected),
-        "reasons": {str(r): summary.reasons.get(r, []) for r, _ in summary.rejected[:SHOWN_PROBLEMS]},
-    }  # fmt: skip
 
 
 @router.get(BASE + "/{token}", response_class=HTMLResponse, summary="Import preview or progress")
@@ -346,53 +333,6 @@ async def upload_choices(token: str, request: Request, who: Principal = Writers)
     return RedirectResponse(f"{BASE}/{token}", status_code=303)
 
 
-def _run_job(settings: Settings, store: UploadStore, upload: Upload, actor: web.Actor) -> None:
-    """The confirmed import, in a worker thread: its progress and result go to the upload's
-    job file, which the progress page reads."""
-    choice = web.Choice.from_dict(upload.options)
-    state: dict[str, Any] = {"state": "running", "stage": "read", "done": 0, "total": 0,
-                             "started": time.time()}  # fmt: skip
-    last = [0.0]
-
-    def progress(stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if stage != state["stage"] or now - last[0] >= 0.25 or done >= total:
-            state.update(stage=stage, done=done, total=total)
-            store.write_job(upload, state)
-            last[0] = now
-
-    try:
-        with _connect(settings) as conn:
-            summary = web.run(
-                conn, upload.file, choice, actor, layouts=settings.code_layouts(),
-                archive_limits=settings.archive_limits(), progress=progress,
-            )  # fmt: skip
-    except ImportRefused as exc:
-        store.write_job(upload, {**state, "state": "failed", "error": _error(exc),
-                                 "result": _result(exc.summary)})  # fmt: skip
-    except AgriMapError as exc:
-        store.write_job(upload, {**state, "state": "failed", "error": _error(exc)})
-    except psycopg.errors.InsufficientPrivilege as exc:  # the database's own scope checks
-        err = PermissionDenied(exc.diag.message_primary or str(exc), exc.diag.message_detail or "")
-        store.write_job(upload, {**state, "state": "failed", "error": _error(err)})
-    except Exception:
-        log.exception("web import %s failed", upload.token)
-        err = AgriMapError(
-            "Lỗi máy chủ khi nhập tệp; cơ sở dữ liệu không thay đổi.",
-            "A server error stopped the import; the database is unchanged.",
-        )
-        store.write_job(upload, {**state, "state": "failed", "error": _error(err)})
-    else:
-        store.write_job(upload, {**state, "state": "done", "stage": "done",
-                                 "result": _result(summary), "finished": time.time()})  # fmt: skip
-        store.drop_file(upload)
-
-
-def _error(exc: AgriMapError) -> dict[str, Any]:
-    return {"vi": exc.vi, "en": exc.en, "hint_vi": exc.hint_vi, "hint_en": exc.hint_en,
-            "details": exc.details[:SHOWN_PROBLEMS]}  # fmt: skip
-
-
 @router.post(BASE + "/{token}/confirm", response_class=HTMLResponse, summary="Confirm an import")
 async def upload_confirm(token: str, request: Request, who: Principal = Writers) -> Response:
     upload = _upload(request, who, token)
@@ -402,7 +342,17 @@ async def upload_confirm(token: str, request: Request, who: Principal = Writers)
     # One import per upload, even when the button is pressed twice.
     if await in_worker(store.claim, upload):
         settings = app_state(request.app).settings
-        task = asyncio.create_task(in_worker(_run_job, settings, store, upload, _actor(who)))
+        task = asyncio.create_task(
+            in_worker(
+                web.run_job,
+                functools.partial(_connect, settings),
+                store,
+                upload,
+                _actor(who),
+                layouts=settings.code_layouts(),
+                archive_limits=settings.archive_limits(),
+            )
+        )
         _RUNNING.add(task)
         task.add_done_callback(_RUNNING.discard)
     return RedirectResponse(f"{BASE}/{token}", status_code=303)

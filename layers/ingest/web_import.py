@@ -5,7 +5,9 @@ whole import. The same ``import_file`` as the command line: the same checks and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,9 @@ from .history import import_communes, undo_import
 from .modes import MODES
 from .result import ImportRefused, ImportSummary, Progress
 from .rows import find_columns
+from .uploads import Upload, UploadStore
+
+log = logging.getLogger(__name__)
 
 # What an officer imports in the browser: the layers of their communes' own data.
 WEB_LAYERS = ("villages", "households", "growing_areas")
@@ -270,3 +275,77 @@ async def commune_choices(
         {"scope": None if scope is None else list(scope)},
     )
     return dict(await cur.fetchall())
+
+
+# --- the confirmed import, in the background ---------------------------------------------------
+
+SHOWN_PROBLEMS = 200  # refused rows kept with a job's result
+
+
+def summary_result(summary: ImportSummary) -> dict[str, Any]:
+    """What the pages show of a finished (or refused) import, as JSON."""
+    shown = summary.rejected[:SHOWN_PROBLEMS]
+    return {
+        "layer": summary.layer, "source": summary.source, "read": summary.features_read,
+        "imported": summary.imported, "updated": summary.updated, "unchanged": summary.unchanged,
+        "removed": summary.removed, "batch": summary.batch_id, "mode": summary.mode,
+        "rejected": shown, "refused": len(summary.rejected),
+        "reasons": {str(r): summary.reasons.get(r, []) for r, _ in shown},
+    }  # fmt: skip
+
+
+def error_result(exc: AgriMapError) -> dict[str, Any]:
+    return {"vi": exc.vi, "en": exc.en, "hint_vi": exc.hint_vi, "hint_en": exc.hint_en,
+            "details": exc.details[:SHOWN_PROBLEMS]}  # fmt: skip
+
+
+def run_job(
+    connect: Callable[[], psycopg.Connection],
+    store: UploadStore,
+    upload: Upload,
+    actor: Actor,
+    *,
+    layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT),
+    archive_limits: ArchiveLimits = ArchiveLimits(),
+) -> None:
+    """The confirmed import of ``upload`` (in a worker thread): its stage and rows go to the
+    upload's job file as it runs (at most four times a second), then its result or why it
+    was refused. Nothing is raised: the page reads the job file."""
+    choice = Choice.from_dict(upload.options)
+    state: dict[str, Any] = {"state": "running", "stage": "read", "done": 0, "total": 0,
+                             "started": time.time()}  # fmt: skip
+    last = [0.0]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != state["stage"] or now - last[0] >= 0.25 or done >= total:
+            state.update(stage=stage, done=done, total=total)
+            store.write_job(upload, state)
+            last[0] = now
+
+    try:
+        with connect() as conn:
+            summary = run(
+                conn, upload.file, choice, actor, layouts=layouts, archive_limits=archive_limits,
+                progress=progress,
+            )  # fmt: skip
+    except ImportRefused as exc:
+        result = summary_result(exc.summary)
+        store.write_job(upload, {**state, "state": "failed", "error": error_result(exc),
+                                 "result": result})  # fmt: skip
+    except AgriMapError as exc:
+        store.write_job(upload, {**state, "state": "failed", "error": error_result(exc)})
+    except psycopg.errors.InsufficientPrivilege as exc:  # the database's own scope checks
+        err = PermissionDenied(exc.diag.message_primary or str(exc), exc.diag.message_detail or "")
+        store.write_job(upload, {**state, "state": "failed", "error": error_result(err)})
+    except Exception:
+        log.exception("web import %s failed", upload.token)
+        err = AgriMapError(
+            "Lỗi máy chủ khi nhập tệp; cơ sở dữ liệu không thay đổi.",
+            "A server error stopped the import; the database is unchanged.",
+        )
+        store.write_job(upload, {**state, "state": "failed", "error": error_result(err)})
+    else:
+        store.write_job(upload, {**state, "state": "done", "stage": "done",
+                                 "result": summary_result(summary), "finished": time.time()})  # fmt: skip
+        store.drop_file(upload)
