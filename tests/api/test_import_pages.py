@@ -140,6 +140,12 @@ def test_upload_preview_change_mapping_confirm_history_undo(
     assert f'<option value="{HEAD_COLUMN}" selected>' in head_row and "đã đổi" in head_row
     confirm = re.search(r'<button type="submit" id="import-confirm">([^<]+)<', page.text)
     assert confirm and confirm.group(1) == "Nhập 3 dòng hợp lệ, bỏ 1 dòng lỗi"
+    english = client.get(f"/maps/imports/{token}?lang=en")
+    assert english.status_code == 200
+    assert (
+        "Column mapping" in english.text and "Import 3 valid rows, skip 1 refused" in english.text
+    )
+    assert "outside every stored village" in _text(english.text)
 
     r = client.post(f"/maps/imports/{token}/confirm", data={"csrf_token": csrf})
     assert r.status_code == 303
@@ -303,3 +309,33 @@ def test_a_file_that_cannot_be_imported_is_said_so(officer, tmp_path: Path) -> N
         files={"file": ("a.geojson", b"{}", "application/geo+json")},
     )
     assert r.status_code == 400 and "Không nhập được lớp" in _text(r.text)
+
+
+def test_undo_refusals_are_said_in_vietnamese(live_server: str, people, demo_url: str) -> None:
+    with psycopg.connect(demo_url) as conn:
+        villages, households = (
+            conn.execute(
+                "SELECT min(id) FROM import_batch WHERE layer = %s AND imported_by = 'demo'",
+                (layer,),
+            ).fetchone()[0]
+            for layer in ("villages", "households")
+        )
+    # Households lie in the demo's villages: their import cannot be undone, even by an admin.
+    admin, csrf = sign_in(live_server, people["admin"])
+    r = admin.post(f"/maps/imports/history/{villages}/undo", data={"csrf_token": csrf})
+    assert r.status_code == 409
+    assert "hộ gia đình nằm trong các thôn của lần nhập này: không hoàn tác được" in _text(r.text)
+    assert "Hoàn tác lần nhập hộ gia đình trước." in _text(r.text)
+    # An officer of another commune may not undo Gia Phú's households.
+    stranger, csrf = sign_in(live_server, people["stranger"])
+    r = stranger.post(f"/maps/imports/history/{households}/undo", data={"csrf_token": csrf})
+    assert r.status_code == 403
+    assert "ngoài các xã của tài khoản" in _text(r.text)
+    assert f'data-batch="{households}"' not in stranger.get("/maps/imports/history").text
+    with psycopg.connect(demo_url) as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM household WHERE import_batch_id = %s", (households,)
+            ).fetchone()[0]
+            == 2626
+        )
