@@ -33,10 +33,11 @@ from ..chrome import HeaderDep
 from ..deps import ConnDep
 from ..html import render
 from ..lang import request_lang
+from ..limits import StrictJsonRoute
 from ..state import app_state
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["Nhập dữ liệu / imports"])
+router = APIRouter(tags=["Nhập dữ liệu / imports"], route_class=StrictJsonRoute)
 Writers = require("admin", "officer")
 BASE = "/maps/imports"
 HISTORY = BASE + "/history"
