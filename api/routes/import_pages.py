@@ -186,7 +186,9 @@ async def _history_page(
     rows = rows[:HISTORY_PAGE]
     codes = sorted({c for r in rows for c in (r["communes"] or ())})
     names = await admin.commune_names(conn, codes)
-    people = {a.id: a.display_name for a in await accounts.list_users(conn)}
+    everyone = await accounts.list_users(conn)
+    people = {a.id: a.display_name for a in everyone}
+    by_name = {a.username: a.display_name for a in everyone}
     scope = set(actor.scope) if actor.scope is not None else None
     for r in rows:
         r["commune_names"] = [names.get(c, c) for c in (r["communes"] or ())]
@@ -197,6 +199,7 @@ async def _history_page(
         )  # fmt: skip
         r["by_cli"] = r["imported_by"].startswith("cli:")
         r["display_name"] = people.get(r["imported_by_id"])
+        r["undone_name"] = by_name.get(r["undone_by"] or "", r["undone_by"])
     html = render(
         "import_history.html", lang=lang, t=text.STRINGS[lang], header_html=header, rows=rows,
         csrf=who.csrf or "", layer_names=text.LAYER_NAMES[lang], mode_names=text.MODE_NAMES[lang],

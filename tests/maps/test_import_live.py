@@ -146,6 +146,7 @@ def test_an_officer_imports_a_shapefile_by_clicking_and_undoes_it(
         assert f"Đã hoàn tác lần nhập số {batch}" in page.inner_text("#import-undone")
         row = page.locator(f"#import-history tr[data-batch='{batch}']")
         assert "Đã hoàn tác" in row.inner_text() and row.locator("button").count() == 0
+        assert "bởi Lò Thị Mai" in row.inner_text()
         _vietnamese(page, "history after the undo")
         screenshot(page, artifacts / "import_undone.png")
         log = page_log(page)
