@@ -97,7 +97,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "fileError": "Không đọc hoặc không nhập được tệp",
         "options": "Lựa chọn",
         "startOver": "Tải tệp khác",
-        "progressTitle": "Đang nhập: {name}",
+        "progressTitle": "Đang nhập dữ liệu từ tệp {name}",
         "progressRows": "{done} / {total} dòng",
         "doneTitle": "Đã nhập xong",
         "doneText": "Đã nhập {n} dòng vào {layer} (lần nhập số {batch}).",
