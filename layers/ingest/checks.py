@@ -115,8 +115,11 @@ def _place_in_communes(conn: psycopg.Connection, refused: Refusals, *, commune: 
     return f"{placed} row(s) placed in the commune holding them (largest overlap)" if placed else ""
 
 
-# From this many points to place, the grid (place_village_grid.sql) before the per-row probes.
+# From this many points to place, and this many per village near them, the grid
+# (place_village_grid.sql) before the per-row probes: a few points scattered over a whole
+# province's villages are cheaper probed one by one than a grid over all of them.
 GRID_FROM = 20_000
+GRID_POINTS_PER_VILLAGE = 20
 
 
 def _room_to_sort(conn: psycopg.Connection) -> None:
@@ -126,10 +129,8 @@ def _room_to_sort(conn: psycopg.Connection) -> None:
 
 
 def _place_in_villages(conn: psycopg.Connection, refused: Refusals) -> str:
-    unplaced = conn.execute(
-        "SELECT count(*) FROM staging WHERE village_code IS NULL AND geom IS NOT NULL"
-    ).fetchone()[0]
-    if unplaced >= GRID_FROM:
+    unplaced, near = conn.execute(_sql("place_village_counts.sql")).fetchone()
+    if unplaced >= GRID_FROM and unplaced >= GRID_POINTS_PER_VILLAGE * near:
         for stmt in _statements("place_village_grid.sql"):
             conn.execute(stmt)
     for stmt in _statements("place_village.sql"):

@@ -442,6 +442,9 @@ def test_the_placing_grid_gives_the_per_row_answer(
         "ma_ho,lon,lat\n" + "".join(f"G{i},{x!r},{y!r}\n" for i, (x, y) in enumerate(points))
     )
     answers = []
+    ran: list[str] = []
+    statements = checks._statements
+    monkeypatch.setattr(checks, "_statements", lambda name: ran.append(name) or statements(name))
     for grid_from in (1, 10**9):
         monkeypatch.setattr(checks, "GRID_FROM", grid_from)
         summary = import_file(conn, src, layer="households", data_dir=tmp_path, skip_invalid=True)
@@ -452,6 +455,7 @@ def test_the_placing_grid_gives_the_per_row_answer(
         conn.execute("SELECT set_config('agrimap.system', 'on', false)")
         conn.execute("DELETE FROM household")
         conn.commit()
+    assert ran.count("place_village_grid.sql") == 1  # the first round only
     (grid_rows, grid_refused), (exact_rows, exact_refused) = answers
     assert grid_rows == exact_rows and grid_refused == exact_refused
     assert len(grid_rows) >= 14 * 40 and any("ranh giới giữa" in r for _, r in grid_refused)
