@@ -32,6 +32,7 @@ from .routes import (
     growing_areas,
     health,
     household_pages,
+    import_pages,
     maps,
     qr,
     rasters,
@@ -136,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.error_header = chrome.cached_header
     routers = (
         features.router, household_pages.router, maps.router, auth.router, records.router,
-        growing_areas.router, growing_area_pages.router, qr.router, tiles.router, rasters.router, admin.router,
+        growing_areas.router, growing_area_pages.router, import_pages.router, qr.router, tiles.router, rasters.router, admin.router,
         health.router, coverage.router, soil.router,
     )  # fmt: skip
     for router in routers:

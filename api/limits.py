@@ -19,7 +19,7 @@ from .auth import SESSION_COOKIE
 from .errors import error_body, error_page, is_page, request_lang
 
 # Routes that take an uploaded file (multipart): they get AGRIMAP_MAX_UPLOAD_BYTES.
-UPLOAD_PATHS = frozenset({"/growing-areas/boundary"})
+UPLOAD_PATHS = frozenset({"/growing-areas/boundary", "/maps/imports"})
 # JSON bodies up to this size are parsed on the loop (well under a millisecond).
 INLINE_JSON_BYTES = 64 * 1024
 

@@ -64,6 +64,14 @@ SUCCESS_MEDIA: dict[tuple[str, str], list[str]] = {
     ("get", "/coverage/gaps"): [GEOJSON],
     ("get", "/coverage/report.{kind}"): ["text/csv", XLSX, PDF],
     ("get", "/maps/growing-areas/download"): ["text/csv", XLSX, *EXPORTS],
+    ("get", "/maps/imports"): [HTML],
+    ("post", "/maps/imports"): [HTML],
+    ("get", "/maps/imports/history"): [HTML],
+    ("post", "/maps/imports/history/{batch}/undo"): [HTML],
+    ("get", "/maps/imports/{token}"): [HTML],
+    ("post", "/maps/imports/{token}"): [HTML],
+    ("post", "/maps/imports/{token}/confirm"): [HTML],
+    ("get", "/maps/imports/{token}/progress"): [JSON],
 }
 # Further statuses particular to a route: status -> description.
 EXTRA: dict[tuple[str, str], dict[str, str]] = {
@@ -81,6 +89,10 @@ EXTRA: dict[tuple[str, str], dict[str, str]] = {
     ("get", "/readyz"): {"503": "Not ready"},
     ("post", "/maps/growing-areas/{fid}"): {"303": "Saved: back to the area's page"},
     ("post", "/maps/growing-areas/{fid}/status"): {"303": "Changed: back to the area's page"},
+    ("post", "/maps/imports"): {"303": "Uploaded: to the preview"},
+    ("post", "/maps/imports/history/{batch}/undo"): {"303": "Undone: back to the history"},
+    ("post", "/maps/imports/{token}"): {"303": "Choices saved: to the new preview"},
+    ("post", "/maps/imports/{token}/confirm"): {"303": "Confirmed: to the progress page"},
     ("get", "/lang/{lang}"): {"303": "Back to the page, in the chosen language"},
 }  # fmt: skip
 # Paths that answer without looking anything up (every other may say "not found").

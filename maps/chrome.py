@@ -66,6 +66,7 @@ PAGES: tuple[NavPage, ...] = (
     NavPage("/maps/register", "Đăng ký vùng trồng", "Register", frozenset({"admin", "officer"})),
     NavPage("/maps/growing-areas", "Vùng trồng", "Growing areas", _SIGNED_IN),
     NavPage("/maps/households", "Hộ gia đình", "Households", frozenset({"admin", "officer"})),
+    NavPage("/maps/imports", "Nhập dữ liệu", "Import", frozenset({"admin", "officer"})),
     NavPage("/maps/coverage", "Phủ sóng", "Coverage", _SIGNED_IN),
     NavPage("/maps/soil", "Thổ nhưỡng", "Soil", _EVERYONE),
     NavPage("/maps/code-check", "Tra cứu mã", "Code lookup", _EVERYONE),

@@ -13,7 +13,7 @@ import psycopg
 
 from geo import codes
 from geo.errors import InvalidInput
-from geo.readers import read_table, reproject
+from geo.readers import ArchiveLimits, read_table, reproject
 from geo.soil import SoilConfig
 
 from .. import admin, coverage, growing_areas, households, soil
@@ -76,13 +76,18 @@ def import_file(
     mode: str | None = None,
     layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT),
     dry_run: bool = False,
+    actor_id: int | None = None,
+    scope: tuple[str, ...] | None = None,
+    archive_limits: ArchiveLimits = ArchiveLimits(),
 ) -> ImportSummary:
     """Import one file into ``layer``: all of it lands, or (on any error) none of it.
 
     ``mapping`` names the source column of a field ({"name": "TEN"}) where the usual names are
     not used; ``commune`` places every row in that commune (else each row's location does);
     ``mode`` says what to do with rows already stored (None refuses them, see ``modes``);
-    ``dry_run`` runs every check and the write, reports, and rolls it all back (a preview)."""
+    ``dry_run`` runs every check and the write, reports, and rolls it all back (a preview);
+    ``actor_id`` makes a signed-in account the writer (the web import, see ``write``) and
+    ``scope`` refuses rows outside its communes; ``archive_limits`` bound an uploaded zip."""
     if layer == "soil_rasters":
         return import_raster(conn, path, crs=crs, user=user, data_dir=data_dir, config=soil_config)
     if layer == "soil_samples":
@@ -97,6 +102,7 @@ def import_file(
             conn, path, spec, crs=crs, encoding=encoding, source_layer=source_layer,
             skip_invalid=skip_invalid, user=user, progress=progress, mapping=mapping,
             commune=commune, mode=mode, layouts=layouts, dry_run=dry_run,
+            actor_id=actor_id, scope=scope, archive_limits=archive_limits,
         )  # fmt: skip
 
 
@@ -130,11 +136,14 @@ def _import_vector(
     mode: str | None,
     layouts: tuple[codes.CodeLayout, ...],
     dry_run: bool,
+    actor_id: int | None = None,
+    scope: tuple[str, ...] | None = None,
+    archive_limits: ArchiveLimits = ArchiveLimits(),
 ) -> ImportSummary:
     layer = spec.name
     if progress:
         progress("read", 0, 1)
-    table = read_table(Path(path), source_layer=source_layer)
+    table = read_table(Path(path), source_layer=source_layer, archive_limits=archive_limits)
     summary = ImportSummary(layer=layer, source=table.source_name, features_read=len(table.frame))
     summary.coordinates_note = table.coordinates_note
     summary.encoding, summary.encoding_note = decode_text(table, encoding)
@@ -149,7 +158,7 @@ def _import_vector(
         raise ImportRefused(summary)
     options = WriteOptions(
         commune=commune, mode=mode, skip_invalid=skip_invalid, layouts=layouts,
-        file_sha256=file_digest(Path(path)), dry_run=dry_run,
+        file_sha256=file_digest(Path(path)), dry_run=dry_run, actor_id=actor_id, scope=scope,
     )  # fmt: skip
     try:
         write_rows(conn, spec, rows, summary, user=user, options=options, progress=progress)

@@ -41,9 +41,11 @@ class Refusals:
 
     def __init__(self) -> None:
         self.by_row: dict[int, list[str]] = defaultdict(list)
+        self.pairs: dict[int, list[tuple[str, str]]] = defaultdict(list)
 
     def add(self, row: int, vi: str, en: str) -> None:
         self.by_row[row].append(f"{vi} / {en}")
+        self.pairs[row].append((vi, en))
 
     def __bool__(self) -> bool:
         return bool(self.by_row)
@@ -62,6 +64,7 @@ def place_rows(
     conn: psycopg.Connection, spec: Layer, refused: Refusals, *, commune: str | None
 ) -> str:
     """Give each row its commune (or village) from its location; returns a note for the report."""
+    _room_to_sort(conn)
     if spec.placed_in is None:
         return ""
     if commune is not None:
@@ -112,7 +115,24 @@ def _place_in_communes(conn: psycopg.Connection, refused: Refusals, *, commune: 
     return f"{placed} row(s) placed in the commune holding them (largest overlap)" if placed else ""
 
 
+# From this many points to place, and this many per village near them, the grid
+# (place_village_grid.sql) before the per-row probes: a few points scattered over a whole
+# province's villages are cheaper probed one by one than a grid over all of them.
+GRID_FROM = 20_000
+GRID_POINTS_PER_VILLAGE = 20
+
+
+def _room_to_sort(conn: psycopg.Connection) -> None:
+    """A million staged rows sorted or hashed in 4 MB (the default work_mem) spill to disk:
+    the duplicates check alone took 12 s. The import's own transaction only."""
+    conn.execute("SET LOCAL work_mem = '128MB'")
+
+
 def _place_in_villages(conn: psycopg.Connection, refused: Refusals) -> str:
+    unplaced, near = conn.execute(_sql("place_village_counts.sql")).fetchone()
+    if unplaced >= GRID_FROM and unplaced >= GRID_POINTS_PER_VILLAGE * near:
+        for stmt in _statements("place_village_grid.sql"):
+            conn.execute(stmt)
     for stmt in _statements("place_village.sql"):
         conn.execute(stmt)
     for row, holding, code, name, metres in conn.execute(_sql("unplaced_village.sql")):
@@ -141,6 +161,37 @@ def scope_codes(conn: psycopg.Connection, spec: Layer) -> list[str]:
     if not spec.scoped_code:
         return []
     return [code for (code,) in conn.execute(_sql("scope_codes.sql"))]
+
+
+def _has_commune(spec: Layer) -> bool:
+    return "commune_code" in {name for name, _ in spec.staging_columns()}
+
+
+def outside_scope(
+    conn: psycopg.Connection, spec: Layer, refused: Refusals, *, communes: Sequence[str]
+) -> None:
+    """An officer imports into their own communes only: a placed row elsewhere is refused
+    (the database's scope triggers would stop the write anyway, without the row number)."""
+    if not _has_commune(spec):
+        return
+    rows = conn.execute(_sql("outside_scope.sql"), {"communes": list(communes)})
+    for row, code, name in rows:
+        refused.add(
+            row,
+            f"nằm ở xã {name or code} ({code}), ngoài các xã tài khoản này được nhập",
+            f"lies in commune {name or code} ({code}), outside this account's communes",
+        )
+
+
+def record_communes(conn: psycopg.Connection, spec: Layer, batch: int) -> None:
+    """Keep the communes of the file's rows on the import (who may see and undo it)."""
+    if _has_commune(spec):
+        conn.execute(
+            "UPDATE import_batch SET communes = (SELECT array_agg(c ORDER BY c) FROM "
+            "(SELECT DISTINCT commune_code AS c FROM staging WHERE commune_code IS NOT NULL) d) "
+            "WHERE id = %s",
+            (batch,),
+        )
 
 
 # --- the layer's own rules --------------------------------------------------------------------
@@ -178,6 +229,12 @@ def duplicates_in_file(conn: psycopg.Connection, spec: Layer, refused: Refusals)
     if not spec.unique:
         return
     key = sql.SQL(", ").join(map(sql.Identifier, spec.unique))
+    # Most files repeat no key: one hash aggregate says so, without sorting a million rows.
+    repeated = sql.SQL(
+        "SELECT EXISTS (SELECT 1 FROM staging GROUP BY {key} HAVING count(*) > 1)"
+    ).format(key=key)
+    if not conn.execute(repeated).fetchone()[0]:
+        return
     stmt = sql.SQL(
         "SELECT row_no, first, label FROM (SELECT row_no, concat_ws(' ', {key}) AS label, "
         "first_value(row_no) OVER w AS first, row_number() OVER w AS n FROM staging "

@@ -21,20 +21,43 @@ UNDOABLE = {
 HISTORY_COLUMNS = (
     "id", "layer", "source_name", "source_crs", "encoding", "features_read", "features_imported",
     "features_updated", "features_removed", "features_rejected", "imported_by", "imported_at",
-    "mode", "commune_code", "undone_at", "undone_by",
+    "mode", "commune_code", "undone_at", "undone_by", "communes", "imported_by_id",
 )  # fmt: skip
+# ``communes`` NULL: every import; else those touching one of them or made by ``user_id``.
 HISTORY_SQL = sql.SQL(
     "SELECT {} FROM import_batch WHERE (%(layer)s::text IS NULL OR layer = %(layer)s) "
+    "AND (%(communes)s::text[] IS NULL OR communes && %(communes)s::text[] "
+    "OR imported_by_id = %(user_id)s::bigint) "
+    "AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint) "
     "ORDER BY id DESC LIMIT %(limit)s"
 ).format(sql.SQL(", ").join(map(sql.Identifier, HISTORY_COLUMNS)))
 
 
 def list_imports(
-    conn: psycopg.Connection, *, layer: str | None = None, limit: int = 50
+    conn: psycopg.Connection,
+    *,
+    layer: str | None = None,
+    limit: int = 50,
+    communes: list[str] | tuple[str, ...] | None = None,
+    user_id: int | None = None,
+    before: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The latest imports, newest first."""
-    rows = conn.execute(HISTORY_SQL, {"layer": layer, "limit": limit}).fetchall()
+    """The latest imports, newest first (older than import ``before``); with ``communes``, only
+    the imports whose rows lie in one of them or that account ``user_id`` made (an officer's)."""
+    params = {
+        "layer": layer, "limit": limit, "before": before, "user_id": user_id,
+        "communes": None if communes is None else list(communes),
+    }  # fmt: skip
+    rows = conn.execute(HISTORY_SQL, params).fetchall()
     return [dict(zip(HISTORY_COLUMNS, r, strict=True)) for r in rows]
+
+
+def import_communes(conn: psycopg.Connection, batch_id: int) -> list[str] | None:
+    """The communes of an import's rows (None when it has none recorded); NotFound if none."""
+    row = conn.execute("SELECT communes FROM import_batch WHERE id = %s", (batch_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"Không có lần nhập số {batch_id}.", f"No import {batch_id}.")
+    return row[0]
 
 
 def _refuse(vi: str, en: str, hint_vi: str = "", hint_en: str = "") -> Conflict:

@@ -87,7 +87,9 @@ def apply(
     if mode is None:
         _refuse_stored(conn, spec)
         return
-    # Row by row history and audit for what changes in stored rows (not for the new rows).
+    # Row by row history and audit for what changes in stored rows (not for the new rows of
+    # the operator's bulk import; a signed-in account's import audits those too).
+    bulk = conn.execute("SELECT current_setting('agrimap.bulk', true)").fetchone()[0] or "off"
     conn.execute("SELECT set_config('agrimap.bulk', 'off', true)")
     if mode in ("upsert", "replace"):
         summary.updated = _update_changed(conn, spec)
@@ -99,7 +101,7 @@ def apply(
     summary.unchanged = len(matched) - summary.updated
     if mode == "replace":
         summary.removed = _remove_missing(conn, spec)
-    conn.execute("SELECT set_config('agrimap.bulk', 'on', true)")
+    conn.execute("SELECT set_config('agrimap.bulk', %s, true)", (bulk,))
 
 
 def _refuse_stored(conn: psycopg.Connection, spec: Layer) -> None:

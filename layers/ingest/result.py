@@ -34,6 +34,9 @@ class ImportSummary:
     updated: int = 0  # rows that were stored already and changed (upsert, replace)
     unchanged: int = 0  # rows stored already and equal (or skipped by append)
     removed: int = 0  # stored rows of the file's communes that the file no longer has (replace)
+    # Each refused row's reasons as (Vietnamese, English) pairs, for pages in either language
+    # (``rejected`` holds them joined, "vi / en; vi / en").
+    reasons: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class ImportRefused(InvalidInput):

@@ -115,6 +115,7 @@ def build_rows(
                 summary.repaired.append((row_no, check.note_en))
         if found_problems:
             summary.rejected.append((row_no, "; ".join(found_problems)))
+            summary.reasons[row_no] = [_pair(p) for p in found_problems]
             continue
         rows.append({"row_no": row_no, **row, "geom": checked})
     return rows
@@ -170,6 +171,12 @@ def _parse_value(f, source: str, raw: Any, placed: str | None) -> tuple[Any, str
     if value is None and f.required and f.name != placed:
         return None, f"thiếu {f.label_vi} / missing {f.name} ({source})"
     return value, None
+
+
+def _pair(problem: str) -> tuple[str, str]:
+    """One problem as (Vietnamese, English): "vi / en", or a value's parser's own words."""
+    vi, sep, en = problem.partition(" / ")
+    return (vi, en) if sep else (problem, problem)
 
 
 def _placed_field(spec: Layer) -> str | None:

@@ -34,6 +34,11 @@ class WriteOptions:
     layouts: tuple[codes.CodeLayout, ...] = (codes.ISSUE_LAYOUT, codes.DEFAULT_LAYOUT)
     file_sha256: str | None = None
     dry_run: bool = False  # check everything, write everything, then roll it all back
+    # A signed-in account's import (the web import): the database checks its communes row by
+    # row and audits each row under its name; ``scope`` refuses rows outside an officer's
+    # communes before that, with their row numbers.
+    actor_id: int | None = None
+    scope: tuple[str, ...] | None = None
 
 
 _BINARY_TYPES = {"numeric": "float8", "double precision": "float8", "integer": "int4",
@@ -105,26 +110,35 @@ def record_batch(
     encoding: str,
     counts: tuple[int, int, int, int],
     user: str,
+    actor_id: int | None = None,
 ) -> int:
-    """Open an import in the current transaction: the operator acts as the system (bulk,
-    one audit row for the batch rather than one per feature); returns the batch id."""
-    conn.execute(
-        "SELECT set_config('agrimap.user', %s, true), set_config('agrimap.system', 'on', true), "
-        "set_config('agrimap.bulk', 'on', true)",
-        (user,),
-    )
+    """Open an import in the current transaction; returns the batch id. The operator acts as
+    the system (bulk, one audit row for the batch rather than one per feature); a signed-in
+    account (``actor_id``) acts as itself: its communes checked and every row audited."""
+    if actor_id is None:
+        conn.execute(
+            "SELECT set_config('agrimap.user', %s, true), set_config('agrimap.system', 'on', true), "
+            "set_config('agrimap.bulk', 'on', true)",
+            (user,),
+        )
+    else:
+        conn.execute(
+            "SELECT set_config('agrimap.user', %s, true), set_config('agrimap.user_id', %s, true), "
+            "set_config('agrimap.system', 'off', true), set_config('agrimap.bulk', 'off', true)",
+            (user, str(actor_id)),
+        )
     read, imported, repaired, rejected = counts
     batch = conn.execute(
         "INSERT INTO import_batch (layer, source_name, source_crs, encoding, features_read, "
-        "features_imported, features_repaired, features_rejected, imported_by) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (layer, source, crs, encoding, read, imported, repaired, rejected, user),
+        "features_imported, features_repaired, features_rejected, imported_by, imported_by_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (layer, source, crs, encoding, read, imported, repaired, rejected, user, actor_id),
     ).fetchone()[0]
     conn.execute(
-        "INSERT INTO audit_log (actor, action, object_type, object_id, detail) "
-        "VALUES (%s, 'import', %s, %s, %s)",
+        "INSERT INTO audit_log (actor, actor_id, action, object_type, object_id, detail) "
+        "VALUES (%s, %s, 'import', %s, %s, %s)",
         (
-            user, layer, str(batch),
+            user, actor_id, layer, str(batch),
             Jsonb({"source": source, "crs": crs, "encoding": encoding, "read": read,
                    "imported": imported, "repaired": repaired, "rejected": rejected}),
         ),
@@ -166,6 +180,7 @@ def write_rows(
             encoding=summary.encoding,
             counts=(summary.features_read, len(rows), len(summary.repaired), len(summary.rejected)),
             user=user,
+            actor_id=options.actor_id,
         )
         cols = _create_staging(conn, spec)
         if spec.generate is not None:
@@ -177,6 +192,8 @@ def write_rows(
             progress("place", 0, 1)
         refused = checks.Refusals()
         summary.place_note = checks.place_rows(conn, spec, refused, commune=options.commune)
+        if options.scope is not None:
+            checks.outside_scope(conn, spec, refused, communes=options.scope)
         scoped = checks.scope_codes(conn, spec)
         if scoped:
             n, example = len(scoped), min(scoped)
@@ -190,12 +207,15 @@ def write_rows(
         if spec.name == "growing_areas":
             checks.growing_area_checks(conn, refused, layouts=options.layouts)
         summary.rejected = sorted(summary.rejected + refused.items())
+        for row, pairs in refused.pairs.items():
+            summary.reasons.setdefault(row, []).extend(pairs)
         if summary.rejected and not options.skip_invalid:
             raise ImportRefused(summary)
         if refused:
             conn.execute("DELETE FROM staging WHERE row_no = ANY(%s)", (refused.rows(),))
         if conn.execute("SELECT count(*) FROM staging").fetchone()[0] == 0:
             raise ImportRefused(summary)  # every row refused: nothing to import
+        checks.record_communes(conn, spec, batch)
         if progress:
             progress("place", 1, 1)
         modes.apply(conn, spec, options.mode, summary, batch=batch, file_sha256=options.file_sha256)

@@ -418,3 +418,46 @@ def test_cli_import_dry_run_history_and_undo(
     )
     twice = runner.invoke(app, ["imports", "undo", str(batch)])
     assert twice.exit_code != 0 and "đã được hoàn tác" in twice.output
+
+
+def test_the_placing_grid_gives_the_per_row_answer(
+    conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file's households are placed through a grid over the villages
+    (place_village_grid.sql); row by row, the same village, the same refusals (outside every
+    village, on the line two villages share) as the exact per-row probes."""
+    from layers.ingest import checks
+
+    _load_admin(conn, tmp_path)
+    points = conn.execute(
+        "SELECT ST_X(p.geom), ST_Y(p.geom) FROM village v, ST_Dump(ST_GeneratePoints(v.geom, 40, 3)) p"
+    ).fetchall()
+    # Vertices of one village that another covers: exactly on the line between them.
+    points += conn.execute(
+        "SELECT ST_X(d.geom), ST_Y(d.geom) FROM village a, village b, ST_DumpPoints(a.geom) d "
+        "WHERE a.code < b.code AND ST_Covers(b.geom, d.geom) LIMIT 5"
+    ).fetchall()
+    points += [(103.5, 22.0), (104.05, 22.38)]  # far away, and maybe just outside
+    src = tmp_path / "ho_luoi.csv"
+    src.write_text(
+        "ma_ho,lon,lat\n" + "".join(f"G{i},{x!r},{y!r}\n" for i, (x, y) in enumerate(points))
+    )
+    answers = []
+    ran: list[str] = []
+    statements = checks._statements
+    monkeypatch.setattr(checks, "_statements", lambda name: ran.append(name) or statements(name))
+    for grid_from in (1, 10**9):
+        monkeypatch.setattr(checks, "GRID_FROM", grid_from)
+        summary = import_file(conn, src, layer="households", data_dir=tmp_path, skip_invalid=True)
+        rows = conn.execute(
+            "SELECT code, village_code, commune_code FROM household ORDER BY code"
+        ).fetchall()
+        answers.append((rows, summary.rejected))
+        conn.execute("SELECT set_config('agrimap.system', 'on', false)")
+        conn.execute("DELETE FROM household")
+        conn.commit()
+    assert ran.count("place_village_grid.sql") == 1  # the first round only
+    (grid_rows, grid_refused), (exact_rows, exact_refused) = answers
+    assert grid_rows == exact_rows and grid_refused == exact_refused
+    assert len(grid_rows) >= 14 * 40 and any("ranh giới giữa" in r for _, r in grid_refused)
+    assert any("nằm ngoài mọi thôn" in r for _, r in grid_refused)

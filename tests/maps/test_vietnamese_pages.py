@@ -122,12 +122,14 @@ def pages_for(role: str, ids: dict) -> list[str]:
         f"/villages/{ids['village']}/qr-sheet",
         "/maps/households",
         f"/maps/households?village={ids['village']}",
+        "/maps/imports",
+        "/maps/imports/history",
     ]
     return {
         "public": public + ["/login"],
-        "planner": signed_in + ["/maps/register"],  # a refusal page, in Vietnamese too
+        "planner": signed_in + ["/maps/register", "/maps/imports"],  # refusal pages, Vietnamese too
         "officer": signed_in + officer,
-        "admin": signed_in + officer[:2],
+        "admin": signed_in + officer[:2] + ["/maps/imports", "/maps/imports/history"],
     }[role]
 
 
