@@ -157,28 +157,44 @@ def load_json(body: bytes, max_text: int = 2_000):
 
 def _check_texts(value, max_text: int) -> None:
     """Walk the parsed body (iteratively: a deep body cannot exhaust the stack) and refuse
-    the first text that is too long or holds NUL, naming where it is."""
-    stack = [(value, "")]
+    the first text that is too long or holds NUL, naming where it is. GeoJSON coordinates
+    are skipped: they must be numbers, which building the geometry checks; a path is put
+    into words only for the text refused."""
+    stack: list[tuple[object, tuple | None]] = [(value, None)]
     while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
+        item, path = stack.pop()
+        kind = type(item)
+        if kind is dict:
             for key, v in item.items():
-                _check_text(key, f"{where}/{key[:40]}", max_text)
-                stack.append((v, f"{where}/{key[:40]}"))
-        elif isinstance(item, list):
-            # Coordinates are lists of numbers: skip them without a stack entry each.
-            stack.extend((v, f"{where}/{i}") for i, v in enumerate(item)
-                         if isinstance(v, str | dict | list))  # fmt: skip
-        elif isinstance(item, str):
-            _check_text(item, where, max_text)
+                _check_text(key, (key, path), max_text)
+                if key != "coordinates" and type(v) in _NESTED:
+                    stack.append((v, (key, path)))
+        elif kind is list:
+            stack.extend((v, (i, path)) for i, v in enumerate(item) if type(v) in _NESTED)
+        elif kind is str:
+            _check_text(item, path, max_text)
 
 
-def _check_text(text: str, where: str, max_text: int) -> None:
+_NESTED = (dict, list, str)
+
+
+def _where(path: tuple | None) -> str:
+    parts: list[str] = []
+    while path is not None:
+        step, path = path
+        parts.append(str(step)[:40])
+    return "/" + "/".join(reversed(parts))
+
+
+def _check_text(text: str, path: tuple | None, max_text: int) -> None:
+    if len(text) <= max_text and "\x00" not in text:
+        return
+    where = _where(path)
     if len(text) > max_text:
         raise TooLarge(
-            f"Văn bản tại {where or '/'} dài {len(text)} ký tự, vượt giới hạn {max_text} "
+            f"Văn bản tại {where} dài {len(text)} ký tự, vượt giới hạn {max_text} "
             "(AGRIMAP_MAX_TEXT_CHARS).",
-            f"The text at {where or '/'} is {len(text)} characters long, over the limit of "
+            f"The text at {where} is {len(text)} characters long, over the limit of "
             f"{max_text} (AGRIMAP_MAX_TEXT_CHARS).",
             hint_vi="Rút gọn nội dung; ghi chú dài hãy đính kèm thành tệp.",
             hint_en="Shorten it; attach long notes as a file.",
@@ -186,8 +202,8 @@ def _check_text(text: str, where: str, max_text: int) -> None:
         )
     if "\x00" in text:
         raise InvalidInput(
-            f"Văn bản tại {where or '/'} chứa ký tự NUL (\\u0000), không lưu được.",
-            f"The text at {where or '/'} holds a NUL character (\\u0000), which cannot be stored.",
+            f"Văn bản tại {where} chứa ký tự NUL (\\u0000), không lưu được.",
+            f"The text at {where} holds a NUL character (\\u0000), which cannot be stored.",
             hint_vi="Bỏ ký tự NUL khỏi nội dung rồi gửi lại.",
             hint_en="Remove the NUL character and send again.",
         )
