@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,16 @@ from .tilecache import TileCache
 from .tileserve import TileFastPath
 
 log = logging.getLogger(__name__)
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what the server loaded at start (modules, schemas, routes: ~275,000 objects) out
+    of the cyclic garbage collector's full collections. Each full collection walked them all,
+    ~180 ms with the event loop stopped; a request that allocates many lists (a 10,000-vertex
+    boundary) brought those on often enough to raise everyone's p99 3.7x in the soak. After
+    the freeze a full collection walks only what was made since (a few ms)."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -94,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
         watch = LayerWatch(settings.listen_url, on_change=cache.evict, on_reset=cache.clear)
         state.layer_watch = watch
         await watch.start()
+        _freeze_startup_objects()
         try:
             yield
         finally:
