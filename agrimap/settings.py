@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # CPU work (geometry checks, hashing, archives, PDF, exports) runs in worker threads, at
     # most this many at once (the cores: more only share the GIL with the event loop).
     worker_threads: int = Field(default=2, ge=1, le=64)
+    # Seconds between giving the memory freed by requests back to the system (api/memory.py).
+    memory_trim_seconds: float = Field(default=30.0, gt=0)
     # One geometry: vertices and parts (polygons of a MultiPolygon). A hand-drawn field has
     # hundreds of vertices, a GPS walk a few thousand; checking a 49,000-vertex boundary
     # (PostGIS overlaps included) raised everyone's p99 4x in the soak, 10,000 keeps it low.

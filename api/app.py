@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from agrimap.settings import Settings
 from layers import offload
 from layers import soil as soil_layer
 
-from . import chrome, errors, limits
+from . import chrome, errors, limits, memory
 from .html import render
 from .layerwatch import LayerWatch
 from .openapi import AnswerOptions, openapi_30
@@ -54,6 +55,7 @@ def _freeze_startup_objects() -> None:
     the freeze a full collection walks only what was made since (a few ms)."""
     gc.collect()
     gc.freeze()
+    memory.limit_arenas()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -106,9 +108,11 @@ def create_app(settings: Settings) -> FastAPI:
         state.layer_watch = watch
         await watch.start()
         _freeze_startup_objects()
+        trimmer = asyncio.create_task(memory.trim_every(settings.memory_trim_seconds))
         try:
             yield
         finally:
+            trimmer.cancel()
             await watch.stop()
             await reads.stop()
             if replica is not None:
