@@ -168,6 +168,9 @@ def start(
                 str(cluster.data_dir),
                 "-l",
                 str(logfile),
+                # The port asked for now, whatever the cluster was created with.
+                "-o",
+                f"-p {cluster.port}",
                 "-w",
                 "-t",
                 "60",

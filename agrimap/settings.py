@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from geo.codes import DEFAULT_LAYOUT, ISSUE_LAYOUT, CodeLayout
 from geo.geometry import GeometryLimits
 from geo.readers import ArchiveLimits
+from geo.values import MAX_TEXT_CHARS
 
 DEFAULT_SECRET = "change-me"
 
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
     # CPU work (geometry checks, hashing, archives, PDF, exports) runs in worker threads, at
     # most this many at once (the cores: more only share the GIL with the event loop).
     worker_threads: int = Field(default=2, ge=1, le=64)
+    # Seconds between giving the memory freed by requests back to the system (api/memory.py).
+    memory_trim_seconds: float = Field(default=30.0, gt=0)
     # One geometry: vertices and parts (polygons of a MultiPolygon). A hand-drawn field has
     # hundreds of vertices, a GPS walk a few thousand; checking a 49,000-vertex boundary
     # (PostGIS overlaps included) raised everyone's p99 4x in the soak, 10,000 keeps it low.
@@ -79,6 +82,11 @@ class Settings(BaseSettings):
     # anything is extracted (declared sizes) and while extracting (real sizes).
     max_archive_members: int = Field(default=200, ge=1)
     max_unzipped_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # Features in one uploaded file (a commune's households are a few thousand; a province's
+    # file is for the operator's `agrimap import`, which has no such limit).
+    max_upload_features: int = Field(default=100_000, ge=1)
+    # Characters of any one text in a JSON body (a name, a note, a reason; 413 above it).
+    max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=80)
     # Clients: X-Forwarded-For is believed only from these addresses or networks (none by
     # default: every client is the address that connected).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -117,7 +125,9 @@ class Settings(BaseSettings):
 
     def archive_limits(self) -> ArchiveLimits:
         return ArchiveLimits(
-            max_members=self.max_archive_members, max_bytes=self.max_unzipped_bytes
+            max_members=self.max_archive_members,
+            max_bytes=self.max_unzipped_bytes,
+            max_features=self.max_upload_features,
         )
 
     def geometry_limits(self) -> GeometryLimits:

@@ -144,8 +144,10 @@ def varnish_vcl(backends: list[int]) -> str:
     template = files("api").joinpath("varnish.vcl").read_text()
     decl = "\n".join(
         f'backend s{i} {{ .host = "127.0.0.1"; .port = "{port}"; '
-        '.probe = { .url = "/healthz"; .interval = 1s; .timeout = 1s; .window = 3; '
-        ".threshold = 2; } }"
+        # Healthy from the start (.initial): otherwise the first request after a start waits
+        # for a good probe and is a 503 "Backend fetch failed" on a busy machine.
+        '.probe = { .url = "/healthz"; .interval = 1s; .timeout = 2s; .window = 3; '
+        ".threshold = 2; .initial = 2; } }"
         for i, port in enumerate(backends)
     )
     adds = "\n".join(f"    servers.add_backend(s{i});" for i in range(len(backends)))
@@ -173,10 +175,31 @@ def start_varnish(port: int, backends: list[int], folder: Path, cache_mb: int = 
     child = Child("varnish", proc, port, folder, log)
     try:
         wait_for_port(port, proc, "varnishd")
+        _wait_through(port, proc)
     except TopologyError as exc:
         child.stop()
         raise TopologyError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from exc
     return child
+
+
+def _wait_through(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Until the cache answers /healthz from a backend (it listens before its VCL's backends
+    are usable)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise TopologyError(f"varnishd stopped at start (exit {proc.returncode})")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise TopologyError(f"varnishd on 127.0.0.1:{port} reached no backend within {timeout:.0f} s")
 
 
 # --- server processes --------------------------------------------------------------------

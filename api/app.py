@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +19,7 @@ from agrimap.settings import Settings
 from layers import offload, partitions
 from layers import soil as soil_layer
 
-from . import chrome, errors, limits
+from . import chrome, errors, limits, memory
 from .html import render
 from .layerwatch import LayerWatch
 from .openapi import AnswerOptions, openapi_30
@@ -55,6 +57,17 @@ async def _audit_months(pool: AsyncConnectionPool) -> None:
             await partitions.add_audit_months_async(conn)
     except psycopg.Error as exc:
         log.warning("audit log months not made ahead: %s", exc)
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what the server loaded at start (modules, schemas, routes: ~275,000 objects) out
+    of the cyclic garbage collector's full collections. Each full collection walked them all,
+    ~180 ms with the event loop stopped; a request that allocates many lists (a 10,000-vertex
+    boundary) brought those on often enough to raise everyone's p99 3.7x in the soak. After
+    the freeze a full collection walks only what was made since (a few ms)."""
+    gc.collect()
+    gc.freeze()
+    memory.limit_arenas()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -107,9 +120,12 @@ def create_app(settings: Settings) -> FastAPI:
         watch = LayerWatch(settings.listen_url, on_change=cache.evict, on_reset=cache.clear)
         state.layer_watch = watch
         await watch.start()
+        _freeze_startup_objects()
+        trimmer = asyncio.create_task(memory.trim_every(settings.memory_trim_seconds))
         try:
             yield
         finally:
+            trimmer.cancel()
             await watch.stop()
             await reads.stop()
             if replica is not None:

@@ -17,6 +17,7 @@ from layers.offload import in_worker
 
 from .auth import SESSION_COOKIE
 from .errors import error_body, error_page, is_page, request_lang
+from .state import app_state
 
 # Routes that take an uploaded file (multipart): they get AGRIMAP_MAX_UPLOAD_BYTES.
 UPLOAD_PATHS = frozenset({"/growing-areas/boundary", "/maps/imports"})
@@ -136,11 +137,13 @@ def _content_length(scope) -> int | None:
     return None
 
 
-def load_json(body: bytes):
+def load_json(body: bytes, max_text: int = 2_000):
     """A JSON body, strictly: NaN, Infinity and lone surrogates are refused (they cannot be
-    stored), with where the text stops being JSON."""
+    stored), with where the text stops being JSON; so is any text (key or value) longer than
+    ``max_text`` characters (AGRIMAP_MAX_TEXT_CHARS) or holding NUL, which PostgreSQL cannot
+    store."""
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(
             f"Nội dung JSON không hợp lệ: {exc}.",
@@ -148,6 +151,62 @@ def load_json(body: bytes):
             hint_vi="Gửi JSON chuẩn UTF-8; tọa độ và số phải là số hữu hạn (không NaN).",
             hint_en="Send standard UTF-8 JSON; coordinates and numbers must be finite (no NaN).",
         ) from None
+    _check_texts(value, max_text)
+    return value
+
+
+def _check_texts(value, max_text: int) -> None:
+    """Walk the parsed body (iteratively: a deep body cannot exhaust the stack) and refuse
+    the first text that is too long or holds NUL, naming where it is. GeoJSON coordinates
+    are skipped: they must be numbers, which building the geometry checks; a path is put
+    into words only for the text refused."""
+    stack: list[tuple[object, tuple | None]] = [(value, None)]
+    while stack:
+        item, path = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, v in item.items():
+                _check_text(key, (key, path), max_text)
+                if key != "coordinates" and type(v) in _NESTED:
+                    stack.append((v, (key, path)))
+        elif kind is list:
+            stack.extend((v, (i, path)) for i, v in enumerate(item) if type(v) in _NESTED)
+        elif kind is str:
+            _check_text(item, path, max_text)
+
+
+_NESTED = (dict, list, str)
+
+
+def _where(path: tuple | None) -> str:
+    parts: list[str] = []
+    while path is not None:
+        step, path = path
+        parts.append(str(step)[:40])
+    return "/" + "/".join(reversed(parts))
+
+
+def _check_text(text: str, path: tuple | None, max_text: int) -> None:
+    if len(text) <= max_text and "\x00" not in text:
+        return
+    where = _where(path)
+    if len(text) > max_text:
+        raise TooLarge(
+            f"Văn bản tại {where} dài {len(text)} ký tự, vượt giới hạn {max_text} "
+            "(AGRIMAP_MAX_TEXT_CHARS).",
+            f"The text at {where} is {len(text)} characters long, over the limit of "
+            f"{max_text} (AGRIMAP_MAX_TEXT_CHARS).",
+            hint_vi="Rút gọn nội dung; ghi chú dài hãy đính kèm thành tệp.",
+            hint_en="Shorten it; attach long notes as a file.",
+            details=["AGRIMAP_MAX_TEXT_CHARS"],
+        )
+    if "\x00" in text:
+        raise InvalidInput(
+            f"Văn bản tại {where} chứa ký tự NUL (\\u0000), không lưu được.",
+            f"The text at {where} holds a NUL character (\\u0000), which cannot be stored.",
+            hint_vi="Bỏ ký tự NUL khỏi nội dung rồi gửi lại.",
+            hint_en="Remove the NUL character and send again.",
+        )
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -173,10 +232,11 @@ class StrictJsonRoute(APIRoute):
             if _is_json(request.headers.get("content-type")):
                 body = await request.body()
                 if body:
+                    max_text = app_state(request.app).settings.max_text_chars
                     request._json = (  # type: ignore[attr-defined]
-                        load_json(body)
+                        load_json(body, max_text)
                         if len(body) <= INLINE_JSON_BYTES
-                        else await in_worker(load_json, body)
+                        else await in_worker(load_json, body, max_text)
                     )
             return await handler(request)
 

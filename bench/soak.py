@@ -403,10 +403,20 @@ def main() -> None:
     rss = [kb for _, kb in run.memory]
     if rss:
         minute = {int((t - t0) // 60): kb for t, kb in run.memory}
+        # Flat = no trend: the least-squares slope of RSS over the run after its first minute
+        # (the tile cache and connection pools fill during it).
+        settled = [(t - t0, kb) for t, kb in run.memory if t - t0 >= 60]
+        slope = (
+            statistics.linear_regression([t for t, _ in settled], [kb for _, kb in settled]).slope
+            * 60 / 1024
+            if len(settled) > 2 else float("nan")
+        )  # fmt: skip
         report["memory_kb"] = {"start": rss[0], "max": max(rss), "end": rss[-1],
-                               "per_minute": minute}  # fmt: skip
+                               "per_minute": minute,
+                               "trend_mb_per_minute": round(slope, 2)}  # fmt: skip
         print(f"\nserver RSS: start {rss[0] / 1024:.0f} MB, max {max(rss) / 1024:.0f} MB, "
-              f"end {rss[-1] / 1024:.0f} MB; per minute: "
+              f"end {rss[-1] / 1024:.0f} MB; trend after the first minute {slope:+.2f} MB/min; "
+              "per minute: "
               + ", ".join(f"{m}: {kb / 1024:.0f}" for m, kb in sorted(minute.items())))  # fmt: skip
     overall = report["overall"]
     print(

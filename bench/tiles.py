@@ -54,6 +54,8 @@ class Workload:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--households", type=int, default=100_000, help="e.g. 100000 or 1000000")
+    p.add_argument("--provinces", type=int, default=1,
+                   help="1: one province; 34: a synthetic country (with --households 10000000)")  # fmt: skip
     p.add_argument("--duration", type=float, default=10, help="seconds per measured run")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--threads", type=int, default=1, help="wrk threads (it shares the cores)")
@@ -83,6 +85,9 @@ def build_workloads(lists: urls.RequestLists, ours, ours_nocache, tipg) -> list[
         Workload("features by position", [
             Leg("tipg", tipg, [urls.tipg_position_page(o) for o in lists.offsets]),
             Leg("ours", ours, [urls.ours_position_page(c) for c in lists.cursors])]),
+        Workload("QR lookups", [
+            Leg("tipg", tipg, [urls.tipg_qr(q) for q in lists.qr_tokens]),
+            Leg("ours", ours, [urls.ours_qr(q) for q in lists.qr_tokens])]),
         Workload("all-layer tiles uncached (ours only)", [
             Leg("ours", ours_nocache, [urls.ours_tile(x, all_layers=True) for x in t])]),
     ]  # fmt: skip
@@ -179,7 +184,8 @@ def busy_note(when: str) -> list[str]:
 
 def run(args, console: Console) -> report.Report:
     load_at_start, before = os.getloadavg()[0], busy_note("before the run")
-    db = data.prepare(args.households, fresh=args.fresh, say=console.print)
+    db = data.prepare(args.households, provinces=args.provinces, fresh=args.fresh,
+                      say=console.print)  # fmt: skip
     lists = urls.build(db.url, seed=args.seed, tiles=args.tiles)
     tipg_python = servers.ensure_tipg(say=console.print)
     header = ("Accept-Encoding", "gzip") if args.gzip else ("Accept-Encoding", "identity")
@@ -205,6 +211,7 @@ def run(args, console: Console) -> report.Report:
             "cached": len(lists.cached),
             "bboxes": len(lists.bboxes),
             "offsets": len(lists.offsets),
+            "qr_tokens": len(lists.qr_tokens),
         },
         notes=before + list_notes(lists),
     )

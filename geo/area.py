@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
@@ -20,14 +21,14 @@ def geodesic_area_m2(geom: BaseGeometry) -> float:
     polygons = getattr(geom, "geoms", [geom])
     total = 0.0
     for poly in polygons:
-        total += _ring_m2(poly.exterior.coords)
-        total -= sum(_ring_m2(ring.coords) for ring in poly.interiors)
+        total += _ring_m2(poly.exterior)
+        total -= sum(_ring_m2(ring) for ring in poly.interiors)
     return total
 
 
-def _ring_m2(coords) -> float:
-    lons, lats = zip(*((c[0], c[1]) for c in coords), strict=True)
-    area, _ = _GEOD.polygon_area_perimeter(lons, lats)
+def _ring_m2(ring) -> float:
+    xy = shapely.get_coordinates(ring)  # one array, not a Python tuple per vertex
+    area, _ = _GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])
     return abs(area)
 
 

@@ -20,7 +20,7 @@ from pyproj import CRS
 from geo import crs as vncrs
 from geo import crs_source
 from geo.errors import InvalidInput, TooLarge, UnsupportedFormat
-from geo.values import fold
+from geo.values import fold, format_number
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,13 @@ def _refuse(vi: str, en: str, hint_vi: str = "", hint_en: str = "") -> InvalidIn
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    """What one archive (zip, kmz) may hold: members and uncompressed bytes
-    (AGRIMAP_MAX_ARCHIVE_MEMBERS, AGRIMAP_MAX_UNZIPPED_BYTES)."""
+    """What one uploaded file may hold: archive (zip, kmz) members and uncompressed bytes
+    (AGRIMAP_MAX_ARCHIVE_MEMBERS, AGRIMAP_MAX_UNZIPPED_BYTES), and features
+    (AGRIMAP_MAX_UPLOAD_FEATURES; None for the operator's own command-line imports)."""
 
     max_members: int = 200
     max_bytes: int = 200 * 1024 * 1024
+    max_features: int | None = None
 
 
 @contextmanager
@@ -188,12 +190,15 @@ def read_table(
     """Read a vector file; raises InvalidInput with a readable reason for bad files."""
     with opened(path, archive_limits) as real:
         suffix = real.suffix.lower()
+        cap = archive_limits.max_features
+        # One row more than the cap is read, so that a file over it is told apart.
+        rows = None if cap is None else cap + 1
         if suffix == ".csv":
-            table = _read_csv(real)
+            table = _read_csv(real, rows)
         elif suffix == ".xlsx":
-            table = _read_xlsx(real)
+            table = _read_xlsx(real, rows)
         elif suffix in (".shp", ".gpkg", ".geojson", ".json", ".kml", ".gpx"):
-            table = _read_ogr(real, source_layer)
+            table = _read_ogr(real, source_layer, rows)
         else:
             raise UnsupportedFormat(
                 f"Không đọc được định dạng {suffix or 'không rõ'} ({path.name}).",
@@ -202,6 +207,18 @@ def read_table(
                 hint_en="Use Shapefile (.shp or .zip), GeoPackage, GeoJSON, KML/KMZ, GPX, CSV or Excel (.xlsx) with coordinates.",
             )
     table.source_name = path.name
+    if cap is not None and len(table.frame) > cap:
+        raise TooLarge(
+            f"Tệp {path.name} có hơn {format_number(cap)} đối tượng, vượt giới hạn một lần "
+            "tải lên (AGRIMAP_MAX_UPLOAD_FEATURES).",
+            f"The file {path.name} holds more than {format_number(cap, lang='en')} features, "
+            "over the limit of one "
+            "upload (AGRIMAP_MAX_UPLOAD_FEATURES).",
+            hint_vi="Chia tệp theo xã hoặc thôn, hoặc nhờ quản trị viên nhập bằng lệnh agrimap import.",
+            hint_en="Split the file by commune or village, or ask an administrator to import it "
+            "with the agrimap import command.",
+            details=["AGRIMAP_MAX_UPLOAD_FEATURES"],
+        )
     if len(table.frame) == 0:
         raise _refuse(
             f"Tệp {path.name} không có đối tượng nào.",
@@ -212,7 +229,34 @@ def read_table(
     return table
 
 
-def _read_ogr(path: Path, source_layer: str | None) -> RawTable:
+def shapefile_counts(shp: Path) -> tuple[int, int]:
+    """(geometries in the .shx index, records in the .dbf) of a shapefile, from their headers:
+    the index is a 100-byte header and 8 bytes per geometry, the table's header holds its
+    record count at byte 4 (little-endian). GDAL reads the shorter silently."""
+    shx = next(p for p in (shp.with_suffix(".shx"), shp.with_suffix(".SHX")) if p.exists())
+    dbf = next(p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists())
+    with open(dbf, "rb") as f:
+        header = f.read(8)
+    records = int.from_bytes(header[4:8], "little") if len(header) == 8 else -1
+    return (shx.stat().st_size - 100) // 8, records
+
+
+def _check_shapefile_parts(path: Path) -> None:
+    """Refuse a shapefile whose geometry index and attribute table disagree (a .dbf from
+    another export): the rows would be matched to the wrong fields or silently dropped."""
+    shapes, records = shapefile_counts(path)
+    if shapes != records:
+        raise _refuse(
+            f"Shapefile {path.name} không khớp: tệp .shp/.shx có {shapes} hình nhưng tệp .dbf có "
+            f"{records} dòng thuộc tính (các tệp không cùng một lần xuất).",
+            f"Shapefile {path.name} does not match: its .shp/.shx hold {shapes} shapes but its "
+            f".dbf holds {records} attribute records (the files come from different exports).",
+            "Xuất lại lớp bản đồ từ QGIS/MapInfo và gửi cả bộ .shp, .shx, .dbf, .prj cùng lúc.",
+            "Export the layer again from QGIS/MapInfo and send .shp, .shx, .dbf and .prj together.",
+        )
+
+
+def _read_ogr(path: Path, source_layer: str | None, rows: int | None = None) -> RawTable:
     fmt = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "KML", ".gpx": "GPX"}.get(
         path.suffix.lower(), "GeoJSON"
     )
@@ -226,6 +270,7 @@ def _read_ogr(path: Path, source_layer: str | None) -> RawTable:
                     "Gửi đủ các tệp .shp, .shx, .dbf, .prj (nên nén chung thành .zip).",
                     "Send .shp, .shx, .dbf and .prj together (best zipped).",
                 )
+        _check_shapefile_parts(path)
         cpg = path.with_suffix(".cpg")
         declared = cpg.read_text(errors="replace").strip() if cpg.exists() else None
     try:
@@ -233,7 +278,7 @@ def _read_ogr(path: Path, source_layer: str | None) -> RawTable:
         layer = source_layer or (layers[0][0] if len(layers) else None)
         # Shapefile text is read one byte per character so that TCVN3/VNI can be detected.
         encoding = "latin1" if fmt == "ESRI Shapefile" else None
-        gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, max_features=rows)
     except Exception as exc:  # pyogrio raises several GDAL error classes
         raise _refuse(
             f"Không đọc được {path.name}: {exc}.",
@@ -255,7 +300,7 @@ def _sniff_separator(text: str) -> str:
     return max((",", ";", "\t"), key=first.count)
 
 
-def _read_csv(path: Path) -> RawTable:
+def _read_csv(path: Path, rows: int | None = None) -> RawTable:
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -264,7 +309,11 @@ def _read_csv(path: Path) -> RawTable:
         return RawTable(path.name, "CSV", pd.DataFrame(), np.array([], dtype=object), None, True)
     try:
         frame = pd.read_csv(
-            io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False
+            io.StringIO(text),
+            sep=_sniff_separator(text),
+            dtype=str,
+            keep_default_na=False,
+            nrows=rows,
         )
     except pd.errors.ParserError as exc:
         raise _refuse(
@@ -283,11 +332,11 @@ def _header(name: str) -> str:
         return name.strip()
 
 
-def _read_xlsx(path: Path) -> RawTable:
+def _read_xlsx(path: Path, rows: int | None = None) -> RawTable:
     """The first sheet of an Excel workbook; its text is Unicode (legacy-font text that was
     typed in .VnTime shows as mojibake and is recovered by the text decoding)."""
     try:
-        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl", nrows=rows)
     except Exception as exc:  # openpyxl raises several classes for damaged workbooks
         raise _refuse(
             f"Không đọc được tệp Excel {path.name}: {exc}.",

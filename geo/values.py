@@ -24,6 +24,11 @@ def fold(text: str) -> str:
     return re.sub(r"[\s_\-]+", " ", stripped).strip().lower()
 
 
+# The longest text one value may hold (a name, a note), in a request (AGRIMAP_MAX_TEXT_CHARS)
+# and in an imported file's cell.
+MAX_TEXT_CHARS = 2_000
+
+
 def is_blank(value: Any) -> bool:
     if value is None:
         return True

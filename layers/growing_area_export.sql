@@ -6,12 +6,7 @@ SELECT {columns}, c.name AS commune_name, v.code AS village_code, v.name AS vill
 FROM growing_area g
 LEFT JOIN commune c ON c.code = g.commune_code
 LEFT JOIN province p ON p.code = c.province_code
-LEFT JOIN LATERAL (
-    SELECT v.code, v.name FROM village v
-    WHERE v.commune_code = g.commune_code AND ST_Intersects(v.geom, g.geom)
-    ORDER BY ST_Area(ST_Intersection(v.geom, g.geom)) DESC, v.code
-    LIMIT 1
-) v ON true
+LEFT JOIN LATERAL growing_area_village(g.geom, g.commune_code) v ON true
 WHERE (%(id)s::bigint IS NULL OR g.id = %(id)s)
   AND (%(ids)s::bigint[] IS NULL OR g.id = ANY(%(ids)s::bigint[]))
   AND (%(commune)s::text IS NULL OR g.commune_code = %(commune)s)

@@ -86,16 +86,17 @@ WHERE (%(communes)s::text[] IS NULL OR a.commune_code = ANY(%(communes)s::text[]
   AND (%(owner)s::text IS NULL OR a.cooperative ILIKE %(owner)s
        OR (%(personal)s AND a.owner_name ILIKE %(owner)s))
   AND (%(crop)s::text IS NULL OR a.crop ILIKE %(crop)s)
-  AND (%(village)s::text IS NULL OR EXISTS (
-        SELECT 1 FROM village fv
-        WHERE fv.code = %(village)s AND ST_Intersects(fv.geom, ST_PointOnSurface(a.geom))))
+  AND (%(village)s::text IS NULL OR (
+        EXISTS (SELECT 1 FROM village fv
+                WHERE fv.code = %(village)s AND ST_Intersects(fv.geom, a.geom))
+        AND (SELECT code FROM growing_area_village(a.geom, a.commune_code)) = %(village)s))
   AND (%(status)s::text IS NULL OR a.status = %(status)s)
   AND (%(year)s::int IS NULL OR extract(year FROM a.issued_on)::int = %(year)s)
 """)
 
 COUNT_SQL = sql.SQL("SELECT count(*) FROM growing_area a {}").format(_WHERE)
 
-# The village an area lies in: the one holding a point inside it.
+# The village an area lies in: the one holding most of it, as on its page and in exports.
 PAGE_SQL = sql.SQL("""
 SELECT a.id, a.code, a.crop, a.area_ha, a.status, a.cooperative,
        CASE WHEN %(personal)s THEN a.owner_name END AS owner_name,
@@ -104,10 +105,7 @@ SELECT a.id, a.code, a.crop, a.area_ha, a.status, a.cooperative,
        ST_AsGeoJSON(a.geom, 6) AS geometry
 FROM growing_area a
 LEFT JOIN commune c ON c.code = a.commune_code
-LEFT JOIN LATERAL (
-  SELECT code, name FROM village v
-  WHERE ST_Intersects(v.geom, ST_PointOnSurface(a.geom)) ORDER BY code LIMIT 1
-) v ON true
+LEFT JOIN LATERAL growing_area_village(a.geom, a.commune_code) v ON true
 {}
 ORDER BY a.code LIMIT %(limit)s OFFSET %(offset)s""").format(_WHERE)
 

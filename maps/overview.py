@@ -12,6 +12,8 @@ import folium
 from branca.element import Figure, MacroElement
 from folium.template import Template
 
+from geo.exports import STATUS_VI
+
 STATIC_DIR = Path(__file__).parent / "static"
 """Served at ``static_prefix`` (``/static``): vendored Leaflet and our page script."""
 
@@ -36,6 +38,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "empty": "—",
         "yes": "Có",
         "no": "Không",
+        "openPage": "Mở trang chi tiết",
+        # Stored values shown in words (a popup never shows a raw English value).
+        "values": {"status": STATUS_VI, "technology": {"fibre": "Cáp quang"}},
         "locale": "vi-VN",
     },
     "en": {
@@ -48,6 +53,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "empty": "—",
         "yes": "Yes",
         "no": "No",
+        "openPage": "Open its page",
+        "values": {
+            "status": {"active": "Active", "suspended": "Suspended", "revoked": "Revoked"},
+            "technology": {"fibre": "Fibre"},
+        },
         "locale": "en-GB",
     },
 }
@@ -65,6 +75,8 @@ class LayerView:
     color: str
     popup_fields: tuple[tuple[str, str], ...]
     show: bool = True
+    # A feature's own page, "{id}" replaced by its id (None: the popup has no link).
+    page_url: str | None = None
 
     def __post_init__(self) -> None:
         if not _LAYER_ID.fullmatch(self.id):
@@ -73,6 +85,10 @@ class LayerView:
             raise ValueError(f"layer kind {self.kind!r} is not one of {KINDS}")
         if not _CSS_COLOR.fullmatch(self.color):
             raise ValueError(f"layer colour {self.color!r} is not a CSS colour")
+        if self.page_url is not None and (
+            "{id}" not in self.page_url or not self.page_url.startswith("/")
+        ):
+            raise ValueError(f"page_url {self.page_url!r} must be a local path holding {{id}}")
 
     def title(self, lang: str) -> str:
         return self.title_en if lang == "en" else self.title_vi
@@ -222,6 +238,7 @@ def _layer_spec(layer: LayerView, lang: str) -> dict[str, object]:
         "kind": layer.kind,
         "color": layer.color,
         "fields": [list(field) for field in layer.popup_fields],
+        "pageUrl": layer.page_url,
     }
 
 

@@ -103,7 +103,8 @@ class _RegisterChrome(MacroElement):
               </div>
               <div>
                 <label for="register-issued">{{ s.issuedOn|e }}</label>
-                <input id="register-issued" name="issued_on" type="date">
+                <input id="register-issued" name="issued_on" placeholder="dd/mm/yyyy"
+                  inputmode="numeric" maxlength="10" pattern="\\d{1,2}/\\d{1,2}/\\d{4}">
               </div>
             </div>
             <label for="register-note">{{ s.note|e }}</label>

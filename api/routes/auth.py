@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from geo.errors import PermissionDenied
 from layers import accounts
+from maps import login_text
 
 from ..auth import (
     CSRF_COOKIE,
@@ -18,9 +19,10 @@ from ..auth import (
     check_csrf,
     ensure_role,
 )
+from ..chrome import cached_header
 from ..deps import ConnDep, SettingsDep
 from ..html import render
-from ..lang import safe_next
+from ..lang import request_lang, safe_next
 from ..limits import StrictJsonRoute
 from ..ratelimit import client_key, limit
 
@@ -29,9 +31,14 @@ ANY_ROLE = ("admin", "officer", "planner")
 
 
 def _login_page(
-    *, csrf: str, next_: str, error: str = "", username: str = "", status: int = 200
-) -> HTMLResponse:
-    html = render("login.html", lang="vi", csrf=csrf, next=next_, error=error, username=username)
+    request: Request, *, csrf: str, next_: str, error: str = "", username: str = "",
+    status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    lang = request_lang(request)
+    html = render(
+        "login.html", lang=lang, t=login_text.strings(lang), csrf=csrf, next=next_,
+        error=error, username=username, header_html=cached_header(request),
+    )  # fmt: skip
     return HTMLResponse(html, status_code=status)
 
 
@@ -46,19 +53,14 @@ def _with_csrf_cookie(response: Response, csrf: str, secure: bool) -> Response:
 async def login_page(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     return _with_csrf_cookie(
-        _login_page(csrf=csrf, next_=safe_next(next)), csrf, settings.secure_cookies
+        _login_page(request, csrf=csrf, next_=safe_next(next)), csrf, settings.secure_cookies
     )
 
 
-def _refusal(result: accounts.SignIn) -> str:
+def _refusal(result: accounts.SignIn, lang: str) -> str:
     # The same words for a real and an unknown username: nothing tells which exist.
-    error = "Sai tên đăng nhập hoặc mật khẩu."
-    if result.minutes:
-        error += (
-            f" Đã sai nhiều lần: thiết bị này cần chờ {result.minutes} phút trước khi thử lại"
-            " tên đăng nhập này (các thiết bị khác không bị ảnh hưởng)."
-        )
-    return error
+    t = login_text.strings(lang)
+    return t["wrong"] + (t["wait"].format(minutes=result.minutes) if result.minutes else "")
 
 
 @router.post("/login", summary="Sign in (form post)")
@@ -77,12 +79,10 @@ async def login(
     target = safe_next(next)
     if not cookie_csrf or not secrets.compare_digest(cookie_csrf, csrf_token):
         page = _login_page(
-            csrf=fresh,
-            next_=target,
-            error="Phiên biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng đăng nhập lại.",
-            username=username,
+            request, csrf=fresh, next_=target,
+            error=login_text.strings(request_lang(request))["expired"], username=username,
             status=400,
-        )
+        )  # fmt: skip
         return _with_csrf_cookie(page, fresh, settings.secure_cookies)
     name = username.strip().lower()
     result = await accounts.sign_in(
@@ -93,8 +93,8 @@ async def login(
     )  # fmt: skip
     if result.refused:
         page = _login_page(
-            csrf=fresh, next_=target, error=_refusal(result), username=name,
-            status=429 if result.minutes else 401,
+            request, csrf=fresh, next_=target, error=_refusal(result, request_lang(request)),
+            username=name, status=429 if result.minutes else 401,
         )  # fmt: skip
         if result.minutes:
             page.headers["Retry-After"] = str(result.minutes * 60)

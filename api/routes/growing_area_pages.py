@@ -17,8 +17,9 @@ from geo.errors import InvalidInput
 from geo.exports import FORMATS
 from geo.tables import TABLE_FORMATS, TableColumn, table_csv, table_xlsx
 from geo.values import parse_date
-from layers import admin, registry, registry_search
+from layers import admin, registry, registry_search, soil
 from layers.growing_areas import LAYER, export_areas
+from layers.offload import in_worker
 from layers.registry_checks import vietnam_today
 from layers.registry_search import AreaFilter
 from maps.formats import STATUS_NAMES
@@ -28,7 +29,7 @@ from maps.workspace_text import STRINGS
 
 from ..auth import PageUserDep, Principal, acting, ensure_role, require
 from ..chrome import HeaderDep
-from ..deps import ConnDep, SettingsDep
+from ..deps import ConnDep, SettingsDep, SoilConfigDep
 from ..html import render
 from ..lang import request_lang
 from ..limits import StrictJsonRoute
@@ -233,12 +234,21 @@ async def area_page(
     conn: ConnDep,
     who: PageUserDep,
     header: HeaderDep,
+    config: SoilConfigDep,
     saved: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     lang = request_lang(request)
     props, geom = await registry.get_record(conn, fid)
     names = await registry.area_place_names(conn, fid)
     versions = await registry.history(conn, fid)
+    # The soil summary the sheet and the soil page give for this area, when a map covers it.
+    soil_rows, soil_notes = [], []
+    rasters = await soil.current_rasters(conn)
+    if rasters:
+        areas = await soil.growing_area_geoms(conn, area_id=fid)
+        (report,) = await in_worker(soil.field_reports, areas, rasters, config=config, lang=lang)
+        soil_rows = [p for p in report["properties"] if p.get("mean") is not None]
+        soil_notes = report["note"] if soil_rows else []
     lon_min, lat_min, lon_max, lat_max = geom.bounds
     feature = {
         "type": "Feature", "id": fid,
@@ -264,6 +274,8 @@ async def area_page(
         saved=saved,
         today=vietnam_today().isoformat(),
         statuses=STATUS_NAMES[lang],
+        soil_rows=soil_rows,
+        soil_notes=soil_notes,
     )
     return HTMLResponse(html)
 

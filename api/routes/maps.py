@@ -17,7 +17,7 @@ from layers.serving.catalog import BY_ID
 from maps.coverage import render_coverage
 from maps.overview import LayerView, render_overview
 
-from ..auth import PageUserDep, ensure_role
+from ..auth import PageUserDep, PrincipalDep, ensure_role
 from ..chrome import HeaderDep
 from ..deps import ConnDep
 from ..lang import LANG_COOKIE, request_lang, safe_next
@@ -49,11 +49,18 @@ OVERVIEW_LAYERS: tuple[tuple[str, str, str], ...] = (
 HIDDEN_BY_DEFAULT = {"soil_zones", "coverage"}
 
 
+# The page a feature's popup links to, for the readers who may open it.
+PAGES = {"growing_areas": ("/maps/growing-areas/{id}", ("admin", "officer", "planner"))}
+
+
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map page")
-async def overview(request: Request, conn: ConnDep, header: HeaderDep) -> HTMLResponse:
+async def overview(
+    request: Request, conn: ConnDep, header: HeaderDep, who: PrincipalDep
+) -> HTMLResponse:
     bounds = await features.extent(conn, BY_ID["communes"]) or await features.extent(
         conn, BY_ID["villages"]
     )
+    lang = request_lang(request)
     views = [
         LayerView(
             id=cid,
@@ -62,12 +69,15 @@ async def overview(request: Request, conn: ConnDep, header: HeaderDep) -> HTMLRe
             items_url=f"/collections/{cid}/items?f=json&limit=10000",
             kind=kind,
             color=color,
-            popup_fields=tuple((c.name, c.title_vi) for c in BY_ID[cid].popup_columns),
+            popup_fields=tuple(
+                (c.name, c.title_en if lang == "en" else c.title_vi)
+                for c in BY_ID[cid].popup_columns
+            ),
             show=cid not in HIDDEN_BY_DEFAULT,
+            page_url=PAGES[cid][0] if cid in PAGES and who.role in PAGES[cid][1] else None,
         )
         for cid, kind, color in OVERVIEW_LAYERS
     ]
-    lang = request_lang(request)
     title = (
         "Bản đồ số nông nghiệp – tổng quan"
         if lang == "vi"

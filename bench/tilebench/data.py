@@ -15,7 +15,7 @@ from agrimap import localpg
 from layers import migrate
 
 SYNTHETIC_SQL = Path(__file__).with_name("synthetic.sql")
-COUNTED = ("commune", "village", "household", "growing_area", "soil_zone", "coverage")
+COUNTED = ("province", "commune", "village", "household", "growing_area", "soil_zone", "coverage")
 # Both servers get the same planner settings: on 2 cores JIT and parallel plans made the
 # tile SQL several times slower (issue 6), and a remote server may have them on.
 DATABASE_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
@@ -74,31 +74,44 @@ def table_counts(url: str) -> dict[str, int]:
         }
 
 
-def _is_loaded(counts: dict[str, int], households: int) -> bool:
-    return counts["household"] == households and all(counts[t] > 0 for t in COUNTED)
+def _is_loaded(counts: dict[str, int], households: int, provinces: int) -> bool:
+    return (
+        counts["household"] == households
+        and counts["province"] == provinces
+        and all(counts[t] > 0 for t in COUNTED)
+    )
 
 
-def load_synthetic(url: str, *, households: int, seed: float = 0.42) -> None:
+def database_name(households: int, provinces: int = 1) -> str:
+    """bench_1000000 for a province, bench_10000000_p34 for a synthetic country."""
+    return f"bench_{households}" + (f"_p{provinces}" if provinces != 1 else "")
+
+
+def load_synthetic(url: str, *, households: int, provinces: int = 1, seed: float = 0.42) -> None:
     """Run synthetic.sql in one transaction, then VACUUM ANALYZE (autocommit, outside it)."""
     with psycopg.connect(url) as conn:
         conn.execute("SELECT set_config('bench.households', %s, false), "
-                     "set_config('bench.seed', %s, false)", (str(households), str(seed)))  # fmt: skip
+                     "set_config('bench.provinces', %s, false), "
+                     "set_config('bench.seed', %s, false)",
+                     (str(households), str(provinces), str(seed)))  # fmt: skip
         conn.execute(SYNTHETIC_SQL.read_text(encoding="utf-8"))
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
 
 
-def prepare(households: int, *, fresh: bool = False, say=print) -> BenchDatabase:
-    """Make bench_<households> ready: migrated, loaded once (kept between runs), analysed."""
-    name = f"bench_{households}"
+def prepare(
+    households: int, *, provinces: int = 1, fresh: bool = False, say=print
+) -> BenchDatabase:
+    """Make the bench database ready: migrated, loaded once (kept between runs), analysed."""
+    name = database_name(households, provinces)
     admin_url, url = database_urls(name)
     if fresh or not _exists(admin_url, name):
         _recreate(admin_url, name)
     migrate.upgrade(url)
     _apply_settings(admin_url, name)
     counts = table_counts(url)
-    if _is_loaded(counts, households):
+    if _is_loaded(counts, households, provinces):
         say(f"database {name} already holds {households:,} households: reusing it")
         return BenchDatabase(url, name, counts, False, 0.0)
     if counts["household"] or counts["commune"]:
@@ -106,9 +119,9 @@ def prepare(households: int, *, fresh: bool = False, say=print) -> BenchDatabase
         _recreate(admin_url, name)
         migrate.upgrade(url)
         _apply_settings(admin_url, name)
-    say(f"loading {households:,} synthetic households into {name} …")
+    say(f"loading {households:,} synthetic households in {provinces} province(s) into {name} …")
     t0 = time.perf_counter()
-    load_synthetic(url, households=households)
+    load_synthetic(url, households=households, provinces=provinces)
     seconds = time.perf_counter() - t0
     counts = table_counts(url)
     say(f"loaded in {seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))

@@ -25,7 +25,9 @@ TIPG_TABLES = ["public.household", "public.growing_area", "public.soil_zone", "p
                "public.commune", "public.village", "public.province"]  # fmt: skip
 # Our public household properties (layers/catalog.py); tipg would otherwise put the head's
 # name, phone and QR token into every tile and page, which is both unfair and a leak.
-TIPG_HOUSEHOLD_PROPERTIES = ["id", "code", "label", "village_code", "has_fibre"]
+# qr_token is published to tipg so that it can filter by it (the QR lookups workload); head
+# names and phones are not.
+TIPG_HOUSEHOLD_PROPERTIES = ["id", "code", "label", "village_code", "has_fibre", "qr_token"]
 
 
 class ServerError(RuntimeError):
@@ -107,7 +109,9 @@ UVICORN_FLAGS = ("--log-level", "warning")
 
 def start_ours(name: str, database_url: str, logdir: Path, **extra_env: str) -> Server:
     env = {**os.environ, "DATABASE_URL": database_url, "AGRIMAP_POOL_MAX": str(POOL_SIZE),
-           "AGRIMAP_DATA_DIR": str(CACHE / "data"), **extra_env}  # fmt: skip
+           "AGRIMAP_DATA_DIR": str(CACHE / "data"),
+           # The QR lookups workload is one client scanning thousands of codes a second.
+           "AGRIMAP_QR_RATE": "100000000/minute", **extra_env}  # fmt: skip
     cmd = [sys.executable, "-m", "uvicorn", *UVICORN_FLAGS, "--factory", "api.asgi:create"]
     server = _spawn(name, cmd, env, ROOT, logdir)
     _wait_ready(server, "/conformance")

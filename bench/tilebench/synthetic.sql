@@ -1,10 +1,14 @@
 -- Synthetic AgriMap data at realistic density for the tile benchmark (bench/tiles.py).
--- One province around lon 103.9–104.9, lat 21.8–22.6 (Lào Cai-like uplands): 40 communes
--- (Voronoi cells of a jittered 8×5 grid), 14 villages per commune, households clustered
--- around village centres, ~1 growing area per 20 households near the villages, three soil
--- properties as zones, and 3G/4G coverage of three operators (towers at some villages,
--- so there are gaps). Parameters come from custom settings (bench.households, bench.seed)
--- so that the script runs as one multi-statement string; every step is set-based.
+-- Province 1 lies around lon 103.9–104.9, lat 21.8–22.6 (Lào Cai-like uplands); a synthetic
+-- country (bench.provinces, e.g. 34) adds provinces of the same size on a grid of 3 columns
+-- southwards from lon 103.9, lat 21.0. Each province: 40 communes (Voronoi cells of a
+-- jittered 8×5 grid), 14 villages per commune; households clustered around village centres
+-- (bench.households over the whole country, villages weighted), ~1 growing area per 20
+-- households near the villages, three soil properties as zones, and 3G/4G coverage of three
+-- operators (towers at some villages, so there are gaps). Parameters come from custom
+-- settings (bench.households, bench.provinces, bench.seed) so that the script runs as one
+-- multi-statement string; every step is set-based. With one province the random draws are
+-- those of the one-province script of 2026-12-02, so 100k/1M figures stay comparable.
 -- Runs in one transaction: the write triggers need an actor (agrimap.system) and
 -- agrimap.bulk skips the per-row audit log, as `agrimap import` does.
 
@@ -12,25 +16,35 @@ SET LOCAL max_parallel_workers_per_gather = 0;  -- random() must run in one proc
 SELECT set_config('agrimap.system', 'on', true), set_config('agrimap.bulk', 'on', true);
 SELECT setseed(current_setting('bench.seed')::float8);
 
+CREATE TEMP TABLE seed_province ON COMMIT DROP AS
+SELECT k + 1 AS p,
+       CASE WHEN k = 0 THEN '15' ELSE (50 + k)::text END AS code,
+       CASE WHEN k = 0 THEN 103.9 ELSE 103.9 + ((k - 1) % 3) * 1.0 END AS lon0,
+       CASE WHEN k = 0 THEN 21.8 ELSE 21.8 - (1 + (k - 1) / 3) * 0.8 END AS lat0
+FROM generate_series(0, coalesce(current_setting('bench.provinces', true), '1')::int - 1) k;
+
 INSERT INTO province (code, name, geom)
-VALUES ('15', 'Tỉnh Lào Cai (dữ liệu thử)',
-        ST_Multi(ST_MakeEnvelope(103.9, 21.8, 104.9, 22.6, 4326)));
+SELECT code, CASE WHEN p = 1 THEN 'Tỉnh Lào Cai (dữ liệu thử)' ELSE 'Tỉnh Thử ' || p END,
+       ST_Multi(ST_MakeEnvelope(lon0, lat0, lon0 + 1.0, lat0 + 0.8, 4326))
+FROM seed_province ORDER BY p;
 
 CREATE TEMP TABLE seed_commune ON COMMIT DROP AS
-SELECT i, ST_SetSRID(ST_MakePoint(103.9 + ((i - 1) % 8 + 0.2 + 0.6 * random()) / 8.0,
-                                  21.8 + 0.8 * ((i - 1) / 8 + 0.2 + 0.6 * random()) / 5.0),
-                     4326) AS pt
-FROM generate_series(1, 40) i;
+SELECT sp.p, sp.code AS province_code, (sp.p - 1) * 40 + i AS i,
+       ST_SetSRID(ST_MakePoint(sp.lon0 + ((i - 1) % 8 + 0.2 + 0.6 * random()) / 8.0,
+                               sp.lat0 + 0.8 * ((i - 1) / 8 + 0.2 + 0.6 * random()) / 5.0),
+                  4326) AS pt
+FROM seed_province sp, generate_series(1, 40) i
+ORDER BY sp.p, i;
 
 INSERT INTO commune (code, name, province_code, geom)
-SELECT lpad((4000 + s.i)::text, 5, '0'), 'Xã Thử ' || s.i, '15',
+SELECT lpad((4000 + s.i)::text, 5, '0'), 'Xã Thử ' || s.i, p.code,
        ST_Multi(ST_CollectionExtract(ST_Intersection(ST_SetSRID(c.cell, 4326), p.geom), 3))
-FROM (SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(pt), 0,
-                                         ST_MakeEnvelope(103.8, 21.7, 105.0, 22.7, 4326)))).geom
-             AS cell
-      FROM seed_commune) c
-JOIN seed_commune s ON ST_Contains(ST_SetSRID(c.cell, 4326), s.pt)
-CROSS JOIN province p;
+FROM province p
+CROSS JOIN LATERAL (
+    SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(sc.pt), 0, ST_Expand(p.geom, 0.1)))).geom
+           AS cell
+    FROM seed_commune sc WHERE sc.province_code = p.code) c
+JOIN seed_commune s ON s.province_code = p.code AND ST_Contains(ST_SetSRID(c.cell, 4326), s.pt);
 
 CREATE TEMP TABLE seed_village ON COMMIT DROP AS
 SELECT c.code AS commune_code, d.path[1] AS j, d.geom AS pt
@@ -48,6 +62,7 @@ JOIN seed_village s ON s.commune_code = c.code AND ST_Contains(ST_SetSRID(v.cell
 -- Villages differ in size (weight), spread (sigma, 150–450 m) and fibre roll-out.
 CREATE TEMP TABLE vn ON COMMIT DROP AS
 SELECT row_number() OVER (ORDER BY v.code) AS n, v.code, v.commune_code,
+       (SELECT c.province_code FROM commune c WHERE c.code = v.commune_code) AS province_code,
        ST_X(s.pt) AS lon, ST_Y(s.pt) AS lat,
        (150 + 300 * random()) / 110540.0 AS sigma_lat,
        (150 + 300 * random()) / 102900.0 AS sigma_lon,  -- 111320 m × cos(22.3°)
@@ -143,19 +158,33 @@ FROM (SELECT pr.property,
                                              p.geom))).geom AS cell) c) z
 WHERE NOT ST_IsEmpty(z.geom);
 
--- Coverage (vùng phủ sóng): per operator and technology, the union of tower circles,
--- one row per commune; towers stand at a share of the villages, so coverage has gaps.
-INSERT INTO coverage (operator, technology, source, observed_on, geom)
-SELECT o.operator, o.technology, 'Đo kiểm thử', date '2025-10-01', x.geom
-FROM (VALUES ('Viettel', '4G', 0.7, 2500.0), ('Viettel', '3G', 0.5, 4000.0),
-             ('VNPT', '4G', 0.4, 2200.0), ('VNPT', '3G', 0.35, 3500.0),
-             ('MobiFone', '4G', 0.3, 2000.0), ('MobiFone', '3G', 0.25, 3200.0)) o(operator,
-                                                                    technology, share, radius)
+-- Coverage (vùng phủ sóng): per operator, technology and province, the union of tower
+-- circles, one row per commune; towers stand at a share of the villages, so there are gaps.
+-- The coverage triggers join new polygons to the households written above: without their
+-- statistics the planner takes the empty table of the migration and scans it per polygon.
+ANALYZE household;
+ANALYZE village;
+
+-- Each operator and technology is one dated coverage version (coverage_version), as an import
+-- of its map makes it.
+CREATE TEMP TABLE seed_operator ON COMMIT DROP AS
+SELECT * FROM (VALUES ('Viettel', '4G', 0.7, 2500.0), ('Viettel', '3G', 0.5, 4000.0),
+                      ('VNPT', '4G', 0.4, 2200.0), ('VNPT', '3G', 0.35, 3500.0),
+                      ('MobiFone', '4G', 0.3, 2000.0), ('MobiFone', '3G', 0.25, 3200.0))
+              o(operator, technology, share, radius);
+INSERT INTO coverage_version (operator, technology, valid_from, source)
+SELECT operator, technology, date '2025-10-01', 'Đo kiểm thử' FROM seed_operator;
+
+INSERT INTO coverage (operator, technology, source, observed_on, version_id, geom)
+SELECT o.operator, o.technology, 'Đo kiểm thử', date '2025-10-01', cv.id, x.geom
+FROM seed_operator o
+JOIN coverage_version cv ON cv.operator = o.operator AND cv.technology = o.technology
+CROSS JOIN province p
 CROSS JOIN LATERAL (
     SELECT ST_Union(ST_Buffer(ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)::geography,
                               o.radius * (0.6 + 0.8 * random()), 'quad_segs=8')::geometry) AS geom
-    FROM vn v WHERE random() < o.share) u
+    FROM vn v WHERE v.province_code = p.code AND random() < o.share) u
 CROSS JOIN LATERAL (
     SELECT ST_Multi(ST_CollectionExtract(ST_Intersection(u.geom, c.geom), 3)) AS geom
-    FROM commune c) x
+    FROM commune c WHERE c.province_code = p.code) x
 WHERE NOT ST_IsEmpty(x.geom);

@@ -40,6 +40,7 @@ class RequestLists:
     offsets: list[int]
     cursors: list[int | None]  # our keyset cursor equal to each offset (the id before it)
     zoom_counts: dict[int, int] = field(default_factory=dict)
+    qr_tokens: list[str] = field(default_factory=list)  # households' QR codes, seeded
 
 
 def populated_tiles(conn: psycopg.Connection, zmin: int = 10, zmax: int = 16) -> list[TileRef]:
@@ -84,7 +85,10 @@ def _offsets(ids: np.ndarray, n: int, rng: np.random.Generator):
     return offsets, cursors
 
 
-def build(url: str, *, seed: int = 6, tiles: int = 6000, cached: int = 64, pages: int = 300):
+def build(
+    url: str, *, seed: int = 6, tiles: int = 6000, cached: int = 64, pages: int = 300,
+    qr: int = 2000,
+):  # fmt: skip
     rng = np.random.default_rng(seed)
     with psycopg.connect(url) as conn:
         every = populated_tiles(conn)
@@ -93,8 +97,14 @@ def build(url: str, *, seed: int = 6, tiles: int = 6000, cached: int = 64, pages
         ids = np.array([r[0] for r in conn.execute("SELECT id FROM household ORDER BY id")])
         bboxes = _bboxes(conn, ids, pages, rng)
         offsets, cursors = _offsets(ids, pages, rng)
+        scanned = sorted(int(i) for i in rng.choice(ids, size=min(qr, len(ids)), replace=False))
+        tokens = [r[0] for r in conn.execute(
+            "SELECT qr_token FROM household WHERE id = ANY(%s) AND qr_token IS NOT NULL",
+            (scanned,))]  # fmt: skip
     zooms = {z: sum(1 for t in uncached if t.z == z) for z in ZOOM_WEIGHTS}
-    return RequestLists(uncached, hot, bboxes, offsets, cursors, zooms)
+    order = rng.permutation(len(tokens))
+    return RequestLists(uncached, hot, bboxes, offsets, cursors, zooms,
+                        [tokens[i] for i in order])  # fmt: skip
 
 
 # How each server spells the same request.
@@ -127,3 +137,13 @@ def ours_position_page(cursor: int | None) -> str:
 
 def tipg_position_page(offset: int) -> str:
     return f"/collections/public.household/items?limit={PAGE}&offset={offset}"
+
+
+def ours_qr(token: str) -> str:
+    """The household's own page, as its QR code opens it (HTML with the map)."""
+    return f"/q/{token}"
+
+
+def tipg_qr(token: str) -> str:
+    """The same household found by its QR code through tipg's property filter (GeoJSON)."""
+    return f"/collections/public.household/items?qr_token={token}&limit=1"

@@ -12,6 +12,7 @@ import shapely
 from geo.errors import InvalidInput
 from geo.geometry import check_geometry
 from geo.readers import RawTable
+from geo.values import MAX_TEXT_CHARS
 
 from ..schema import Layer
 from .result import ImportSummary
@@ -166,6 +167,11 @@ def _parse_value(f, source: str, raw: Any, placed: str | None) -> tuple[Any, str
         value = f.parse(raw)
     except ValueError as exc:
         return None, f"{f.label_vi} ({source}): {exc}"
+    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+        return None, (
+            f"{f.label_vi} ({source}): dài {len(value)} ký tự, tối đa {MAX_TEXT_CHARS} / "
+            f"{len(value)} characters, at most {MAX_TEXT_CHARS}"
+        )
     if f.refuses(value):
         return None, f"{f.label_vi} ({source}): {value} không được âm / must not be negative"
     if value is None and f.required and f.name != placed:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from agrimap.clicommon import run_async
+from geo.errors import TooLarge
 from layers import accounts
 
 # A field near Gia Phú's demo areas, in WGS84.
@@ -270,3 +271,59 @@ def test_every_route_with_a_json_body_parses_it_strictly() -> None:
         and not isinstance(r, StrictJsonRoute)
     ]  # fmt: skip
     assert loose == []
+
+
+def test_a_text_over_its_limit_is_413_and_nul_in_a_text_is_400(
+    live_server: str, auth: dict
+) -> None:
+    feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [_ring(8)]},
+               "properties": {"crop": "Chè", "note": "x" * 2_001}}  # fmt: skip
+    url = f"{live_server}/collections/growing_areas/items"
+    r = httpx.post(url, json=feature, headers=auth)
+    assert r.status_code == 413, r.text[:300]
+    assert "AGRIMAP_MAX_TEXT_CHARS" in r.json()["description_en"]
+    assert "/properties/note" in r.json()["description"]
+    feature["properties"]["note"] = "ghi\x00chú"
+    r = httpx.post(url, json=feature, headers=auth)
+    assert r.status_code == 400 and "NUL" in r.json()["description"], r.text[:300]
+    # A key is a text too.
+    r = httpx.post(url, json={**feature, "k" * 2_001: 1}, headers=auth)
+    assert r.status_code == 413, r.text[:300]
+
+
+def test_the_text_limit_is_inclusive_and_a_setting() -> None:
+    from api.limits import load_json
+
+    at = json.dumps({"a": [{"b": "x" * 2_000}]}).encode()
+    assert load_json(at)["a"][0]["b"] == "x" * 2_000
+    with pytest.raises(TooLarge):
+        load_json(at, max_text=1_999)
+
+
+def test_an_upload_over_the_feature_limit_is_413(live_server: str, auth: dict) -> None:
+    """100,001 GPS points (the default AGRIMAP_MAX_UPLOAD_FEATURES is 100,000): refused when
+    read, not after every row was built."""
+    rows = "\n".join(f"{LON + i * 1e-7:.7f},{LAT:.5f}" for i in range(100_001))
+    r = httpx.post(f"{live_server}/growing-areas/boundary", headers=auth, timeout=60,
+                   files={"file": ("diem_gps.csv", f"lon,lat\n{rows}\n".encode())})  # fmt: skip
+    assert r.status_code == 413, r.text[:300]
+    assert "AGRIMAP_MAX_UPLOAD_FEATURES" in r.json()["description_en"]
+
+
+def test_a_shapefile_whose_parts_disagree_is_400(live_server: str, auth: dict, tmp_path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    ring = [(x, y) for x, y in _ring(8)]
+    frame = gpd.GeoDataFrame({"ten": ["a", "b"]}, geometry=[Polygon(ring)] * 2, crs=4326)
+    frame.to_file(tmp_path / "thua.shp")
+    frame.iloc[:1].to_file(tmp_path / "mot.shp")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for part in (".shp", ".shx", ".prj"):
+            zf.write(tmp_path / f"thua{part}", f"thua{part}")
+        zf.write(tmp_path / "mot.dbf", "thua.dbf")
+    r = httpx.post(f"{live_server}/growing-areas/boundary", headers=auth,
+                   files={"file": ("thua.zip", out.getvalue())})  # fmt: skip
+    assert r.status_code == 400, r.text[:300]
+    assert "2 hình" in r.json()["description"] and "1 dòng" in r.json()["description"]

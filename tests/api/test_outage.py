@@ -21,7 +21,7 @@ import pytest
 from agrimap import localpg
 from agrimap.clicommon import run_async
 from layers import accounts, migrate
-from tests.conftest import serve
+from tests.conftest import _free_port, serve
 
 DOWN_S = 10.0
 
@@ -31,8 +31,9 @@ def outage_cluster():
     if os.environ.get("AGRIMAP_TEST_DATABASE_URL"):
         pytest.fail("the outage test stops its own local cluster; unset AGRIMAP_TEST_DATABASE_URL")
     base = localpg.default_cluster()
+    # A free port, not a fixed offset: port + 1000 was once held by another process's socket.
     cluster = localpg.LocalPostgres(
-        data_dir=Path(str(base.data_dir) + "-outage"), port=base.port + 1000
+        data_dir=Path(str(base.data_dir) + "-outage"), port=_free_port()
     )
     localpg.start(cluster, databases=())
     url = cluster.url("agrimap_outage")

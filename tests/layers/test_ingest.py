@@ -334,3 +334,22 @@ def test_household_far_outside_its_named_village_is_refused(
     good.write_text("\n".join([lines[0], ",".join(first)]), encoding="utf-8")
     import_file(conn, good, layer="households", crs="EPSG:9208", data_dir=tmp_path)
     assert conn.execute("SELECT village_code FROM household").fetchone()[0] == "02923-01"
+
+
+def test_a_cell_over_the_text_limit_is_a_row_refusal(
+    conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    """A survey table's cell of 2,001 characters (MAX_TEXT_CHARS is 2,000) is refused with its
+    row; the 2,000-character one beside it would be stored whole, so nothing is cut."""
+    src = tmp_path / "vung_phu.geojson"
+    ring = [[104.05, 22.35], [104.06, 22.35], [104.06, 22.36], [104.05, 22.36], [104.05, 22.35]]
+    feats = [{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+              "properties": {"nha_mang": "VNPT", "cong_nghe": "4G", "nguon": note}}
+             for note in ("x" * 2_000, "x" * 2_001)]  # fmt: skip
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    before = table_counts(conn)
+    with pytest.raises(ImportRefused) as err:
+        import_file(conn, src, layer="coverage", data_dir=tmp_path)
+    assert [r for r, _ in err.value.summary.rejected] == [2]
+    assert "2001 ký tự" in err.value.summary.rejected[0][1]
+    assert table_counts(conn) == before

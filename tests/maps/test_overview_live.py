@@ -55,3 +55,50 @@ def test_overview_page_in_english(live_server: str) -> None:
         f"{live_server}/maps/overview", headers={"Accept-Language": "en-GB,en;q=0.8"}
     ).text
     assert "Digital agriculture map – overview" in html
+
+
+OPEN_POPUP = """(code) => {
+    let found = null;
+    window.agrimapMap.eachLayer((l) => {
+        if (!found && l.feature && l.feature.properties && l.feature.properties.code === code) {
+            found = l;
+        }
+    });
+    found.openPopup();
+    return document.querySelector(".leaflet-popup-content").innerHTML;
+}"""
+
+
+def test_a_growing_areas_popup_opens_its_page_for_staff_only(
+    live_server: str, demo_url: str, artifacts: Path
+) -> None:
+    import uuid
+
+    from agrimap.clicommon import run_async
+    from layers import accounts
+
+    with psycopg.connect(demo_url) as conn:
+        fid, code = conn.execute(
+            "SELECT id, code FROM growing_area WHERE status = 'active' ORDER BY id LIMIT 1"
+        ).fetchone()
+    name, password = f"pop-{uuid.uuid4().hex[:6]}", "mật-khẩu-popup-0123"
+    run_async(demo_url, accounts.add_user, username=name, role="planner", password=password,
+              by="tests")  # fmt: skip
+    with browser_page() as page:
+        page.goto(f"{live_server}/maps/overview")
+        page.wait_for_function("document.body.dataset.layersLoaded !== undefined", timeout=30_000)
+        assert "/maps/growing-areas/" not in page.evaluate(OPEN_POPUP, code)  # the public
+        page.goto(f"{live_server}/login?next=/maps/overview")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_function("document.body.dataset.layersLoaded !== undefined", timeout=30_000)
+        popup = page.evaluate(OPEN_POPUP, code)
+        assert f'href="/maps/growing-areas/{fid}"' in popup and "Mở trang chi tiết" in popup
+        assert "Còn hiệu lực" in popup and "active" not in popup  # the status in words
+        page.wait_for_timeout(400)  # the popup's fade-in
+        screenshot(page, artifacts / "overview_popup_link.png")
+        page.click(".leaflet-popup-content a")
+        page.wait_for_url(f"**/maps/growing-areas/{fid}")
+        assert code in page.inner_text("h1")
+        assert page_log(page).page_errors == []

@@ -3,6 +3,7 @@ field, sees it checked, registers it and gets its code; an overlap and an upload
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -108,6 +109,7 @@ def test_officer_draws_and_registers_a_growing_area(
         page.fill("#register-crop", "Chè")
         page.fill("#register-owner", "HTX Chè Gia Phú")
         page.fill("#register-members", "12")
+        page.fill("#register-issued", "05/11/2026")  # dd/mm/yyyy: 5 November
         page.fill("#register-note", "Đăng ký thử từ trang bản đồ.")
         screenshot(page, artifacts / "register_live_checked.png")
         page.click("#register-submit")
@@ -137,10 +139,10 @@ def test_officer_draws_and_registers_a_growing_area(
     with psycopg.connect(demo_url) as conn:
         row = conn.execute(
             "SELECT crop, cooperative, member_households, commune_code, registered_by, "
-            "issued_on IS NOT NULL FROM growing_area WHERE code = %s",
+            "issued_on FROM growing_area WHERE code = %s",
             (code,),
         ).fetchone()
-    assert row == ("Chè", "HTX Chè Gia Phú", 12, COMMUNE, officer, True)
+    assert row == ("Chè", "HTX Chè Gia Phú", 12, COMMUNE, officer, dt.date(2026, 11, 5))
 
 
 def test_overlap_is_shown_in_red_and_blocks_submitting(

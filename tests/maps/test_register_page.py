@@ -96,7 +96,9 @@ def test_html_is_a_vietnamese_utf8_page_with_the_form() -> None:
         assert label in html, label
     assert re.search(r'<input id="register-crop" name="crop" required', html)
     assert re.search(r'name="member_households" type="number" min="0"\s+step="1"', html)
-    assert 'name="issued_on" type="date"' in html
+    # A text field in dd/mm/yyyy: a browser date input follows the system locale, not the page.
+    assert re.search(r'name="issued_on" placeholder="dd/mm/yyyy"\s+inputmode="numeric" '
+                     r'maxlength="10" pattern="\\d\{1,2\}/\\d\{1,2\}/\\d\{4\}"', html)  # fmt: skip
     assert 'accept=".kml,.kmz,.geojson,.json,.zip,.csv,.gpx"' in html
     assert '<button type="submit" id="register-submit" disabled>' in html
     assert '<option value="Chè">' in html and len(COMMON_CROPS) > 10
@@ -267,7 +269,7 @@ def test_browser_draws_a_polygon_and_reports_the_missing_api(
             "Hãy vẽ hoặc tải lên ranh giới vùng trồng trước."
         )
         assert page.input_value("#register-issued") == page.evaluate(
-            "new Date().toLocaleDateString('sv-SE')"  # today, as YYYY-MM-DD in local time
+            "new Date().toLocaleDateString('en-GB')"  # today, as dd/mm/yyyy in local time
         )
         screenshot(page, artifacts / "register_static_ready.png")
 

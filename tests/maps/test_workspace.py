@@ -305,3 +305,21 @@ def test_the_code_lookup_page(live_server: str, demo_url: str) -> None:
         gid, code = conn.execute("SELECT id, code FROM growing_area ORDER BY id LIMIT 1").fetchone()
     ours = httpx.get(f"{live_server}/maps/code-check", params={"code": code.lower()})
     assert f'href="/maps/growing-areas/{gid}"' in ours.text
+
+
+def test_the_area_page_gives_the_soil_summary_of_the_area(officer, area) -> None:
+    """The same figures as the soil API for this area, in the page's language."""
+    client, _ = officer
+    report = client.get(f"/soil/growing-areas/{area['id']}").json()
+    mapped = [p for p in report["properties"] if p["mean"] is not None]
+    assert mapped  # the demo's soil maps cover its growing areas
+    page = client.get(f"/maps/growing-areas/{area['id']}")
+    table = page.text.split('id="area-soil"', 1)[1].split("</table>", 1)[0]
+    assert "Nông hóa thổ nhưỡng" in page.text
+    for p in mapped:
+        assert p["label_vi"] in table and p["mean_text"] in table, p["property"]
+        assert (p["grade"] or "—") in table
+    for note in report["note"]:
+        assert note in page.text
+    english = client.get(f"/maps/growing-areas/{area['id']}?lang=en").text
+    assert "Soil fertility" in english and mapped[0]["label_en"] in english

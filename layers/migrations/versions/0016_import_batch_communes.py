@@ -1,7 +1,7 @@
 """Imports: the communes an import's rows lie in, and the account that made it (the web import).
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-03
 
 An officer sees, and may undo, the imports of their communes: ``import_batch.communes`` holds the
@@ -13,7 +13,7 @@ operator's command line). Imports made before are filled from the rows they brou
 from alembic import op
 
 revision = "0016"
-down_revision = "0011"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -8,8 +8,10 @@
     });
   }
 
-  function formatValue(value, strings) {
+  function formatValue(value, strings, field) {
     if (value === null || value === undefined || value === "") return strings.empty;
+    const words = field && strings.values && strings.values[field];
+    if (words && Object.prototype.hasOwnProperty.call(words, String(value))) return words[String(value)];
     if (typeof value === "boolean") return value ? strings.yes : strings.no;
     // Grouping off: numeric codes (commune, village) must not gain thousands separators.
     if (typeof value === "number") {
@@ -18,19 +20,25 @@
     return String(value);
   }
 
-  function popupHtml(spec, properties, strings) {
+  function popupHtml(spec, properties, strings, featureId) {
     const rows = spec.fields.map(function (field) {
-      const value = formatValue(properties[field[0]], strings);
+      const value = formatValue(properties[field[0]], strings, field[0]);
       return "<tr><th>" + escapeHtml(field[1]) + "</th><td>" + escapeHtml(value) + "</td></tr>";
     });
+    // The feature's own page (a growing area's, for staff), its id only ever a number.
+    const id = featureId;
+    const link = spec.pageUrl && (typeof id === "number" || /^[0-9]+$/.test(String(id)))
+      ? '<p class="agrimap-popup-link"><a href="' + escapeHtml(spec.pageUrl.replace("{id}", String(id))) +
+        '">' + escapeHtml(strings.openPage) + "</a></p>"
+      : "";
     return '<div class="agrimap-popup"><strong>' + escapeHtml(spec.title) + "</strong>" +
-      "<table>" + rows.join("") + "</table></div>";
+      "<table>" + rows.join("") + "</table>" + link + "</div>";
   }
 
   function tooltipText(spec, properties, strings) {
     if (!spec.fields.length) return spec.title;
     const first = spec.fields[0];
-    return spec.title + " · " + first[1] + ": " + formatValue(properties[first[0]], strings);
+    return spec.title + " · " + first[1] + ": " + formatValue(properties[first[0]], strings, first[0]);
   }
 
   function pointStyle(spec) {
@@ -53,7 +61,7 @@
       },
       onEachFeature: function (feature, layer) {
         const properties = feature.properties || {};
-        layer.bindPopup(popupHtml(spec, properties, strings), { maxWidth: 420 });
+        layer.bindPopup(popupHtml(spec, properties, strings, feature.id), { maxWidth: 420 });
         layer.bindTooltip(escapeHtml(tooltipText(spec, properties, strings)), { sticky: true });
         // The tooltip repeats the popup's first line and would sit on top of it.
         layer.on("popupopen", function () { layer.closeTooltip(); });

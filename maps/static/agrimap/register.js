@@ -47,11 +47,13 @@
     return body && typeof body.description === "string" && body.description ? body.description : "";
   }
 
-  function todayIso() {
-    // The officer's own calendar day, not UTC's (Vietnam is UTC+7).
+  function todayVi() {
+    // The officer's own calendar day (not UTC's: Vietnam is UTC+7), written dd/mm/yyyy as
+    // Vietnamese forms write dates; a browser date input follows the system's locale instead
+    // (Chromium showed 12/02/2026 for 2 December).
     const now = new Date();
     const pad = function (n) { return String(n).padStart(2, "0"); };
-    return now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+    return pad(now.getDate()) + "/" + pad(now.getMonth() + 1) + "/" + now.getFullYear();
   }
 
   // A feature's polygons as lists of rings of [lon, lat]; anything else gives none.
@@ -113,8 +115,7 @@
     // Redrawing a registered area (config.edit): only the boundary changes, the record stays.
     const edit = config.edit || null;
     if (ui.issued) {
-      ui.issued.value = todayIso();
-      ui.issued.max = todayIso();
+      ui.issued.value = todayVi();
     }
 
     deepMerge(L.drawLocal, config.drawLocal);
