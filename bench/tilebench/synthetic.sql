@@ -81,7 +81,7 @@ SELECT array_agg(lo ORDER BY n) AS bounds FROM (
 INSERT INTO household (code, label, village_code, province_code, head_name, phone, has_fibre,
                        qr_token, geom)
 SELECT 'H' || lpad(h.g::text, 8, '0'), 'Hộ ' || lpad(h.g::text, 8, '0'), v.code,
-       commune_province(household_commune(v.code)),
+       v.province_code,
        (ARRAY['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Vũ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ',
               'Giàng', 'Sùng', 'Lò', 'Vàng'])[1 + floor(random() * 14)::int] || ' ' ||
        (ARRAY['Văn Ước', 'Thị Hằng', 'Đức Thắng', 'Minh Phúc', 'Thị Lựu', 'Quốc Việt',
