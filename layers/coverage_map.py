@@ -30,6 +30,15 @@ FROM commune c JOIN province p ON p.code = c.province_code,
                                        WHERE v.commune_code = c.code)) AS e) b
 WHERE c.code = %s
 """
+PROVINCE = """
+SELECT p.code, p.name, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM province p,
+     LATERAL (SELECT coalesce(
+         (SELECT ST_Extent(c.geom)::geometry FROM commune c WHERE c.province_code = p.code),
+         (SELECT ST_Extent(v.geom)::geometry FROM village v JOIN commune c ON c.code = v.commune_code
+          WHERE c.province_code = p.code)) AS e) b
+WHERE p.code = %s
+"""
 POLYGONS_SQL = (files("layers") / "coverage_polygons.sql").read_text()
 # The households of the scope as dots, served or not by the selection; no name, no label.
 HOUSEHOLDS_SQL = (
@@ -83,6 +92,20 @@ async def commune(conn: AsyncConnection, code: str) -> dict[str, Any]:
     bounds = tuple(row[4:8]) if row[4] is not None else None
     return {"code": row[0], "name": row[1], "province_code": row[2], "province_name": row[3],
             "bounds": bounds}  # fmt: skip
+
+
+async def province(conn: AsyncConnection, code: str) -> dict[str, Any]:
+    """A province's name and bounds (lon_min, lat_min, lon_max, lat_max) over its communes."""
+    row = await (await conn.execute(PROVINCE, (code,))).fetchone()
+    if row is None:
+        raise NotFound(
+            f"Không có tỉnh mã {code}.",
+            f"No province with code {code}.",
+            hint_vi="Mã tỉnh gồm 2 chữ số, ví dụ 15 (Lào Cai).",
+            hint_en="A province code has 2 digits, e.g. 15 (Lào Cai).",
+        )
+    bounds = tuple(row[2:6]) if row[2] is not None else None
+    return {"code": row[0], "name": row[1], "bounds": bounds}
 
 
 async def polygons(

@@ -27,7 +27,19 @@ SELECT %s, %s, t.at, t.down, t.up, t.latency, %s, %s, ST_SetSRID(ST_MakePoint(t.
 FROM unnest(%s::timestamp[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
      AS t(at, down, up, latency, lon, lat)
 """
-DISAGREEMENTS_SQL = (files("layers") / "coverage_disagreements.sql").read_text()
+# The tests counted (06:00-22:00, one year) in the scope's villages, claimed or not, meeting the
+# tier or not; then per village (disagreements) or per test (the map's points).
+SPEED_TESTS_SQL = (files("layers") / "coverage_speed_tests.sql").read_text()
+DISAGREEMENTS_SQL = SPEED_TESTS_SQL + (files("layers") / "coverage_disagreements.sql").read_text()
+POINTS_SQL = (
+    SPEED_TESTS_SQL
+    + """
+SELECT round(ST_X(t.geom)::numeric, 6)::float8 AS lon, round(ST_Y(t.geom)::numeric, 6)::float8 AS lat,
+       t.village_code, t.measured_at, t.down_mbps, t.up_mbps, t.latency_ms, t.claimed, t.meets
+FROM tests t ORDER BY t.measured_at, t.id LIMIT %(cap)s
+"""
+)
+POINTS_CAP = 20_000
 LOWEST_TIER = """
 SELECT code FROM coverage_tier WHERE technology = %s
 ORDER BY coalesce(min_down_mbps, 0), coalesce(min_up_mbps, 0), code LIMIT 1
@@ -68,6 +80,85 @@ def import_speed_tests(
     return len(tests)
 
 
+async def _reference(
+    conn: AsyncConnection,
+    *,
+    operator: str,
+    technology: str,
+    tier: str | None,
+    level: str | None,
+    code: str | None,
+    as_of: dt.date | None,
+) -> tuple[str, dict[str, Any]]:
+    """The tier tests are held to (``tier``, else the technology's lowest) and the bound
+    parameters of coverage_speed_tests.sql."""
+    if tier is None:
+        row = await (await conn.execute(LOWEST_TIER, (technology,))).fetchone()
+        if row is None:
+            raise InvalidInput(
+                f"Chưa có cấp dịch vụ nào cho {technology} để so sánh.",
+                f"No service tier for {technology} to compare against.",
+                hint_vi="Thêm một dòng vào bảng coverage_tier.",
+                hint_en="Add a row to the coverage_tier table.",
+            )
+        tier = row[0]
+    params = await selection_params(
+        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
+        as_of=as_of,
+    )  # fmt: skip
+    return tier, {**params, "technology": technology}
+
+
+async def speed_test_points(
+    conn: AsyncConnection,
+    *,
+    operator: str,
+    technology: str = "4G",
+    tier: str | None = None,
+    level: str | None = None,
+    code: str | None = None,
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """The operator's speed tests counted on ``as_of`` (06:00-22:00, the year before) in the
+    scope's villages, as GeoJSON points: speeds, time, ``claimed`` (inside the operator's
+    claim) and ``meets`` (reaches the tier). A scope over ``POINTS_CAP`` tests is refused."""
+    tier, params = await _reference(
+        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
+        as_of=as_of,
+    )  # fmt: skip
+    cur = await conn.cursor(row_factory=dict_row).execute(
+        POINTS_SQL, {**params, "cap": POINTS_CAP + 1}
+    )
+    rows = await cur.fetchall()
+    if len(rows) > POINTS_CAP:
+        raise InvalidInput(
+            f"Phạm vi có hơn {POINTS_CAP:,} lần đo; chọn một xã.".replace(",", "."),
+            f"The scope holds over {POINTS_CAP:,} speed tests; choose one commune.",
+            hint_vi="Ví dụ: level=commune&code=02923.",
+            hint_en="For example: level=commune&code=02923.",
+        )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r.pop("lon"), r.pop("lat")]},
+            "properties": {
+                **r,
+                "measured_at": r["measured_at"].isoformat(timespec="minutes"),
+                "operator": operator,
+            },
+        }  # fmt: skip
+        for r in rows
+    ]
+    return {
+        "type": "FeatureCollection",
+        "as_of": params["as_of"].isoformat(),
+        "operator": operator,
+        "technology": technology,
+        "tier": {"code": tier, "min_down_mbps": params["down"], "min_up_mbps": params["up"]},
+        "features": features,
+    }
+
+
 async def disagreements(
     conn: AsyncConnection,
     *,
@@ -83,23 +174,11 @@ async def disagreements(
     its claimed coverage have a median below the tier (download, or upload when the tier sets
     one), ``unclaimed_service`` when at least ``min_tests`` outside it have a median at or above.
     The tier is ``tier``, else the technology's lowest in coverage_tier."""
-    if tier is None:
-        row = await (await conn.execute(LOWEST_TIER, (technology,))).fetchone()
-        if row is None:
-            raise InvalidInput(
-                f"Chưa có cấp dịch vụ nào cho {technology} để so sánh.",
-                f"No service tier for {technology} to compare against.",
-                hint_vi="Thêm một dòng vào bảng coverage_tier.",
-                hint_en="Add a row to the coverage_tier table.",
-            )
-        tier = row[0]
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
+    tier, params = await _reference(
+        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
         as_of=as_of,
     )  # fmt: skip
-    cur = await conn.cursor(row_factory=dict_row).execute(
-        DISAGREEMENTS_SQL, {**params, "technology": technology}
-    )
+    cur = await conn.cursor(row_factory=dict_row).execute(DISAGREEMENTS_SQL, params)
     rows = await cur.fetchall()
     found = []
     for r in rows:

@@ -231,3 +231,24 @@ async def coverage_disagreements(
         conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
         as_of=as_of, min_tests=min_tests,
     )  # fmt: skip
+
+
+@router.get(
+    "/coverage/speed-tests",
+    summary="Các lần đo tốc độ được tính, trong hay ngoài vùng công bố / speed tests counted",
+)
+async def coverage_speed_tests(
+    conn: ConnDep,
+    who: Principal = Planners,
+    operator: str = Query(..., max_length=60),
+    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
+    tier: str | None = Query(None, max_length=40),
+    level: Literal["village", "commune", "province"] | None = Query(None),
+    code: str | None = Query(None, max_length=40),
+    as_of: dt.date | None = AS_OF,
+) -> JSONResponse:
+    collection = await coverage_speed.speed_test_points(
+        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
+        as_of=as_of,
+    )  # fmt: skip
+    return JSONResponse(collection, media_type="application/geo+json")

@@ -25,7 +25,7 @@ from geo.coverage_points import read_speed_tests
 from geo.errors import InvalidInput
 from layers.coverage_gaps import compare_dates, gaps
 from layers.coverage_indicators import indicators
-from layers.coverage_speed import disagreements, import_speed_tests
+from layers.coverage_speed import disagreements, import_speed_tests, speed_test_points
 from layers.ingest import import_file
 
 runner = CliRunner()
@@ -152,6 +152,19 @@ def test_claims_and_speed_tests_disagree(commune: str) -> None:
     }  # fmt: skip
     # B: outside Viettel's 2024 claim, yet median 12/2: service the claim leaves out.
     assert (found["98001-B"]["kind"], found["98001-B"]["tests"]) == ("unclaimed_service", 3)
+    # The same tests as the map's points: only those counted, each claimed or not, meeting the
+    # tier or not, with its time.
+    points = run_async(commune, speed_test_points, operator="Viettel", technology="4G",
+                       tier="fcc-4g", level="commune", code="98001", as_of=dt.date(2024, 6, 30))  # fmt: skip
+    seen = sorted(
+        (f["properties"]["village_code"], f["properties"]["claimed"], f["properties"]["meets"])
+        for f in points["features"]
+    )
+    assert seen == [("98001-A", True, False)] * 2 + [("98001-A", True, True)] + [
+        ("98001-B", False, True)] * 3  # fmt: skip
+    assert {f["properties"]["measured_at"][11:] for f in points["features"]} <= {
+        f"{h:02d}:00" for h in range(6, 23)}  # fmt: skip
+    assert points["tier"] == {"code": "fcc-4g", "min_down_mbps": 5.0, "min_up_mbps": 1.0}
     # In 2025 B is claimed and its tests meet the tier: no longer a disagreement.
     later = run_async(commune, disagreements, operator="Viettel", technology="4G",
                       tier="fcc-4g", level="commune", code="98001", as_of=dt.date(2025, 3, 1))  # fmt: skip
