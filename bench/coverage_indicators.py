@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from agrimap import localpg
 from agrimap.clicommon import run_async
@@ -109,8 +110,10 @@ def _one_more_import(conn: psycopg.Connection, rng, communes: int) -> tuple[floa
 def _build(admin: str, url: str, n: int, communes: int, rng) -> None:
     """A fresh database: the synthetic province and three operators' tower imports, timed."""
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS agrimap_bench_coverage WITH (FORCE)")
-        conn.execute("CREATE DATABASE agrimap_bench_coverage")
+        # The database named by the URL (AGRIMAP_BENCH_DATABASE_URL's own, not always ours).
+        name = sql.Identifier(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
     migrate.upgrade(url)
     with psycopg.connect(url) as conn:
         t0 = time.perf_counter()
