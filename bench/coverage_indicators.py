@@ -27,7 +27,12 @@ from psycopg import sql
 from agrimap import localpg
 from agrimap.clicommon import run_async
 from layers import migrate
-from layers.coverage_indicators import VILLAGES_PER_HOUSEHOLD_SQL, indicators, selection_params
+from layers.coverage_indicators import (
+    VILLAGES_PER_HOUSEHOLD_SQL,
+    Selection,
+    indicators,
+    selection_params,
+)
 from layers.coverage_towers import import_towers
 
 PER_VILLAGE = 200
@@ -178,15 +183,14 @@ def main() -> None:
         sets = conn.execute("SELECT count(*) FROM village_coverage_summary").fetchone()[0]
 
     async def per_household(aconn):
-        params = await selection_params(aconn, level="province", code="98", operator=None,
-                                        technology="4G", tier=None, as_of=None)  # fmt: skip
+        params = await selection_params(aconn, Selection("province", "98"))
         return await (await aconn.execute(VILLAGES_PER_HOUSEHOLD_SQL, params)).fetchall()
 
     before = _timed(lambda: run_async(url, per_household))
-    province = _timed(lambda: run_async(url, indicators, level="province", code="98"))
-    one = _timed(lambda: run_async(url, indicators, level="commune", code="90000"))
+    province = _timed(lambda: run_async(url, indicators, selection=Selection("province", "98")))
+    one = _timed(lambda: run_async(url, indicators, selection=Selection("commune", "90000")))
     viettel = _timed(
-        lambda: run_async(url, indicators, level="province", code="98", operator="VNPT")
+        lambda: run_async(url, indicators, selection=Selection("province", "98", "VNPT"))
     )
     print(f"village_coverage_summary: {sets:,} rows")
     print(f"one more province-wide import (Gmobile 4G, {communes} towers), served, household "

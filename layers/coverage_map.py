@@ -3,7 +3,6 @@ coverage polygons of a selection and households as served / unserved dots."""
 
 from __future__ import annotations
 
-import datetime as dt
 from importlib.resources import files
 from typing import Any
 
@@ -13,7 +12,7 @@ from psycopg.rows import dict_row
 
 from geo.errors import InvalidInput, NotFound
 
-from .coverage_indicators import SERVED, selection_params
+from .coverage_indicators import EVERYTHING, SERVED, Selection, selection_params
 
 OPTIONS_OPERATORS = "SELECT DISTINCT operator FROM coverage_version ORDER BY operator"
 OPTIONS_TIERS = """
@@ -108,50 +107,26 @@ async def province(conn: AsyncConnection, code: str) -> dict[str, Any]:
     return {"code": row[0], "name": row[1], "bounds": bounds}
 
 
-async def polygons(
-    conn: AsyncConnection,
-    *,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
-    level: str | None = None,
-    code: str | None = None,
-) -> dict[str, Any]:
+async def polygons(conn: AsyncConnection, *, selection: Selection = EVERYTHING) -> dict[str, Any]:
     """The coverage polygons current on ``as_of`` for the selection, one feature per operator,
     technology and tier, clipped to nothing (the map shows what the operator claims)."""
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, selection)
     text = (await (await conn.execute(POLYGONS_SQL, params)).fetchone())[0]
     return {"type": "FeatureCollection", "as_of": params["as_of"].isoformat(),
             "features": orjson.loads(text)}  # fmt: skip
 
 
-async def household_dots(
-    conn: AsyncConnection,
-    *,
-    level: str | None,
-    code: str | None,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
-) -> dict[str, Any]:
+async def household_dots(conn: AsyncConnection, *, selection: Selection) -> dict[str, Any]:
     """The scope's households as points with ``served`` for the selection (no personal data:
     no name, label or code). A scope over ``HOUSEHOLD_CAP`` households is refused."""
-    if level is None:
+    if selection.level is None:
         raise InvalidInput(
             "Cần chọn phạm vi (level và code) để xem các hộ.",
             "A scope (level and code) is needed to list households.",
             hint_vi="Ví dụ: level=commune&code=02923.",
             hint_en="For example: level=commune&code=02923.",
         )
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, selection)
     rows = await (
         await conn.execute(HOUSEHOLDS_SQL, {**params, "cap": HOUSEHOLD_CAP + 1})
     ).fetchall()

@@ -4,8 +4,8 @@ find per village where an operator's coverage says served but its tests fall bel
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.resources import files
 from typing import Any
 
@@ -17,7 +17,7 @@ from geo.coverage_points import SpeedTest
 from geo.coverage_rules import TECHNOLOGIES
 from geo.errors import InvalidInput
 
-from .coverage_indicators import selection_params
+from .coverage_indicators import Selection, selection_params
 from .ingest.write import record_batch
 
 INSERT = """
@@ -80,18 +80,17 @@ def import_speed_tests(
     return len(tests)
 
 
-async def _reference(
-    conn: AsyncConnection,
-    *,
-    operator: str,
-    technology: str,
-    tier: str | None,
-    level: str | None,
-    code: str | None,
-    as_of: dt.date | None,
-) -> tuple[str, dict[str, Any]]:
-    """The tier tests are held to (``tier``, else the technology's lowest) and the bound
-    parameters of coverage_speed_tests.sql."""
+async def _reference(conn: AsyncConnection, selection: Selection) -> tuple[str, dict[str, Any]]:
+    """The tier tests are held to (the selection's, else the technology's lowest) and the bound
+    parameters of coverage_speed_tests.sql. Speed tests are an operator's: one is needed."""
+    if not selection.operator:
+        raise InvalidInput(
+            "Cần chọn một nhà mạng để so với kết quả đo tốc độ.",
+            "An operator is needed to compare with speed tests.",
+            hint_vi="Ví dụ: operator=Viettel.",
+            hint_en="For example: operator=Viettel.",
+        )
+    technology, tier = selection.technology, selection.tier
     if tier is None:
         row = await (await conn.execute(LOWEST_TIER, (technology,))).fetchone()
         if row is None:
@@ -102,30 +101,16 @@ async def _reference(
                 hint_en="Add a row to the coverage_tier table.",
             )
         tier = row[0]
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, replace(selection, tier=tier))
     return tier, {**params, "technology": technology}
 
 
-async def speed_test_points(
-    conn: AsyncConnection,
-    *,
-    operator: str,
-    technology: str = "4G",
-    tier: str | None = None,
-    level: str | None = None,
-    code: str | None = None,
-    as_of: dt.date | None = None,
-) -> dict[str, Any]:
-    """The operator's speed tests counted on ``as_of`` (06:00-22:00, the year before) in the
-    scope's villages, as GeoJSON points: speeds, time, ``claimed`` (inside the operator's
+async def speed_test_points(conn: AsyncConnection, *, selection: Selection) -> dict[str, Any]:
+    """The selection's operator's speed tests counted on its date (06:00-22:00, the year
+    before) in the scope's villages, as GeoJSON points: speeds, time, ``claimed`` (inside the operator's
     claim) and ``meets`` (reaches the tier). A scope over ``POINTS_CAP`` tests is refused."""
-    tier, params = await _reference(
-        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
-        as_of=as_of,
-    )  # fmt: skip
+    tier, params = await _reference(conn, selection)
+    operator, technology = selection.operator, selection.technology
     cur = await conn.cursor(row_factory=dict_row).execute(
         POINTS_SQL, {**params, "cap": POINTS_CAP + 1}
     )
@@ -160,24 +145,14 @@ async def speed_test_points(
 
 
 async def disagreements(
-    conn: AsyncConnection,
-    *,
-    operator: str,
-    technology: str = "4G",
-    tier: str | None = None,
-    level: str | None = None,
-    code: str | None = None,
-    as_of: dt.date | None = None,
-    min_tests: int = MIN_TESTS,
+    conn: AsyncConnection, *, selection: Selection, min_tests: int = MIN_TESTS
 ) -> dict[str, Any]:
     """Per village: ``claim_not_met`` when at least ``min_tests`` of the operator's tests inside
     its claimed coverage have a median below the tier (download, or upload when the tier sets
     one), ``unclaimed_service`` when at least ``min_tests`` outside it have a median at or above.
-    The tier is ``tier``, else the technology's lowest in coverage_tier."""
-    tier, params = await _reference(
-        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
-        as_of=as_of,
-    )  # fmt: skip
+    The tier is the selection's, else the technology's lowest in coverage_tier."""
+    tier, params = await _reference(conn, selection)
+    operator, technology = selection.operator, selection.technology
     cur = await conn.cursor(row_factory=dict_row).execute(DISAGREEMENTS_SQL, params)
     rows = await cur.fetchall()
     found = []

@@ -27,6 +27,7 @@ from geo.errors import InvalidInput, NotFound
 from layers.coverage_indicators import (
     VILLAGES_PER_HOUSEHOLD_SQL,
     VILLAGES_SQL,
+    Selection,
     hexagons,
     indicators,
     selection_params,
@@ -96,10 +97,19 @@ def commune(conn: psycopg.Connection, db_url: str, tmp_path: Path) -> str:
     return db_url
 
 
+SELECTION_FIELDS = ("level", "code", "operator", "technology", "tier", "as_of")
+
+
+def _split(**kw) -> tuple[dict, dict]:
+    """A function's keywords: the selection's fields, and the rest."""
+    return ({k: v for k, v in kw.items() if k in SELECTION_FIELDS},
+            {k: v for k, v in kw.items() if k not in SELECTION_FIELDS})  # fmt: skip
+
+
 def _ind(url: str, **kw) -> dict:
-    return run_async(
-        url, indicators, level="commune", code="99001", as_of=dt.date(2024, 12, 31), **kw
-    )
+    chosen, rest = _split(**kw)
+    selection = Selection("commune", "99001", **{"as_of": dt.date(2024, 12, 31), **chosen})
+    return run_async(url, indicators, selection=selection, **rest)
 
 
 def _counts(result: dict) -> dict[str, tuple[int, int, str]]:
@@ -190,13 +200,13 @@ def test_versions_are_kept_and_chosen_by_date(commune: str, tmp_path: Path) -> N
         ).fetchall()
     assert versions == [(dt.date(2024, 6, 30),), (dt.date(2025, 3, 1),)]
     assert _counts(_ind(commune, operator="Viettel"))["02"] == (9, 10, "covered")
-    later = run_async(commune, indicators, level="commune", code="99001",
-                      operator="Viettel", as_of=dt.date(2025, 6, 1))  # fmt: skip
+    later = run_async(commune, indicators,
+                      selection=Selection("commune", "99001", "Viettel", as_of=dt.date(2025, 6, 1)))  # fmt: skip
     assert _counts(later) == {
         "01": (4, 4, "covered"), "02": (0, 10, "not_covered"), "04": (0, 3, "not_covered"),
     }  # fmt: skip
     before = run_async(
-        commune, indicators, level="commune", code="99001", as_of=dt.date(2024, 1, 1)
+        commune, indicators, selection=Selection("commune", "99001", as_of=dt.date(2024, 1, 1))
     )
     assert _counts(before)["02"] == (0, 10, "not_covered")
 
@@ -213,8 +223,8 @@ def test_tower_radius(commune: str) -> None:
             (version,),
         ).fetchone()
     assert (kind, radius) == ("towers", 4000.0)
-    after = run_async(commune, indicators, level="village", code="99001-04", operator="MobiFone",
-                      as_of=dt.date(2025, 1, 1))  # fmt: skip
+    after = run_async(commune, indicators, selection=Selection(
+        "village", "99001-04", "MobiFone", as_of=dt.date(2025, 1, 1)))  # fmt: skip
     assert _counts(after) == {"04": (2, 3, "partly")}
     assert _counts(_ind(commune))["04"] == (0, 3, "not_covered")  # as of 2024: no tower yet
     with psycopg.connect(commune) as conn, pytest.raises(InvalidInput):
@@ -295,7 +305,7 @@ def gia_phu(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_gia_phu_seed_figures(gia_phu: str) -> None:
     """The demo commune is built to the seeds' Gia Phú figures (data/generate_demo.py)."""
-    r = run_async(gia_phu, indicators, level="commune", code="02923")
+    r = run_async(gia_phu, indicators, selection=Selection("commune", "02923"))
     c = r["communes"][0]
     assert (c["villages"], c["households"], c["fibre_subscriptions"]) == (14, 2626, 2135)
     assert c["villages_with_fibre"] == 12
@@ -347,7 +357,9 @@ def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
 
 def test_hexagons(commune: str, gia_phu: str) -> None:
     def cells(url: str, **kw) -> list[dict]:
-        fc = run_async(url, hexagons, as_of=dt.date(2024, 12, 31), **kw)
+        chosen, rest = _split(**kw)
+        selection = Selection(**{"as_of": dt.date(2024, 12, 31), **chosen})
+        fc = run_async(url, hexagons, selection=selection, **rest)
         assert fc["type"] == "FeatureCollection"
         return [f["properties"] for f in fc["features"]]
 
@@ -362,7 +374,7 @@ def test_hexagons(commune: str, gia_phu: str) -> None:
     ]
     fine = cells(commune, level="village", code="99001-02", operator="VNPT")
     assert sum(c["households"] for c in fine) == 10
-    demo = run_async(gia_phu, hexagons, level="commune", code="02923")
+    demo = run_async(gia_phu, hexagons, selection=Selection("commune", "02923"))
     assert demo["resolution"] == 9
     props = [f["properties"] for f in demo["features"]]
     assert sum(c["households"] for c in props) == 2626
@@ -375,7 +387,7 @@ def test_hexagons(commune: str, gia_phu: str) -> None:
 
 def _summary_and_reference(url: str, **selection) -> tuple[list, list]:
     async def both(conn):
-        params = await selection_params(conn, **selection)
+        params = await selection_params(conn, Selection(**selection))
         a = await (await conn.execute(VILLAGES_SQL, params)).fetchall()
         b = await (await conn.execute(VILLAGES_PER_HOUSEHOLD_SQL, params)).fetchall()
         return a, b
