@@ -62,6 +62,7 @@ SUCCESS_MEDIA: dict[tuple[str, str], list[str]] = {
     ("get", "/coverage/polygons"): [GEOJSON],
     ("get", "/coverage/households"): [GEOJSON],
     ("get", "/coverage/gaps"): [GEOJSON],
+    ("get", "/coverage/speed-tests"): [GEOJSON],
     ("get", "/coverage/report.{kind}"): ["text/csv", XLSX, PDF],
     ("get", "/maps/growing-areas/download"): ["text/csv", XLSX, *EXPORTS],
     ("get", "/maps/imports"): [HTML],

@@ -18,14 +18,21 @@ import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from agrimap import localpg
 from agrimap.clicommon import run_async
 from layers import migrate
-from layers.coverage_indicators import VILLAGES_PER_HOUSEHOLD_SQL, indicators, selection_params
+from layers.coverage_indicators import (
+    VILLAGES_PER_HOUSEHOLD_SQL,
+    Selection,
+    indicators,
+    selection_params,
+)
 from layers.coverage_towers import import_towers
 
 PER_VILLAGE = 200
@@ -77,28 +84,41 @@ def _reusable(url: str, n: int) -> bool:
         return False
 
 
-def _one_more_import(conn: psycopg.Connection, rng, communes: int) -> tuple[float, float]:
-    """A fourth operator's province-wide import and a whole-summary refresh, each rolled back."""
+def _backend_cpu_s(conn: psycopg.Connection) -> float:
+    """CPU seconds the server process of ``conn`` has used (Linux /proc; the machine is shared,
+    so wall time says as much about the other loads as about ours)."""
+    pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _one_more_import(conn: psycopg.Connection, rng, communes: int) -> tuple[float, float, float]:
+    """A fourth operator's province-wide import (wall and server CPU seconds) and a full
+    rebuild of the household sets and the summary, each rolled back."""
     rows = (communes + ACROSS - 1) // ACROSS
     towers = list(zip(rng.uniform(103, 103 + 0.05 * min(communes, ACROSS), communes),
                       rng.uniform(21, 21 + 0.05 * rows, communes), strict=True))  # fmt: skip
-    t0 = time.perf_counter()
-    import_towers(conn, operator="Gmobile", technology="4G", towers=towers,
-                  valid_from=dt.date(2025, 1, 1), user="bench")  # fmt: skip
-    imported = time.perf_counter() - t0
-    conn.rollback()
-    t0 = time.perf_counter()
-    conn.execute("SELECT village_coverage_refresh_all()")
-    refreshed = time.perf_counter() - t0
-    conn.rollback()
-    return imported, refreshed
+    # force_rollback: import_towers' own transaction becomes a savepoint of this one, so the
+    # import is undone and a --reuse run starts from the same three operators.
+    with conn.transaction(force_rollback=True):
+        cpu0, t0 = _backend_cpu_s(conn), time.perf_counter()
+        import_towers(conn, operator="Gmobile", technology="4G", towers=towers,
+                      valid_from=dt.date(2025, 1, 1), user="bench")  # fmt: skip
+        imported, cpu = time.perf_counter() - t0, _backend_cpu_s(conn) - cpu0
+    with conn.transaction(force_rollback=True):
+        t0 = time.perf_counter()
+        conn.execute("SELECT village_coverage_refresh_all()")
+        refreshed = time.perf_counter() - t0
+    return imported, cpu, refreshed
 
 
 def _build(admin: str, url: str, n: int, communes: int, rng) -> None:
     """A fresh database: the synthetic province and three operators' tower imports, timed."""
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS agrimap_bench_coverage WITH (FORCE)")
-        conn.execute("CREATE DATABASE agrimap_bench_coverage")
+        # The database named by the URL (AGRIMAP_BENCH_DATABASE_URL's own, not always ours).
+        name = sql.Identifier(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
     migrate.upgrade(url)
     with psycopg.connect(url) as conn:
         t0 = time.perf_counter()
@@ -146,7 +166,7 @@ def main() -> None:
     else:
         _build(admin, url, n, communes, rng)
     with psycopg.connect(url) as conn:
-        imported, refreshed = _one_more_import(conn, rng, communes)
+        imported, cpu, refreshed = _one_more_import(conn, rng, communes)
         conn.execute(
             "SELECT set_config('statement_timeout', %s, false)", (str(PLAIN_TIMEOUT_S * 1000),)
         )
@@ -163,24 +183,25 @@ def main() -> None:
         sets = conn.execute("SELECT count(*) FROM village_coverage_summary").fetchone()[0]
 
     async def per_household(aconn):
-        params = await selection_params(aconn, level="province", code="98", operator=None,
-                                        technology="4G", tier=None, as_of=None)  # fmt: skip
+        params = await selection_params(aconn, Selection("province", "98"))
         return await (await aconn.execute(VILLAGES_PER_HOUSEHOLD_SQL, params)).fetchall()
 
     before = _timed(lambda: run_async(url, per_household))
-    province = _timed(lambda: run_async(url, indicators, level="province", code="98"))
-    one = _timed(lambda: run_async(url, indicators, level="commune", code="90000"))
+    province = _timed(lambda: run_async(url, indicators, selection=Selection("province", "98")))
+    one = _timed(lambda: run_async(url, indicators, selection=Selection("commune", "90000")))
     viettel = _timed(
-        lambda: run_async(url, indicators, level="province", code="98", operator="VNPT")
+        lambda: run_async(url, indicators, selection=Selection("province", "98", "VNPT"))
     )
     print(f"village_coverage_summary: {sets:,} rows")
-    print(f"one more province-wide import (Gmobile 4G, {communes} towers), served and summary "
-          f"re-derived: {imported:.2f} s; whole summary refresh alone: {refreshed:.2f} s")  # fmt: skip
+    print(f"one more province-wide import (Gmobile 4G, {communes} towers), served, household "
+          f"sets and summary re-derived: {imported:.2f} s (server CPU {cpu:.2f} s); full "
+          f"rebuild of the sets and the summary alone: {refreshed:.2f} s")  # fmt: skip
     print(f"plain spatial join, served per village (4G, all operators): {plain_text}")
     print(f"per-household aggregate of household_served (before 0013): {before:.2f} s")
     print(f"indicators, whole province (all operators):                {province:.2f} s")
     print(f"indicators, whole province (one operator):                 {viettel:.2f} s")
     print(f"indicators, one commune:                                   {one:.2f} s")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores, shared)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from geo.coverage_rules import VillageRule
 from geo.errors import InvalidInput
 from geo.hexagons import cell_centre, cells_with_households, gap_candidates, gap_fragments
 
-from .coverage_indicators import POINTS_SQL, indicators, selection_params
+from .coverage_indicators import EVERYTHING, POINTS_SQL, Selection, indicators, selection_params
 
 CENTRES_SQL = (files("layers") / "coverage_centres.sql").read_text()
 GAP_RESOLUTION = 9  # the FCC 5G Fund's cells (about 0.1 km²)
@@ -25,22 +25,14 @@ GAP_RESOLUTION = 9  # the FCC 5G Fund's cells (about 0.1 km²)
 async def gaps(
     conn: AsyncConnection,
     *,
-    level: str | None = None,
-    code: str | None = None,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
+    selection: Selection = EVERYTHING,
     min_area_km2: float = 1.0,
     resolution: int = GAP_RESOLUTION,
 ) -> dict[str, Any]:
     """The gaps of the scope as a GeoJSON FeatureCollection: each feature a fragment of
     neighbouring inhabited cells outside coverage, with its area, households and unserved
     households; fragments under ``min_area_km2`` dropped (and counted)."""
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, selection)
     points = await (await conn.execute(POINTS_SQL, params)).fetchall()
     cells = await asyncio.to_thread(cells_with_households, points, resolution=resolution)
     order = sorted(gap_candidates(cells))
@@ -58,8 +50,8 @@ async def gaps(
     return {
         "type": "FeatureCollection",
         "as_of": params["as_of"].isoformat(),
-        "selection": {"operator": operator, "technology": technology,
-                      "technologies": params["technologies"], "tier": tier},
+        "selection": {"operator": selection.operator, "technology": selection.technology,
+                      "technologies": params["technologies"], "tier": selection.tier},
         "resolution": resolution,
         "min_area_km2": min_area_km2,
         "inhabited_cells": len(cells),
@@ -91,8 +83,8 @@ async def compare_dates(
             hint_vi="Ví dụ: from=2024-12-31&to=2025-12-31.",
             hint_en="For example: from=2024-12-31&to=2025-12-31.",
         )
-    a = await indicators(conn, level=level, code=code, as_of=before, rule=rule)
-    b = await indicators(conn, level=level, code=code, as_of=after, rule=rule)
+    a = await indicators(conn, selection=Selection(level, code, as_of=before), rule=rule)
+    b = await indicators(conn, selection=Selection(level, code, as_of=after), rule=rule)
     then = {v["code"]: v for v in a["villages"]}
     now = {v["code"]: v for v in b["villages"]}
 

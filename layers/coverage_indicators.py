@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -78,6 +79,24 @@ ORDER BY v.code LIMIT 1
 """
 
 LEVELS = ("village", "commune", "province")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which households and coverage an answer is about (the planner's switches): a scope
+    (``level`` village, commune or province and its ``code``; everything when None), an
+    ``operator`` (all when None), a ``technology`` (or newer), a service ``tier`` (any when
+    None), and the coverage current ``as_of`` a date (today when None)."""
+
+    level: str | None = None
+    code: str | None = None
+    operator: str | None = None
+    technology: str = "4G"
+    tier: str | None = None
+    as_of: dt.date | None = None
+
+
+EVERYTHING = Selection()
 
 
 async def _tier(conn: AsyncConnection, code: str) -> dict[str, Any]:
@@ -195,17 +214,10 @@ def _summary(
     }  # fmt: skip
 
 
-async def selection_params(
-    conn: AsyncConnection,
-    *,
-    level: str | None,
-    code: str | None,
-    operator: str | None,
-    technology: str,
-    tier: str | None,
-    as_of: dt.date | None,
-) -> dict[str, Any]:
-    """The bound parameters of coverage_served.sql, each input checked."""
+async def selection_params(conn: AsyncConnection, selection: Selection) -> dict[str, Any]:
+    """The bound parameters of coverage_served.sql for ``selection``, each input checked."""
+    level, code, operator = selection.level, selection.code, selection.operator
+    technology, tier, as_of = selection.technology, selection.tier, selection.as_of
     if any(v is not None and "\x00" in v for v in (code, operator, tier)):
         raise InvalidInput(
             "Tham số không hợp lệ: có ký tự NUL.",
@@ -242,26 +254,18 @@ async def selection_params(
 async def indicators(
     conn: AsyncConnection,
     *,
-    level: str | None = None,
-    code: str | None = None,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
+    selection: Selection = EVERYTHING,
     rule: VillageRule = VillageRule(),
 ) -> dict[str, Any]:
-    """Indicators per village, commune and province in the scope (``level`` and ``code``; all
-    when None), for ``operator`` (all when None), ``technology`` or newer, and ``tier``.
+    """Indicators per village, commune and province in the ``selection``'s scope, for its
+    operator, technology or newer, tier and date.
 
     Villages with no households are listed apart and counted in no percentage. The
     criterion-8 block does not follow the selection: mobile broadband is 4G/5G of any
     operator at any tier, fibre is any operator's, as a province reports them.
     """
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
-    as_of = params["as_of"]
+    params = await selection_params(conn, selection)
+    as_of, level, code = params["as_of"], selection.level, selection.code
     cur = await conn.cursor(row_factory=dict_row).execute(VILLAGES_SQL, params)
     rows = await cur.fetchall()
     if not rows and level is not None:
@@ -287,8 +291,8 @@ async def indicators(
         del v["_row"]
     return {
         "as_of": as_of.isoformat(),
-        "selection": {"operator": operator, "technology": technology,
-                      "technologies": params["technologies"], "tier": tier},
+        "selection": {"operator": selection.operator, "technology": selection.technology,
+                      "technologies": params["technologies"], "tier": selection.tier},
         "rule": {"covered_share": rule.covered_share, "partly_share": rule.partly_share,
                  "dead_zone_share": rule.dead_zone_share},
         "villages": [v for v in villages if v["households"] > 0],
@@ -335,24 +339,16 @@ async def served_at(
 async def hexagons(
     conn: AsyncConnection,
     *,
-    level: str | None = None,
-    code: str | None = None,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
+    selection: Selection = EVERYTHING,
     resolution: int | None = None,
     min_households: int = 5,
 ) -> dict[str, Any]:
     """H3 hexagons (resolution 9 for a village or commune, 8 for a province or all) with
     households, served and % served for the selection, as a GeoJSON FeatureCollection. A cell
     with fewer than ``min_households`` is marked ``too_few`` (no share), not 0 % or 100 %."""
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, selection)
     if resolution is None:
-        resolution = 8 if level in (None, "province") else 9
+        resolution = 8 if selection.level in (None, "province") else 9
     cur = await conn.execute(POINTS_SQL, params)
     points = await cur.fetchall()
     # Cell assignment is CPU work: off the event loop.
@@ -362,8 +358,8 @@ async def hexagons(
     return {
         "type": "FeatureCollection",
         "as_of": params["as_of"].isoformat(),
-        "selection": {"operator": operator, "technology": technology,
-                      "technologies": params["technologies"], "tier": tier},
+        "selection": {"operator": selection.operator, "technology": selection.technology,
+                      "technologies": params["technologies"], "tier": selection.tier},
         "resolution": resolution,
         "min_households": min_households,
         "features": [

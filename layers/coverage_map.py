@@ -3,7 +3,6 @@ coverage polygons of a selection and households as served / unserved dots."""
 
 from __future__ import annotations
 
-import datetime as dt
 from importlib.resources import files
 from typing import Any
 
@@ -13,7 +12,7 @@ from psycopg.rows import dict_row
 
 from geo.errors import InvalidInput, NotFound
 
-from .coverage_indicators import SERVED, selection_params
+from .coverage_indicators import EVERYTHING, SERVED, Selection, selection_params
 
 OPTIONS_OPERATORS = "SELECT DISTINCT operator FROM coverage_version ORDER BY operator"
 OPTIONS_TIERS = """
@@ -29,6 +28,15 @@ FROM commune c JOIN province p ON p.code = c.province_code,
      LATERAL (SELECT coalesce(c.geom, (SELECT ST_Extent(v.geom)::geometry FROM village v
                                        WHERE v.commune_code = c.code)) AS e) b
 WHERE c.code = %s
+"""
+PROVINCE = """
+SELECT p.code, p.name, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM province p,
+     LATERAL (SELECT coalesce(
+         (SELECT ST_Extent(c.geom)::geometry FROM commune c WHERE c.province_code = p.code),
+         (SELECT ST_Extent(v.geom)::geometry FROM village v JOIN commune c ON c.code = v.commune_code
+          WHERE c.province_code = p.code)) AS e) b
+WHERE p.code = %s
 """
 POLYGONS_SQL = (files("layers") / "coverage_polygons.sql").read_text()
 # The households of the scope as dots, served or not by the selection; no name, no label.
@@ -85,50 +93,40 @@ async def commune(conn: AsyncConnection, code: str) -> dict[str, Any]:
             "bounds": bounds}  # fmt: skip
 
 
-async def polygons(
-    conn: AsyncConnection,
-    *,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
-    level: str | None = None,
-    code: str | None = None,
-) -> dict[str, Any]:
+async def province(conn: AsyncConnection, code: str) -> dict[str, Any]:
+    """A province's name and bounds (lon_min, lat_min, lon_max, lat_max) over its communes."""
+    row = await (await conn.execute(PROVINCE, (code,))).fetchone()
+    if row is None:
+        raise NotFound(
+            f"Không có tỉnh mã {code}.",
+            f"No province with code {code}.",
+            hint_vi="Mã tỉnh gồm 2 chữ số, ví dụ 15 (Lào Cai).",
+            hint_en="A province code has 2 digits, e.g. 15 (Lào Cai).",
+        )
+    bounds = tuple(row[2:6]) if row[2] is not None else None
+    return {"code": row[0], "name": row[1], "bounds": bounds}
+
+
+async def polygons(conn: AsyncConnection, *, selection: Selection = EVERYTHING) -> dict[str, Any]:
     """The coverage polygons current on ``as_of`` for the selection, one feature per operator,
     technology and tier, clipped to nothing (the map shows what the operator claims)."""
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, selection)
     text = (await (await conn.execute(POLYGONS_SQL, params)).fetchone())[0]
     return {"type": "FeatureCollection", "as_of": params["as_of"].isoformat(),
             "features": orjson.loads(text)}  # fmt: skip
 
 
-async def household_dots(
-    conn: AsyncConnection,
-    *,
-    level: str | None,
-    code: str | None,
-    operator: str | None = None,
-    technology: str = "4G",
-    tier: str | None = None,
-    as_of: dt.date | None = None,
-) -> dict[str, Any]:
+async def household_dots(conn: AsyncConnection, *, selection: Selection) -> dict[str, Any]:
     """The scope's households as points with ``served`` for the selection (no personal data:
     no name, label or code). A scope over ``HOUSEHOLD_CAP`` households is refused."""
-    if level is None:
+    if selection.level is None:
         raise InvalidInput(
             "Cần chọn phạm vi (level và code) để xem các hộ.",
             "A scope (level and code) is needed to list households.",
             hint_vi="Ví dụ: level=commune&code=02923.",
             hint_en="For example: level=commune&code=02923.",
         )
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, selection)
     rows = await (
         await conn.execute(HOUSEHOLDS_SQL, {**params, "cap": HOUSEHOLD_CAP + 1})
     ).fetchall()

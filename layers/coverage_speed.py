@@ -4,8 +4,8 @@ find per village where an operator's coverage says served but its tests fall bel
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.resources import files
 from typing import Any
 
@@ -17,7 +17,7 @@ from geo.coverage_points import SpeedTest
 from geo.coverage_rules import TECHNOLOGIES
 from geo.errors import InvalidInput
 
-from .coverage_indicators import selection_params
+from .coverage_indicators import Selection, selection_params
 from .ingest.write import record_batch
 
 INSERT = """
@@ -27,7 +27,19 @@ SELECT %s, %s, t.at, t.down, t.up, t.latency, %s, %s, ST_SetSRID(ST_MakePoint(t.
 FROM unnest(%s::timestamp[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
      AS t(at, down, up, latency, lon, lat)
 """
-DISAGREEMENTS_SQL = (files("layers") / "coverage_disagreements.sql").read_text()
+# The tests counted (06:00-22:00, one year) in the scope's villages, claimed or not, meeting the
+# tier or not; then per village (disagreements) or per test (the map's points).
+SPEED_TESTS_SQL = (files("layers") / "coverage_speed_tests.sql").read_text()
+DISAGREEMENTS_SQL = SPEED_TESTS_SQL + (files("layers") / "coverage_disagreements.sql").read_text()
+POINTS_SQL = (
+    SPEED_TESTS_SQL
+    + """
+SELECT round(ST_X(t.geom)::numeric, 6)::float8 AS lon, round(ST_Y(t.geom)::numeric, 6)::float8 AS lat,
+       t.village_code, t.measured_at, t.down_mbps, t.up_mbps, t.latency_ms, t.claimed, t.meets
+FROM tests t ORDER BY t.measured_at, t.id LIMIT %(cap)s
+"""
+)
+POINTS_CAP = 20_000
 LOWEST_TIER = """
 SELECT code FROM coverage_tier WHERE technology = %s
 ORDER BY coalesce(min_down_mbps, 0), coalesce(min_up_mbps, 0), code LIMIT 1
@@ -68,21 +80,17 @@ def import_speed_tests(
     return len(tests)
 
 
-async def disagreements(
-    conn: AsyncConnection,
-    *,
-    operator: str,
-    technology: str = "4G",
-    tier: str | None = None,
-    level: str | None = None,
-    code: str | None = None,
-    as_of: dt.date | None = None,
-    min_tests: int = MIN_TESTS,
-) -> dict[str, Any]:
-    """Per village: ``claim_not_met`` when at least ``min_tests`` of the operator's tests inside
-    its claimed coverage have a median below the tier (download, or upload when the tier sets
-    one), ``unclaimed_service`` when at least ``min_tests`` outside it have a median at or above.
-    The tier is ``tier``, else the technology's lowest in coverage_tier."""
+async def _reference(conn: AsyncConnection, selection: Selection) -> tuple[str, dict[str, Any]]:
+    """The tier tests are held to (the selection's, else the technology's lowest) and the bound
+    parameters of coverage_speed_tests.sql. Speed tests are an operator's: one is needed."""
+    if not selection.operator:
+        raise InvalidInput(
+            "Cần chọn một nhà mạng để so với kết quả đo tốc độ.",
+            "An operator is needed to compare with speed tests.",
+            hint_vi="Ví dụ: operator=Viettel.",
+            hint_en="For example: operator=Viettel.",
+        )
+    technology, tier = selection.technology, selection.tier
     if tier is None:
         row = await (await conn.execute(LOWEST_TIER, (technology,))).fetchone()
         if row is None:
@@ -93,13 +101,59 @@ async def disagreements(
                 hint_en="Add a row to the coverage_tier table.",
             )
         tier = row[0]
-    params = await selection_params(
-        conn, level=level, code=code, operator=operator, technology=technology, tier=tier,
-        as_of=as_of,
-    )  # fmt: skip
+    params = await selection_params(conn, replace(selection, tier=tier))
+    return tier, {**params, "technology": technology}
+
+
+async def speed_test_points(conn: AsyncConnection, *, selection: Selection) -> dict[str, Any]:
+    """The selection's operator's speed tests counted on its date (06:00-22:00, the year
+    before) in the scope's villages, as GeoJSON points: speeds, time, ``claimed`` (inside the operator's
+    claim) and ``meets`` (reaches the tier). A scope over ``POINTS_CAP`` tests is refused."""
+    tier, params = await _reference(conn, selection)
+    operator, technology = selection.operator, selection.technology
     cur = await conn.cursor(row_factory=dict_row).execute(
-        DISAGREEMENTS_SQL, {**params, "technology": technology}
+        POINTS_SQL, {**params, "cap": POINTS_CAP + 1}
     )
+    rows = await cur.fetchall()
+    if len(rows) > POINTS_CAP:
+        raise InvalidInput(
+            f"Phạm vi có hơn {POINTS_CAP:,} lần đo; chọn một xã.".replace(",", "."),
+            f"The scope holds over {POINTS_CAP:,} speed tests; choose one commune.",
+            hint_vi="Ví dụ: level=commune&code=02923.",
+            hint_en="For example: level=commune&code=02923.",
+        )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r.pop("lon"), r.pop("lat")]},
+            "properties": {
+                **r,
+                "measured_at": r["measured_at"].isoformat(timespec="minutes"),
+                "operator": operator,
+            },
+        }  # fmt: skip
+        for r in rows
+    ]
+    return {
+        "type": "FeatureCollection",
+        "as_of": params["as_of"].isoformat(),
+        "operator": operator,
+        "technology": technology,
+        "tier": {"code": tier, "min_down_mbps": params["down"], "min_up_mbps": params["up"]},
+        "features": features,
+    }
+
+
+async def disagreements(
+    conn: AsyncConnection, *, selection: Selection, min_tests: int = MIN_TESTS
+) -> dict[str, Any]:
+    """Per village: ``claim_not_met`` when at least ``min_tests`` of the operator's tests inside
+    its claimed coverage have a median below the tier (download, or upload when the tier sets
+    one), ``unclaimed_service`` when at least ``min_tests`` outside it have a median at or above.
+    The tier is the selection's, else the technology's lowest in coverage_tier."""
+    tier, params = await _reference(conn, selection)
+    operator, technology = selection.operator, selection.technology
+    cur = await conn.cursor(row_factory=dict_row).execute(DISAGREEMENTS_SQL, params)
     rows = await cur.fetchall()
     found = []
     for r in rows:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import folium
 from branca.element import MacroElement
@@ -72,8 +73,9 @@ class _CoverageChrome(MacroElement):
         <div id="agrimap-notices" role="alert" hidden></div>
         <aside class="coverage-panel" aria-labelledby="coverage-title">
           <h1 id="coverage-title">{{ s.title|e }}</h1>
-          <p class="coverage-commune" data-commune-code="{{ this.commune_code|e }}">
-            {{ this.commune_line|e }}</p>
+          <p class="coverage-commune" data-level="{{ this.level|e }}" data-code="{{ this.code|e }}">
+            {{ this.scope_line|e }}</p>
+          <p class="coverage-scope"><a id="coverage-scope-link" href="{{ this.scope_href|e }}">{{ this.scope_link|e }}</a></p>
           <form id="coverage-filters" class="coverage-filters" aria-label="{{ s.filters|e }}">
             <label>{{ s.operator|e }}
               <select name="operator" id="coverage-operator">
@@ -117,6 +119,28 @@ class _CoverageChrome(MacroElement):
             <h2 id="coverage-dead-title">{{ s.deadZones|e }}</h2>
             <ul id="coverage-dead-zones" class="coverage-dead"></ul>
           </section>
+          <section aria-labelledby="coverage-disagree-title">
+            <h2 id="coverage-disagree-title">{{ s.disagreements|e }}</h2>
+            <p id="coverage-disagree-note" class="coverage-muted"></p>
+            <table id="coverage-disagreements" class="coverage-table">
+              <thead><tr><th>{{ s.village|e }}</th><th>{{ s.operator|e }}</th>
+                <th>{{ s.finding|e }}</th><th>{{ s.tests|e }}</th>
+                <th>{{ s.medianDown|e }}</th><th>{{ s.medianUp|e }}</th></tr></thead>
+              <tbody></tbody>
+            </table>
+            <p id="coverage-disagree-empty" class="coverage-muted" hidden></p>
+          </section>
+          {% if this.level == "province" %}
+          <section aria-labelledby="coverage-communes-title">
+            <h2 id="coverage-communes-title">{{ s.communes|e }}</h2>
+            <table id="coverage-communes" class="coverage-table">
+              <thead><tr><th>{{ s.commune|e }}</th><th>{{ s.households|e }}</th>
+                <th>{{ s.served|e }}</th><th>%</th><th>{{ s.villagesCovered|e }}</th>
+                <th>{{ s.deadZonesShort|e }}</th><th>{{ s.fibreSubs|e }}</th></tr></thead>
+              <tbody></tbody>
+            </table>
+          </section>
+          {% else %}
           <section aria-labelledby="coverage-villages-title">
             <h2 id="coverage-villages-title">{{ s.villages|e }}</h2>
             <table id="coverage-villages" class="coverage-table">
@@ -127,12 +151,13 @@ class _CoverageChrome(MacroElement):
             </table>
             <p id="coverage-empty-villages" class="coverage-muted" hidden></p>
           </section>
+          {% endif %}
           <section aria-labelledby="coverage-reports-title">
             <h2 id="coverage-reports-title">{{ s.reports|e }}</h2>
             <p class="coverage-reports">
               <a id="coverage-report-csv" href="#">{{ s.csv|e }}</a>
               <a id="coverage-report-xlsx" href="#">{{ s.xlsx|e }}</a>
-              <a id="coverage-report-pdf" href="#">{{ s.pdf|e }}</a>
+              {% if this.level == "commune" %}<a id="coverage-report-pdf" href="#">{{ s.pdf|e }}</a>{% endif %}
             </p>
           </section>
         </aside>
@@ -147,7 +172,11 @@ class _CoverageChrome(MacroElement):
           agrimapCoveragePage({
             map: map,
             basemap: {{ this.basemap.get_name() }},
-            communeCode: {{ this.commune_code|tojson }},
+            level: {{ this.level|tojson }},
+            code: {{ this.code|tojson }},
+            provinceCode: {{ this.province_code|tojson }},
+            operators: {{ this.operators|tojson }},
+            tierLabels: {{ this.tier_labels|tojson }},
             lang: {{ this.lang|tojson }},
             strings: {{ this.strings|tojson }},
             operatorColours: {{ this.colours|tojson }},
@@ -170,8 +199,10 @@ class _CoverageChrome(MacroElement):
 
 def render_coverage(
     *,
-    commune_code: str,
-    commune_name: str,
+    level: str = "commune",
+    code: str,
+    name: str,
+    province_code: str,
     province_name: str,
     bounds: tuple[float, float, float, float],
     operators: Sequence[str],
@@ -182,11 +213,15 @@ def render_coverage(
     header_html: str = "",
     static_prefix: str = "/static",
 ) -> str:
-    """The planner's page for one commune as a full HTML page. The browser asks
-    /coverage/indicators, /coverage/hexagons, /coverage/polygons and /coverage/households for
-    the selection of the switches; ``tiers`` are coverage_tier rows (code, technology,
+    """The planner's page for one commune (``level`` "commune": villages, households) or one
+    province (``level`` "province": communes, H3 cells of resolution 8) as a full HTML page.
+    The browser asks /coverage/indicators, /coverage/hexagons, /coverage/polygons,
+    /coverage/gaps, /coverage/disagreements, /coverage/speed-tests and (commune) /coverage/households
+    for the selection of the switches; ``tiers`` are coverage_tier rows (code, technology,
     label_vi, label_en). When a selection has been drawn the page sets
     ``document.body.dataset.coverageLoaded`` to a counter and exposes ``window.agrimapMap``."""
+    if level not in ("commune", "province"):
+        raise ValueError(f"level {level!r} is not commune or province")
     if lang not in STRINGS:
         raise ValueError(f"lang {lang!r} is not one of {tuple(STRINGS)}")
     strings = STRINGS[lang]
@@ -200,21 +235,38 @@ def render_coverage(
     )
     fmap.default_js = [("leaflet", f"{prefix}/leaflet/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{prefix}/leaflet/leaflet.css")]
-    label = commune_label(commune_name, lang)
+    if level == "commune":
+        label = commune_label(name, lang)
+        line = strings["communeLine"].format(commune=label, province=province_name, code=code)
+        scope_link = strings["toProvince"].format(province=province_name)
+        scope_href = f"/maps/coverage?province={quote(province_code)}"
+    else:
+        label = (
+            name
+            if name.lower().startswith(("tỉnh", "thành phố"))
+            else (strings["provinceLabel"].format(province=name))
+        )
+        line = strings["provinceLine"].format(province=label, code=code)
+        scope_link = strings["toCommunes"]
+        scope_href = "#coverage-communes"
     title = strings["pageTitle"].format(commune=label[:1].upper() + label[1:])
     _CoveragePage(title=title, lang=lang, header_html=header_html).add_child(fmap)
     basemap = folium.TileLayer(
         OSM_TILES, attr=OSM_ATTRIBUTION, max_zoom=19, name=strings["basemap"]
     ).add_to(fmap)
     fmap.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]])
-    line = strings["communeLine"].format(commune=label, province=province_name, code=commune_code)
     chrome = _CoverageChrome(
         basemap,
         strings=strings,
         lang=lang,
         static_prefix=prefix,
-        commune_code=commune_code,
-        commune_line=line[:1].upper() + line[1:],
+        level=level,
+        code=code,
+        province_code=province_code,
+        scope_line=line[:1].upper() + line[1:],
+        scope_link=scope_link,
+        scope_href=scope_href,
+        tier_labels={t["code"]: t["label_en"] if lang == "en" else t["label_vi"] for t in tiers},
         operators=list(operators),
         colours=operator_colours(operators),
         technologies=[(t, strings["fibre"] if t == "fibre" else t) for t in TECHNOLOGIES],

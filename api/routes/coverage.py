@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import asdict, dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -17,6 +16,7 @@ from geo.coverage_rules import VillageRule
 from geo.errors import InvalidInput
 from layers import coverage_gaps as coverage_gaps_layer
 from layers import coverage_indicators, coverage_map, coverage_speed
+from layers.coverage_indicators import Selection
 from maps import coverage_report as coverage_report_files
 
 from ..auth import Principal, require
@@ -26,18 +26,6 @@ router = APIRouter(tags=["Phủ sóng / coverage"], dependencies=[KnownQueryOnly
 Planners = require("admin", "officer", "planner")
 
 AS_OF = Query(None, description="Ngày tham chiếu / as of (YYYY-MM-DD); mặc định hôm nay")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which households and coverage an answer is about (the planner's switches)."""
-
-    level: Literal["village", "commune", "province"] | None
-    code: str | None
-    operator: str | None
-    technology: Literal["2G", "3G", "4G", "5G", "fibre"]
-    tier: str | None
-    as_of: dt.date | None
 
 
 def _selection(
@@ -72,7 +60,7 @@ RuleDep = Annotated[VillageRule, Depends(_rule)]
 async def coverage_indicators_json(
     conn: ReadConnDep, selection: SelectionDep, rule: RuleDep, who: Principal = Planners
 ) -> dict:
-    return await coverage_indicators.indicators(conn, **asdict(selection), rule=rule)
+    return await coverage_indicators.indicators(conn, selection=selection, rule=rule)
 
 
 # Public, like the coverage layer's features and tiles: the answer comes from coverage only
@@ -102,7 +90,7 @@ async def coverage_hexagons(
     min_households: int = Query(5, ge=1, le=1000),
 ) -> JSONResponse:
     collection = await coverage_indicators.hexagons(
-        conn, **asdict(selection), resolution=resolution, min_households=min_households
+        conn, selection=selection, resolution=resolution, min_households=min_households
     )
     return JSONResponse(collection, media_type="application/geo+json")
 
@@ -113,7 +101,7 @@ async def coverage_hexagons(
     summary="Vùng phủ sóng hiện hành theo nhà mạng, công nghệ, cấp / current coverage polygons",
 )
 async def coverage_polygons(conn: ConnDep, selection: SelectionDep) -> JSONResponse:
-    collection = await coverage_map.polygons(conn, **asdict(selection))
+    collection = await coverage_map.polygons(conn, selection=selection)
     return JSONResponse(collection, media_type="application/geo+json")
 
 
@@ -124,7 +112,7 @@ async def coverage_polygons(conn: ConnDep, selection: SelectionDep) -> JSONRespo
 async def coverage_households(
     conn: ConnDep, selection: SelectionDep, who: Principal = Planners
 ) -> JSONResponse:
-    collection = await coverage_map.household_dots(conn, **asdict(selection))
+    collection = await coverage_map.household_dots(conn, selection=selection)
     return JSONResponse(collection, media_type="application/geo+json")
 
 
@@ -158,7 +146,7 @@ async def coverage_report(
             hint_vi="Với cả tỉnh, tải CSV hoặc XLSX.",
             hint_en="For a province, download CSV or XLSX.",
         )
-    result = await coverage_indicators.indicators(conn, **asdict(selection), rule=rule)
+    result = await coverage_indicators.indicators(conn, selection=selection, rule=rule)
     name = f"phu-song-{selection.level or 'tat-ca'}-{selection.code or 'all'}-{result['as_of']}"
     if kind == "csv":
         body = coverage_report_files.indicators_csv(result)
@@ -189,7 +177,7 @@ async def coverage_gaps(
     min_area_km2: float = Query(1.0, ge=0, le=10_000),
 ) -> JSONResponse:
     collection = await coverage_gaps_layer.gaps(
-        conn, **asdict(selection), min_area_km2=min_area_km2
+        conn, selection=selection, min_area_km2=min_area_km2
     )
     return JSONResponse(collection, media_type="application/geo+json")
 
@@ -227,7 +215,24 @@ async def coverage_disagreements(
     as_of: dt.date | None = AS_OF,
     min_tests: int = Query(3, ge=1, le=1000),
 ) -> dict:
-    return await coverage_speed.disagreements(
-        conn, operator=operator, technology=technology, tier=tier, level=level, code=code,
-        as_of=as_of, min_tests=min_tests,
-    )  # fmt: skip
+    selection = Selection(level, code, operator, technology, tier, as_of)
+    return await coverage_speed.disagreements(conn, selection=selection, min_tests=min_tests)
+
+
+@router.get(
+    "/coverage/speed-tests",
+    summary="Các lần đo tốc độ được tính, trong hay ngoài vùng công bố / speed tests counted",
+)
+async def coverage_speed_tests(
+    conn: ConnDep,
+    who: Principal = Planners,
+    operator: str = Query(..., max_length=60),
+    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
+    tier: str | None = Query(None, max_length=40),
+    level: Literal["village", "commune", "province"] | None = Query(None),
+    code: str | None = Query(None, max_length=40),
+    as_of: dt.date | None = AS_OF,
+) -> JSONResponse:
+    selection = Selection(level, code, operator, technology, tier, as_of)
+    collection = await coverage_speed.speed_test_points(conn, selection=selection)
+    return JSONResponse(collection, media_type="application/geo+json")

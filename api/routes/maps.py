@@ -143,22 +143,29 @@ async def coverage_page(
     who: PageUserDep,
     header: HeaderDep,
     commune: str | None = Query(None, max_length=10),
+    province: str | None = Query(None, max_length=4),
     technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
 ) -> Response:
     ensure_role(who, ("admin", "officer", "planner"))
-    code = commune or (who.communes[0] if who.communes else None)
-    if code is None:
-        code = await admin.first_commune_code(conn)
-    if code is None:
-        raise NotFound("Chưa có xã nào trong cơ sở dữ liệu.", "No commune is stored yet.")
-    unit = await coverage_map.commune(conn, code)
     choices = await coverage_map.options(conn)
+    if province is not None and commune is None:  # the province's view: communes, res-8 cells
+        area = await coverage_map.province(conn, province)
+        place = {"level": "province", "code": area["code"], "name": area["name"],
+                 "province_code": area["code"], "province_name": area["name"],
+                 "bounds": area["bounds"]}  # fmt: skip
+    else:
+        code = commune or (who.communes[0] if who.communes else None)
+        if code is None:
+            code = await admin.first_commune_code(conn)
+        if code is None:
+            raise NotFound("Chưa có xã nào trong cơ sở dữ liệu.", "No commune is stored yet.")
+        unit = await coverage_map.commune(conn, code)
+        place = {"level": "commune", "code": unit["code"], "name": unit["name"],
+                 "province_code": unit["province_code"], "province_name": unit["province_name"],
+                 "bounds": unit["bounds"]}  # fmt: skip
     return HTMLResponse(
         render_coverage(
-            commune_code=unit["code"],
-            commune_name=unit["name"],
-            province_name=unit["province_name"],
-            bounds=unit["bounds"] or VIETNAM_BOUNDS_WGS84,
+            **{**place, "bounds": place["bounds"] or VIETNAM_BOUNDS_WGS84},
             operators=choices["operators"],
             tiers=choices["tiers"],
             as_of=dt.date.today(),

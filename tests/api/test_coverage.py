@@ -94,3 +94,29 @@ def test_village_stats_from_the_summary(live_server: str, planner: dict) -> None
     assert phu_hai["with_4g_pct"] == round(100 * 23 / phu_hai["households"], 1)
     assert sum(r["households"] for r in rows) >= 2626
     assert sum(r["with_fibre"] for r in rows) >= 2135
+
+
+def test_speed_tests_for_planners(live_server: str, planner: dict) -> None:
+    """The map's speed-test points: GeoJSON for planners, a bilingual 4xx for bad input, the
+    province page as well as the commune's."""
+    url = f"{live_server}/coverage/speed-tests"
+    q = {"operator": "Viettel", "level": "province", "code": "15"}
+    r = httpx.get(url, params=q, headers=planner)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    body = r.json()
+    assert body["tier"]["code"] == "qcvn81-z2"  # 4G's lowest tier when none is named
+    assert all(f["geometry"]["type"] == "Point" for f in body["features"])
+    assert httpx.get(url, params=q).status_code == 401
+    for bad, status in (
+        ({**q, "operator": "Nobody"}, 404),
+        ({**q, "technology": "2G"}, 400),  # no tier for 2G to hold the tests to
+        ({**q, "tier": "zone-9"}, 400),
+        ({"operator": "Viettel", "level": "province"}, 400),  # a level without a code
+    ):
+        r = httpx.get(url, params=bad, headers=planner)
+        assert r.status_code == status, (bad, r.text)
+        assert "không" in r.text.lower() or "chưa" in r.text.lower()
+    page = httpx.get(f"{live_server}/maps/coverage", params={"province": "15"}, headers=planner)
+    assert page.status_code == 200 and 'id="coverage-communes"' in page.text
+    assert httpx.get(f"{live_server}/maps/coverage", params={"province": "99"},
+                     headers=planner).status_code == 404  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -24,8 +25,8 @@ from agrimap.clicommon import run_async
 from geo.coverage_points import read_speed_tests
 from geo.errors import InvalidInput
 from layers.coverage_gaps import compare_dates, gaps
-from layers.coverage_indicators import indicators
-from layers.coverage_speed import disagreements, import_speed_tests
+from layers.coverage_indicators import Selection, indicators
+from layers.coverage_speed import disagreements, import_speed_tests, speed_test_points
 from layers.ingest import import_file
 
 runner = CliRunner()
@@ -88,7 +89,9 @@ def commune(conn: psycopg.Connection, db_url: str, tmp_path: Path) -> str:
 def test_gap_geometry_drops_small_fragments(commune: str) -> None:
     # 2024: C is covered, B is not: B's 100 unserved households (about 4.6 km² of cells) are
     # one gap, drawn around B's households only.
-    fc = run_async(commune, gaps, level="commune", code="98001", as_of=dt.date(2024, 6, 1))
+    fc = run_async(
+        commune, gaps, selection=Selection("commune", "98001", as_of=dt.date(2024, 6, 1))
+    )
     assert [
         (f["properties"]["households"], f["properties"]["unserved"]) for f in fc["features"]
     ] == [(100, 100)]
@@ -100,13 +103,15 @@ def test_gap_geometry_drops_small_fragments(commune: str) -> None:
     assert fc["dropped_cells"] == 0 and fc["uncovered_cells"] == big["properties"]["cells"]
     # 2025: B is covered, C is not; C's cell and its ring (0.8 km²) are under 1 km²: dropped,
     # and counted.
-    now = run_async(commune, gaps, level="commune", code="98001", as_of=dt.date(2025, 6, 1))
+    now = run_async(
+        commune, gaps, selection=Selection("commune", "98001", as_of=dt.date(2025, 6, 1))
+    )
     assert (now["features"], now["dropped_cells"], now["uncovered_cells"]) == ([], 7, 7)
-    every = run_async(commune, gaps, level="commune", code="98001", as_of=dt.date(2025, 6, 1),
+    every = run_async(commune, gaps, selection=Selection("commune", "98001", as_of=dt.date(2025, 6, 1)),
                       min_area_km2=0)  # fmt: skip
     assert [f["properties"]["households"] for f in every["features"]] == [3]
     with pytest.raises(InvalidInput):
-        run_async(commune, gaps, level="commune", code="98001", min_area_km2=-1)
+        run_async(commune, gaps, selection=Selection("commune", "98001"), min_area_km2=-1)
 
 
 def test_dead_zones_between_two_dates(commune: str) -> None:
@@ -142,8 +147,8 @@ def test_claims_and_speed_tests_disagree(commune: str) -> None:
     with psycopg.connect(commune) as conn:
         assert import_speed_tests(conn, operator="Viettel", technology="4G", tests=tests) == 8
         import_speed_tests(conn, operator="VNPT", technology="4G", tests=tests[:3])
-    r = run_async(commune, disagreements, operator="Viettel", technology="4G", tier="fcc-4g",
-                  level="commune", code="98001", as_of=dt.date(2024, 6, 30))  # fmt: skip
+    june = Selection("commune", "98001", "Viettel", "4G", "fcc-4g", dt.date(2024, 6, 30))
+    r = run_async(commune, disagreements, selection=june)
     found = {v["code"]: v for v in r["villages"]}
     # A: claimed at fcc-4g (5/1), three valid tests (the 23:30 one and the 2021 one do not
     # count), median 3 Mbit/s down: the claim is not met.
@@ -153,12 +158,25 @@ def test_claims_and_speed_tests_disagree(commune: str) -> None:
     }  # fmt: skip
     # B: outside Viettel's 2024 claim, yet median 12/2: service the claim leaves out.
     assert (found["98001-B"]["kind"], found["98001-B"]["tests"]) == ("unclaimed_service", 3)
+    # The same tests as the map's points: only those counted, each claimed or not, meeting the
+    # tier or not, with its time.
+    points = run_async(commune, speed_test_points, selection=june)
+    seen = sorted(
+        (f["properties"]["village_code"], f["properties"]["claimed"], f["properties"]["meets"])
+        for f in points["features"]
+    )
+    assert seen == [("98001-A", True, False)] * 2 + [("98001-A", True, True)] + [
+        ("98001-B", False, True)] * 3  # fmt: skip
+    assert {f["properties"]["measured_at"][11:] for f in points["features"]} <= {
+        f"{h:02d}:00" for h in range(6, 23)}  # fmt: skip
+    assert points["tier"] == {"code": "fcc-4g", "min_down_mbps": 5.0, "min_up_mbps": 1.0}
     # In 2025 B is claimed and its tests meet the tier: no longer a disagreement.
-    later = run_async(commune, disagreements, operator="Viettel", technology="4G",
-                      tier="fcc-4g", level="commune", code="98001", as_of=dt.date(2025, 3, 1))  # fmt: skip
+    later = run_async(commune, disagreements, selection=replace(june, as_of=dt.date(2025, 3, 1)))
     assert [v["code"] for v in later["villages"]] == ["98001-A"]
-    assert run_async(commune, disagreements, operator="Viettel", level="commune", code="98001",
-                     as_of=dt.date(2024, 6, 30), min_tests=4)["villages"] == []  # fmt: skip
+    assert run_async(commune, disagreements, selection=replace(june, tier=None),
+                     min_tests=4)["villages"] == []  # fmt: skip
+    with pytest.raises(InvalidInput):  # speed tests are an operator's
+        run_async(commune, disagreements, selection=replace(june, operator=None))
     with pytest.raises(InvalidInput):
         read_speed_tests("lon,lat,time,down\n105,21,2024-01-01 10:00,-3\n")
 
@@ -177,8 +195,8 @@ def test_tower_cli_with_radius_table(commune: str, tmp_path: Path, monkeypatch) 
                             "--valid-from", "01/03/2025"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "2 hộ có sóng" in r.output and "bán kính 80 m" in r.output
-    res = run_async(commune, indicators, level="village", code="98001-C", operator="MobiFone",
-                    technology="5G", as_of=dt.date(2025, 3, 1))  # fmt: skip
+    res = run_async(commune, indicators, selection=Selection(
+        "village", "98001-C", "MobiFone", "5G", as_of=dt.date(2025, 3, 1)))  # fmt: skip
     assert (res["villages"][0]["served"], res["villages"][0]["households"]) == (2, 3)
     bad = tmp_path / "sai.csv"
     bad.write_text("lon,lat\n105.1,21\n500,21\n", "utf-8")

@@ -27,6 +27,7 @@ from geo.errors import InvalidInput, NotFound
 from layers.coverage_indicators import (
     VILLAGES_PER_HOUSEHOLD_SQL,
     VILLAGES_SQL,
+    Selection,
     hexagons,
     indicators,
     selection_params,
@@ -97,10 +98,19 @@ def commune(conn: psycopg.Connection, db_url: str, tmp_path: Path) -> str:
     return db_url
 
 
+SELECTION_FIELDS = ("level", "code", "operator", "technology", "tier", "as_of")
+
+
+def _split(**kw) -> tuple[dict, dict]:
+    """A function's keywords: the selection's fields, and the rest."""
+    return ({k: v for k, v in kw.items() if k in SELECTION_FIELDS},
+            {k: v for k, v in kw.items() if k not in SELECTION_FIELDS})  # fmt: skip
+
+
 def _ind(url: str, **kw) -> dict:
-    return run_async(
-        url, indicators, level="commune", code="99001", as_of=dt.date(2024, 12, 31), **kw
-    )
+    chosen, rest = _split(**kw)
+    selection = Selection("commune", "99001", **{"as_of": dt.date(2024, 12, 31), **chosen})
+    return run_async(url, indicators, selection=selection, **rest)
 
 
 def _counts(result: dict) -> dict[str, tuple[int, int, str]]:
@@ -191,13 +201,13 @@ def test_versions_are_kept_and_chosen_by_date(commune: str, tmp_path: Path) -> N
         ).fetchall()
     assert versions == [(dt.date(2024, 6, 30),), (dt.date(2025, 3, 1),)]
     assert _counts(_ind(commune, operator="Viettel"))["02"] == (9, 10, "covered")
-    later = run_async(commune, indicators, level="commune", code="99001",
-                      operator="Viettel", as_of=dt.date(2025, 6, 1))  # fmt: skip
+    later = run_async(commune, indicators,
+                      selection=Selection("commune", "99001", "Viettel", as_of=dt.date(2025, 6, 1)))  # fmt: skip
     assert _counts(later) == {
         "01": (4, 4, "covered"), "02": (0, 10, "not_covered"), "04": (0, 3, "not_covered"),
     }  # fmt: skip
     before = run_async(
-        commune, indicators, level="commune", code="99001", as_of=dt.date(2024, 1, 1)
+        commune, indicators, selection=Selection("commune", "99001", as_of=dt.date(2024, 1, 1))
     )
     assert _counts(before)["02"] == (0, 10, "not_covered")
 
@@ -214,8 +224,8 @@ def test_tower_radius(commune: str) -> None:
             (version,),
         ).fetchone()
     assert (kind, radius) == ("towers", 4000.0)
-    after = run_async(commune, indicators, level="village", code="99001-04", operator="MobiFone",
-                      as_of=dt.date(2025, 1, 1))  # fmt: skip
+    after = run_async(commune, indicators, selection=Selection(
+        "village", "99001-04", "MobiFone", as_of=dt.date(2025, 1, 1)))  # fmt: skip
     assert _counts(after) == {"04": (2, 3, "partly")}
     assert _counts(_ind(commune))["04"] == (0, 3, "not_covered")  # as of 2024: no tower yet
     with psycopg.connect(commune) as conn, pytest.raises(InvalidInput):
@@ -297,7 +307,7 @@ def gia_phu(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_gia_phu_seed_figures(gia_phu: str) -> None:
     """The demo commune is built to the seeds' Gia Phú figures (data/generate_demo.py)."""
-    r = run_async(gia_phu, indicators, level="commune", code="02923")
+    r = run_async(gia_phu, indicators, selection=Selection("commune", "02923"))
     c = r["communes"][0]
     assert (c["villages"], c["households"], c["fibre_subscriptions"]) == (14, 2626, 2135)
     assert c["villages_with_fibre"] == 12
@@ -349,7 +359,9 @@ def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
 
 def test_hexagons(commune: str, gia_phu: str) -> None:
     def cells(url: str, **kw) -> list[dict]:
-        fc = run_async(url, hexagons, as_of=dt.date(2024, 12, 31), **kw)
+        chosen, rest = _split(**kw)
+        selection = Selection(**{"as_of": dt.date(2024, 12, 31), **chosen})
+        fc = run_async(url, hexagons, selection=selection, **rest)
         assert fc["type"] == "FeatureCollection"
         return [f["properties"] for f in fc["features"]]
 
@@ -364,7 +376,7 @@ def test_hexagons(commune: str, gia_phu: str) -> None:
     ]
     fine = cells(commune, level="village", code="99001-02", operator="VNPT")
     assert sum(c["households"] for c in fine) == 10
-    demo = run_async(gia_phu, hexagons, level="commune", code="02923")
+    demo = run_async(gia_phu, hexagons, selection=Selection("commune", "02923"))
     assert demo["resolution"] == 9
     props = [f["properties"] for f in demo["features"]]
     assert sum(c["households"] for c in props) == 2626
@@ -377,7 +389,7 @@ def test_hexagons(commune: str, gia_phu: str) -> None:
 
 def _summary_and_reference(url: str, **selection) -> tuple[list, list]:
     async def both(conn):
-        params = await selection_params(conn, **selection)
+        params = await selection_params(conn, Selection(**selection))
         a = await (await conn.execute(VILLAGES_SQL, params)).fetchall()
         b = await (await conn.execute(VILLAGES_PER_HOUSEHOLD_SQL, params)).fetchall()
         return a, b
@@ -449,3 +461,101 @@ def test_village_summary_follows_every_change(gia_phu: str, tmp_path: Path) -> N
         ).fetchone()
         assert n == (conn.execute("SELECT count(*) FROM household").fetchone()[0], 0)
         conn.rollback()
+
+
+SETS_KEPT = (
+    "SELECT household_id, village_code, has_fibre, coverage_ids FROM household_coverage ORDER BY 1"
+)
+SETS_FRESH = """
+SELECT h.id, h.village_code, h.has_fibre,
+       coalesce((SELECT array_agg(s.coverage_id ORDER BY s.coverage_id)
+                 FROM household_served s WHERE s.household_id = h.id), '{}')
+FROM household h ORDER BY 1
+"""
+SUMMARY = "SELECT village_code, coverage_ids, households, fibre_subscriptions FROM village_coverage_summary ORDER BY 1, 2"
+
+
+def _sets_and_summary_are_fresh(conn: psycopg.Connection) -> None:
+    """Each household's set is its household_served rows, and the summary kept by deltas is
+    the one summed again from scratch (village_coverage_refresh_all, rolled back)."""
+    assert conn.execute(SETS_KEPT).fetchall() == conn.execute(SETS_FRESH).fetchall()
+    kept = conn.execute(SUMMARY).fetchall()
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT village_coverage_refresh_all()")
+        assert kept == conn.execute(SUMMARY).fetchall()
+    assert conn.execute(
+        "SELECT count(*) FROM village_coverage_summary WHERE households = 0"
+    ).fetchone() == (0,)
+
+
+@pytest.fixture
+def own_gia_phu(tmp_path: Path) -> str:
+    """A demo commune this test may change and commit."""
+    url = _fresh_database("agrimap_coverage_sets")
+    assert load_demo(url, Settings(database_url=url, data_dir=tmp_path)) is True
+    return url
+
+
+def test_household_sets_and_deltas_follow_the_edits_the_delta_path_adds(own_gia_phu: str) -> None:
+    """The cases the per-household sets (migration 0017) handle apart: a polygon whose id is
+    below the stored ones (its set is sorted again, not appended), two overlapping polygons in
+    one statement, two polygons re-shaped in one statement, a tier-only edit (nothing matched
+    again), a household leaving every village, moved and fibre changed at once, a bulk delete;
+    after each the sets, the summary and the indicators' per-household reference agree."""
+    scope = {"level": None, "code": None, "operator": None, "technology": "4G", "tier": None,
+             "as_of": None}  # fmt: skip
+    with psycopg.connect(own_gia_phu) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', false)")
+        _sets_and_summary_are_fresh(conn)
+        low = conn.execute("SELECT min(id) FROM coverage").fetchone()[0]
+        row = conn.execute(
+            "DELETE FROM coverage WHERE id = %s RETURNING operator, technology, version_id, geom",
+            (low,),
+        ).fetchone()
+        _sets_and_summary_are_fresh(conn)
+        conn.execute(
+            "INSERT INTO coverage (id, operator, technology, version_id, geom) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (low, *row),
+        )
+        _sets_and_summary_are_fresh(conn)
+        version = conn.execute(
+            "INSERT INTO coverage_version (operator, technology, valid_from) "
+            "VALUES ('Gmobile', '4G', '2025-01-01') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO coverage (operator, technology, version_id, geom) "
+            "SELECT 'Gmobile', '4G', %s, ST_Multi(ST_Buffer(ST_Centroid(geom), r)) "
+            "FROM village, (VALUES (0.004), (0.008)) AS radii(r) WHERE code = '02923-02'",
+            (version,),
+        )
+        served = conn.execute(
+            "SELECT count(*) FROM household_coverage WHERE cardinality(coverage_ids) >= 2 "
+            "AND coverage_ids[cardinality(coverage_ids)] - coverage_ids[cardinality(coverage_ids) - 1] = 1 "
+            "AND coverage_ids[cardinality(coverage_ids)] = (SELECT max(id) FROM coverage)"
+        ).fetchone()[0]
+        assert served > 0  # households inside both new circles hold both
+        _sets_and_summary_are_fresh(conn)
+        before = conn.execute(SUMMARY).fetchall()
+        conn.execute("UPDATE coverage SET tier = 'fcc-4g' WHERE version_id = %s", (version,))
+        assert conn.execute(SUMMARY).fetchall() == before
+        conn.execute(
+            "UPDATE coverage SET geom = ST_Multi(ST_Buffer(geom, 0.002)) WHERE version_id = %s",
+            (version,),
+        )
+        _sets_and_summary_are_fresh(conn)
+        conn.execute(
+            "UPDATE household SET village_code = NULL "
+            "WHERE id IN (SELECT id FROM household WHERE village_code = '02923-07' LIMIT 4)"
+        )
+        conn.execute(
+            "UPDATE household SET geom = ST_Translate(geom, -0.006, 0.001), has_fibre = NOT has_fibre "
+            "WHERE id IN (SELECT id FROM household WHERE village_code = '02923-02' LIMIT 25)"
+        )
+        _sets_and_summary_are_fresh(conn)
+        conn.execute("DELETE FROM household WHERE village_code IN ('02923-01', '02923-02')")
+        _sets_and_summary_are_fresh(conn)
+        conn.commit()
+    for selection in ({}, {"operator": "Gmobile"}, {"tier": "fcc-4g"}, {"technology": "fibre"}):
+        summary, reference = _summary_and_reference(own_gia_phu, **{**scope, **selection})
+        assert summary == reference

@@ -4,16 +4,20 @@ technology and sees the map and the table change, zooms in and sees the househol
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from agrimap.clicommon import run_async
+from geo.coverage_points import SpeedTest
 from layers import accounts
+from layers.coverage_speed import import_speed_tests
 from tests.browser import browser_page, map_render_stats, page_log, screenshot
 
 pytestmark = pytest.mark.browser
@@ -29,6 +33,40 @@ def planner(demo_url: str) -> str:
     run_async(demo_url, accounts.add_user, username=name, role="planner", password=PASSWORD,
               by="tests")  # fmt: skip
     return name
+
+
+# A household inside Viettel's 4G claim, and one outside MobiFone's, in the demo commune.
+SERVED_BY = """
+SELECT ST_X(h.geom), ST_Y(h.geom), h.village_code, v.name
+FROM household h JOIN village v ON v.code = h.village_code
+WHERE %s = (EXISTS (SELECT 1 FROM household_served s JOIN coverage c ON c.id = s.coverage_id
+                    WHERE s.household_id = h.id AND c.operator = %s AND c.technology = '4G'))
+ORDER BY CASE WHEN %s THEN h.village_code END, h.village_code DESC, h.id LIMIT 1
+"""
+
+
+@pytest.fixture(scope="module")
+def speed_tests(demo_url: str):
+    """Viettel's tests inside its claim at 1 Mbit/s (claim not met) and MobiFone's outside its
+    claim at 30 Mbit/s (service not claimed), a month ago at 10:00; removed afterwards."""
+    day = dt.datetime.combine(dt.date.today() - dt.timedelta(days=30), dt.time(10))
+    batches, found = [], {}
+    with psycopg.connect(demo_url) as conn:
+        for operator, inside, down, up in (
+            ("Viettel", True, 1.0, 0.5),
+            ("MobiFone", False, 30.0, 8.0),
+        ):
+            lon, lat, village, name = conn.execute(SERVED_BY, (inside, operator, inside)).fetchone()
+            tests = [SpeedTest(lon + 0.0001 * i, lat, day + dt.timedelta(minutes=i), down + 0.2 * i,
+                               up, 40.0) for i in range(4)]  # fmt: skip
+            import_speed_tests(conn, operator=operator, technology="4G", tests=tests,
+                               source="kiểm thử trình duyệt")  # fmt: skip
+            batches.append(conn.execute("SELECT max(id) FROM import_batch").fetchone()[0])
+            found[operator] = (village, name, lon, lat)
+    yield found
+    with psycopg.connect(demo_url) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        conn.execute("DELETE FROM import_batch WHERE id = ANY(%s)", (batches,))
 
 
 def _loads(page) -> int:
@@ -54,7 +92,9 @@ def _village_rows(page) -> dict[str, list[str]]:
     }
 
 
-def test_planner_page_follows_the_switches(live_server: str, planner: str) -> None:
+def test_planner_page_follows_the_switches(
+    live_server: str, planner: str, speed_tests: dict
+) -> None:
     with browser_page(width=1400, height=900) as page:
         page.goto(f"{live_server}/maps/coverage")
         assert "/login?next=" in page.url
@@ -101,6 +141,35 @@ def test_planner_page_follows_the_switches(live_server: str, planner: str) -> No
         before = _village_rows(page)
         areas_before = stats["canvas_areas"]
 
+        # Claims against speed tests: the two villages, with their evidence, in Vietnamese.
+        rows = {
+            (r.get_attribute("data-operator"), r.get_attribute("data-village")):
+                r.locator("td").all_inner_texts()
+            for r in page.locator("#coverage-disagreements tbody tr").all()
+        }  # fmt: skip
+        v_code, v_name = speed_tests["Viettel"][:2]
+        m_code, m_name = speed_tests["MobiFone"][:2]
+        assert rows[("Viettel", v_code)] == [
+            v_name,
+            "Viettel",
+            "Công bố có sóng, đo dưới cấp",
+            "4",
+            "1,3",
+            "0,5",
+        ]
+        assert rows[("MobiFone", m_code)] == [
+            m_name,
+            "MobiFone",
+            "Ngoài vùng công bố, đo đạt cấp",
+            "4",
+            "30,3",
+            "8",
+        ]
+        note = page.inner_text("#coverage-disagree-note")
+        assert note.startswith("So với cấp LTE vùng 2 (QCVN 81:2019)"), note
+        assert page.locator(".leaflet-marker-icon.coverage-disagree-marker").count() == 2
+        assert "Thôn: vùng công bố và kết quả đo không khớp" in page.inner_text(".coverage-legend")
+
         # One operator: fewer households served, the address follows (a bookmark).
         _after(page, lambda: page.select_option("#coverage-operator", "MobiFone"))
         after = _village_rows(page)
@@ -113,6 +182,10 @@ def test_planner_page_follows_the_switches(live_server: str, planner: str) -> No
         assert "MobiFone · 4G" in legend and "Viettel · 4G" not in legend
         assert "Phú Hải 1" in page.inner_text("#coverage-dead-zones")  # criterion 8 stays
         assert "operator=MobiFone" in page.get_attribute("#coverage-report-xlsx", "href")
+        only = page.eval_on_selector_all(
+            "#coverage-disagreements tbody tr", "els => els.map(e => e.dataset.operator)"
+        )
+        assert only == ["MobiFone"]  # the operator switch applies to the evidence too
         screenshot(page, SCREENS / "coverage-mobifone.png")
 
         # Fibre: the tier list offers fixed tiers only, the table counts passed households.
@@ -149,6 +222,46 @@ def test_planner_page_follows_the_switches(live_server: str, planner: str) -> No
             timeout=15_000,
         )
         screenshot(page, SCREENS / "coverage-households.png")
+        lon, lat = speed_tests["MobiFone"][2:]
+        page.evaluate(f"void agrimapMap.setView([{lat}, {lon}], 18, {{animate: false}})")
+        page.wait_for_function(
+            "(() => { let n = 0; agrimapMap.eachLayer(l => { if (l instanceof L.CircleMarker"
+            " && l.options.color === '#000000') n++; }); return n >= 4; })()",
+            timeout=15_000,
+        )
+        page.click(".coverage-legend summary")  # folded, the legend leaves the map free
+        # Zoomed in, the tests themselves replace the village's marker (it would hide them).
+        assert page.locator(".leaflet-marker-icon.coverage-disagree-marker").count() == 0
+        screenshot(page, SCREENS / "coverage-speed-tests.png")
+
+        # The province: communes in the table, res-8 hexagons, the same switches kept.
+        page.click("#coverage-scope-link")
+        page.wait_for_url("**/maps/coverage?*province=15*")
+        page.wait_for_function("document.body.dataset.coverageBusy === '0'", timeout=30_000)
+        communes = page.locator("#coverage-communes tbody tr")
+        assert communes.count() == 1
+        # Other tests add households to the shared demo: the row says what the API counts.
+        households = page.evaluate(
+            "fetch('/coverage/indicators?level=commune&code=02923').then(r => r.json())"
+            ".then(j => j.communes[0].households)"
+        )
+        assert households >= 2626
+        row = communes.first.locator("td").all_inner_texts()
+        assert row[:2] == ["Gia Phú", f"{households:,}".replace(",", ".")]
+        assert page.locator("#coverage-villages").count() == 0
+        assert page.inner_text(".coverage-commune").startswith("Tỉnh Lào Cai · mã tỉnh 15")
+        assert "Phú Hải 1" in page.inner_text("#coverage-dead-zones")
+        hex_res = page.evaluate(
+            "fetch('/coverage/hexagons?level=province&code=15').then(r => r.json())"
+            ".then(j => j.resolution)"
+        )
+        assert hex_res == 8
+        assert int(page.evaluate("document.body.dataset.coverageDisagreements")) == 2
+        text = page.inner_text("body")
+        assert not ENGLISH.search(text), ENGLISH.search(text)
+        screenshot(page, SCREENS / "coverage-province.png")
+        page.click("#coverage-communes a")
+        page.wait_for_url("**/maps/coverage?*commune=02923*")
         log = page_log(page)
     assert log.page_errors == []
     assert all("ERR_BLOCKED_BY_CLIENT" in e for e in log.console_errors), log.console_errors

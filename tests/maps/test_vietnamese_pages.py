@@ -113,6 +113,7 @@ def pages_for(role: str, ids: dict) -> list[str]:
         "/maps/growing-areas?status=suspended",
         f"/maps/growing-areas/{a}",
         "/maps/coverage",
+        "/maps/coverage?province=15",
     ]
     officer = [
         "/maps/register",

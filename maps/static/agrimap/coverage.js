@@ -39,12 +39,19 @@
       coverage: L.featureGroup().addTo(map),
       gaps: L.featureGroup().addTo(map),
       households: L.featureGroup().addTo(map),
+      disagreements: L.featureGroup().addTo(map),
+      speedTests: L.featureGroup().addTo(map),
     };
+    const province = options.level === "province";
+    let speedPoints = [];
+    let disagreeMarkers = [];
     L.control.layers(
       { [s.basemap]: options.basemap },
-      { [s.layerVillages]: groups.villages, [s.layerHexagons]: groups.hexagons,
-        [s.layerCoverage]: groups.coverage, [s.layerGaps]: groups.gaps,
-        [s.layerHouseholds]: groups.households },
+      Object.assign(
+        { [province ? s.layerCommunes : s.layerVillages]: groups.villages, [s.layerHexagons]: groups.hexagons,
+          [s.layerCoverage]: groups.coverage, [s.layerGaps]: groups.gaps },
+        province ? {} : { [s.layerHouseholds]: groups.households },
+        { [s.layerDisagreements]: groups.disagreements, [s.layerSpeedTests]: groups.speedTests }),
       { collapsed: window.innerWidth < 800 }
     ).addTo(map);
     const legend = L.control({ position: "bottomright" });
@@ -82,7 +89,7 @@
 
     function selection() {
       const data = new FormData(form);
-      const q = new URLSearchParams({ level: "commune", code: options.communeCode });
+      const q = new URLSearchParams({ level: options.level, code: options.code });
       for (const key of ["operator", "technology", "tier"]) {
         const value = data.get(key);
         if (value) q.set(key, value);
@@ -119,9 +126,10 @@
 
     // --- the map ---------------------------------------------------------------------
 
-    function drawVillages(outlines, indicators) {
+    // Villages (a commune's page) or communes (a province's), shaded by % of households served.
+    function drawUnits(outlines, indicators) {
       const byCode = {};
-      for (const v of indicators.villages) byCode[v.code] = v;
+      for (const v of province ? indicators.communes : indicators.villages) byCode[v.code] = v;
       groups.villages.clearLayers();
       L.geoJSON(outlines, {
         style: function (feature) {
@@ -131,10 +139,14 @@
         },
         onEachFeature: function (feature, layer) {
           const v = byCode[feature.properties.code];
-          const text = v
-            ? feature.properties.name + ": " + num(v.served) + " / " + num(v.households) + " " +
-              s.households.toLowerCase() + " (" + num(v.served_pct) + " %) · " + s["status_" + v.status]
-            : feature.properties.name + ": " + s.legendNoHouseholds;
+          let text = feature.properties.name + ": " + s.legendNoHouseholds;
+          if (v && province) {
+            text = fill(s.communeTooltip, { name: feature.properties.name, served: num(v.served),
+              households: num(v.households), pct: num(v.served_pct) });
+          } else if (v) {
+            text = feature.properties.name + ": " + num(v.served) + " / " + num(v.households) + " " +
+              s.households.toLowerCase() + " (" + num(v.served_pct) + " %) · " + s["status_" + v.status];
+          }
           layer.bindTooltip(escapeHtml(text), { sticky: true });
         },
       }).addTo(groups.villages);
@@ -187,7 +199,7 @@
     }
 
     async function drawHouseholds(force) {
-      if (map.getZoom() < options.householdsZoom) {
+      if (province || map.getZoom() < options.householdsZoom) {
         groups.households.clearLayers();
         householdsKey = null;
         return;
@@ -207,6 +219,107 @@
             interactive: false });
         },
       }).addTo(groups.households);
+    }
+
+    // --- claims against speed tests ----------------------------------------------------
+
+    function tierLabel(code) {
+      return options.tierLabels[code] || code;
+    }
+
+    // Every operator of the selection (one, or all): the tests and the villages where the
+    // claim and the tests disagree. A failure (no tier for the technology) is said in the
+    // panel; the rest of the page stands.
+    async function loadSpeedTests(q) {
+      const operators = q.get("operator") ? [q.get("operator")] : options.operators;
+      const answers = await Promise.all(operators.map(async function (operator) {
+        const one = new URLSearchParams(q);
+        one.set("operator", operator);
+        try {
+          const [found, points] = await Promise.all([
+            getJson("/coverage/disagreements", one), getJson("/coverage/speed-tests", one)]);
+          return { operator: operator, found: found, points: points };
+        } catch (error) {
+          return { operator: operator, error: error.message };
+        }
+      }));
+      return answers;
+    }
+
+    function drawDisagreements(answers, outlines) {
+      const tbody = document.querySelector("#coverage-disagreements tbody");
+      const note = document.getElementById("coverage-disagree-note");
+      const empty = document.getElementById("coverage-disagree-empty");
+      const shapes = {};
+      if (!province && outlines) for (const f of outlines.features) shapes[f.properties.code] = f;
+      groups.disagreements.clearLayers();
+      speedPoints = [];
+      disagreeMarkers = [];
+      const rows = [];
+      const failures = [];
+      let tierText = null;
+      let minTests = null;
+      for (const a of answers) {
+        if (a.error) { failures.push(a.error); continue; }
+        tierText = tierLabel(a.found.tier.code);
+        minTests = a.found.min_tests;
+        for (const p of a.points.features) speedPoints.push(p);
+        for (const v of a.found.villages) {
+          const claimed = v.kind === "claim_not_met";
+          const tests = a.points.features.filter(function (p) {
+            return p.properties.village_code === v.code && p.properties.claimed === claimed;
+          });
+          const finding = s["kind_" + v.kind];
+          const tooltip = fill(s.disagreeTooltip, { name: v.name, operator: a.operator, finding: finding,
+            tests: num(v.tests), down: num(v.median_down_mbps), up: num(v.median_up_mbps), tier: tierText });
+          rows.push('<tr data-village="' + escapeHtml(v.code) + '" data-operator="' + escapeHtml(a.operator) +
+            '" data-kind="' + escapeHtml(v.kind) + '"><td>' + escapeHtml(v.name) + "</td><td>" +
+            escapeHtml(a.operator) + "</td><td>" + escapeHtml(finding) + '</td><td class="num">' + num(v.tests) +
+            '</td><td class="num">' + num(v.median_down_mbps) + '</td><td class="num">' +
+            num(v.median_up_mbps) + "</td></tr>");
+          if (shapes[v.code]) {
+            L.geoJSON(shapes[v.code], { style: { color: "#e66101", weight: 4, dashArray: "2 6", fill: false } })
+              .bindTooltip(escapeHtml(tooltip), { sticky: true }).addTo(groups.disagreements);
+          }
+          if (tests.length) {
+            // The marker sits where the tests were made (a province's page has no village shapes).
+            let lon = 0, lat = 0;
+            for (const t of tests) { lon += t.geometry.coordinates[0]; lat += t.geometry.coordinates[1]; }
+            disagreeMarkers.push(L.marker([lat / tests.length, lon / tests.length], {
+              icon: L.divIcon({ className: "coverage-disagree-marker", html: "!", iconSize: [22, 22] }),
+              title: tooltip, keyboard: false,
+            }).bindTooltip(escapeHtml(tooltip)));
+          }
+        }
+      }
+      tbody.innerHTML = rows.join("");
+      note.textContent = tierText === null ? "" : fill(s.disagreeNote, { tier: tierText, n: num(minTests) });
+      empty.hidden = rows.length > 0;
+      empty.textContent = failures.length ? fill(s.disagreeFailed, { reason: failures[0] }) : s.disagreeNone;
+      document.body.dataset.coverageDisagreements = String(rows.length);
+      drawSpeedTests();
+    }
+
+    // Zoomed out, a marker per village and finding; zoomed in, the tests themselves (the
+    // marker would hide them).
+    function drawSpeedTests() {
+      groups.speedTests.clearLayers();
+      const near = map.getZoom() >= options.householdsZoom;
+      for (const m of disagreeMarkers) {
+        if (near) groups.disagreements.removeLayer(m);
+        else groups.disagreements.addLayer(m);
+      }
+      if (!near) return;
+      for (const p of speedPoints) {
+        const t = p.properties;
+        const [lon, lat] = p.geometry.coordinates;
+        const text = fill(s.speedTooltip, { operator: t.operator, date: dmy(t.measured_at.slice(0, 10)) + " " +
+          t.measured_at.slice(11, 16), down: num(t.down_mbps), up: num(t.up_mbps),
+          verdict: t.meets ? s.testMeets : s.testBelow });
+        L.circleMarker([lat, lon], { radius: 6, color: "#000000", weight: 1.5,
+          fillColor: t.meets ? "#2c7bb6" : "#fdae61", fillOpacity: 1 })
+          .bindTooltip(escapeHtml(text)).addTo(groups.speedTests);
+      }
     }
 
     function drawLegend(features) {
@@ -231,15 +344,24 @@
       shares.push('<li><span class="coverage-swatch" style="background:#fff"></span>' +
         escapeHtml(fill(s.legendTooFew, { n: options.minHouseholds })) + "</li>");
       shares.push('<li><span class="coverage-swatch" style="background:#bbb"></span>' +
-        escapeHtml(s.legendNoHouseholds) + "</li>");
-      legend.getContainer().innerHTML =
+        escapeHtml(province ? s.legendNoHouseholdsCommune : s.legendNoHouseholds) + "</li>");
+      // Folded by a click (it covers part of the map), open at first.
+      const open = legend.getContainer().querySelector("details");
+      legend.getContainer().innerHTML = "<details" + (open && !open.open ? "" : " open") + "><summary>" +
+        escapeHtml(s.legend) + "</summary>" +
         "<strong>" + escapeHtml(s.legendCoverage) + "</strong><ul>" + items.join("") + "</ul>" +
-        "<strong>" + escapeHtml(s.legendShare) + "</strong><ul>" + shares.join("") + "</ul>" +
+        "<strong>" + escapeHtml(province ? s.legendShareProvince : s.legendShare) + "</strong><ul>" + shares.join("") + "</ul>" +
         '<ul><li><span class="coverage-swatch" style="border:2px dashed #000"></span>' +
         escapeHtml(s.legendGaps) + "</li></ul>" +
-        "<strong>" + escapeHtml(s.legendHouseholds) + "</strong><ul>" +
-        '<li><span class="coverage-dot" style="background:#1a9850"></span>' + escapeHtml(s.householdServed) + "</li>" +
-        '<li><span class="coverage-dot" style="background:#d7191c"></span>' + escapeHtml(s.householdUnserved) + "</li></ul>";
+        (province ? "<ul>" : "<strong>" + escapeHtml(s.legendHouseholds) + "</strong><ul>") +
+        (province ? "" : '<li><span class="coverage-dot" style="background:#1a9850"></span>' + escapeHtml(s.householdServed) + "</li>" +
+        '<li><span class="coverage-dot" style="background:#d7191c"></span>' + escapeHtml(s.householdUnserved) + "</li>") + "</ul>" +
+        "<ul>" + (province ? "" : '<li><span class="coverage-swatch" style="border:3px dotted #e66101"></span>' +
+          escapeHtml(s.legendDisagree) + "</li>") +
+        '<li><span class="coverage-disagree-marker coverage-legend-marker">!</span>' + escapeHtml(s.legendDisagreeMarker) + "</li></ul>" +
+        "<strong>" + escapeHtml(s.legendSpeedTests) + "</strong><ul>" +
+        '<li><span class="coverage-dot coverage-dot-test" style="background:#2c7bb6"></span>' + escapeHtml(s.testMeets) + "</li>" +
+        '<li><span class="coverage-dot coverage-dot-test" style="background:#fdae61"></span>' + escapeHtml(s.testBelow) + "</li></ul></details>";
     }
 
     // --- the panel -------------------------------------------------------------------
@@ -251,7 +373,7 @@
     }
 
     function drawPanel(result) {
-      const c = result.communes[0];
+      const c = province ? result.provinces[0] : result.communes[0];
       document.getElementById("coverage-as-of-line").textContent = fill(s.asOfLine, { date: dmy(result.as_of) });
       if (!c) return;
       document.getElementById("coverage-served-line").textContent = fill(s.servedLine, {
@@ -276,6 +398,10 @@
       document.getElementById("coverage-dead-zones").innerHTML =
         dead.length ? dead.join("") : "<li>" + escapeHtml(s.deadZonesNone) + "</li>";
       const deadCodes = new Set(c.villages_without_4g_list.map(function (v) { return v.code; }));
+      if (province) {
+        drawCommunes(result);
+        return;
+      }
       document.querySelector("#coverage-villages tbody").innerHTML = result.villages.map(function (v) {
         return '<tr data-village="' + escapeHtml(v.code) + '"' + (deadCodes.has(v.code) ? ' class="dead"' : "") +
           "><td>" + escapeHtml(v.name) + '</td><td class="num">' + num(v.households) +
@@ -289,11 +415,35 @@
         result.villages_without_households.map(function (v) { return v.name; }).join(", ");
     }
 
+    // The page's own address for the switches of ``q`` at another scope (a commune, a province).
+    function pageAddress(q, key, code) {
+      const page = new URLSearchParams(q);
+      page.delete("level");
+      page.delete("code");
+      page.set(key, code);
+      if (options.lang !== "vi") page.set("lang", options.lang);
+      return location.pathname + "?" + page.toString();
+    }
+
+    function drawCommunes(result) {
+      const q = selection();
+      document.querySelector("#coverage-communes tbody").innerHTML = result.communes.map(function (c) {
+        return '<tr data-commune="' + escapeHtml(c.code) + '"><td><a href="' +
+          escapeHtml(pageAddress(q, "commune", c.code)) + '">' + escapeHtml(c.name) + '</a></td><td class="num">' +
+          num(c.households) + '</td><td class="num">' + num(c.served) + '</td><td class="num">' +
+          num(c.served_pct) + '</td><td class="num">' + num(c.villages_covered) + " / " + num(c.villages) +
+          '</td><td class="num">' + num(c.villages_without_4g_list.length) + '</td><td class="num">' +
+          num(c.fibre_subscriptions) + "</td></tr>";
+      }).join("");
+    }
+
     function reportLinks(q) {
       for (const kind of ["csv", "xlsx", "pdf"]) {
-        document.getElementById("coverage-report-" + kind).href =
-          "/coverage/report." + kind + "?" + withLang(q).toString();
+        const link = document.getElementById("coverage-report-" + kind);
+        if (link) link.href = "/coverage/report." + kind + "?" + withLang(q).toString();
       }
+      const scope = document.getElementById("coverage-scope-link");
+      if (!province) scope.href = pageAddress(q, "province", options.provinceCode);
     }
 
     // --- loading ---------------------------------------------------------------------
@@ -306,24 +456,23 @@
       status.textContent = s.loading;
       status.hidden = false;
       reportLinks(q);
-      const page = new URLSearchParams(q);
-      page.delete("level");
-      page.set("commune", page.get("code"));
-      page.delete("code");
-      if (options.lang !== "vi") page.set("lang", options.lang);
-      history.replaceState(null, "", location.pathname + "?" + page.toString());
+      history.replaceState(null, "", pageAddress(q, options.level, options.code));
       try {
         if (!outlines) {
-          outlines = getJson("/collections/villages/items",
-            new URLSearchParams({ f: "json", limit: "1000", commune_code: options.communeCode }));
+          outlines = province
+            ? getJson("/collections/communes/items",
+              new URLSearchParams({ f: "json", limit: "1000", province_code: options.code }))
+            : getJson("/collections/villages/items",
+              new URLSearchParams({ f: "json", limit: "1000", commune_code: options.code }));
         }
-        const [indicators, hexagons, polygons, villageOutlines, gapFragments] = await Promise.all([
+        const [indicators, hexagons, polygons, unitOutlines, gapFragments, tested] = await Promise.all([
           getJson("/coverage/indicators", q), getJson("/coverage/hexagons", q),
-          getJson("/coverage/polygons", q), outlines, getJson("/coverage/gaps", q),
+          getJson("/coverage/polygons", q), outlines, getJson("/coverage/gaps", q), loadSpeedTests(q),
         ]);
         if (mine !== generation) return;
         lastIndicators = indicators;
-        drawVillages(villageOutlines, indicators);
+        drawUnits(unitOutlines, indicators);
+        drawDisagreements(tested, unitOutlines);
         drawHexagons(hexagons);
         drawLegend(drawCoverage(polygons));
         drawPanel(indicators);
@@ -353,6 +502,7 @@
       refresh();
     });
     form.addEventListener("submit", function (event) { event.preventDefault(); });
+    map.on("zoomend", drawSpeedTests);
     map.on("zoomend moveend", function () {
       drawHouseholds(false).catch(function (error) {
         status.textContent = fill(s.loadFailed, { reason: error.message });
