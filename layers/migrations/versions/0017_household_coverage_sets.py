@@ -1,7 +1,7 @@
 """Each household's coverage set, so that the per-village summary follows edits by deltas.
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0018
 Create Date: 2026-12-03
 
 household_coverage keeps, for every household, its village, its fibre subscription and the
@@ -30,7 +30,7 @@ household writes must name the parent. Nothing here relies on ctid or a column o
 from alembic import op
 
 revision = "0017"
-down_revision = "0011"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
