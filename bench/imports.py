@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from agrimap import localpg
 from layers import migrate
@@ -59,17 +60,21 @@ FROM commune c, generate_series(0, 9) a, generate_series(0, 9) b;
 """
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+def admin_database(name: str) -> str:
+    """A fresh database ``name`` (or AGRIMAP_BENCH_DATABASE_URL's own, whatever it is called),
+    migrated and holding the benchmark's province, communes and villages; its URL."""
     base = os.environ.get("AGRIMAP_BENCH_DATABASE_URL")
     if base:
-        admin, url = base.rsplit("/", 1)[0] + "/postgres", base
+        server, name = base.rsplit("/", 1)
+        admin, url = server + "/postgres", base
     else:
         cluster = localpg.start(databases=())
-        admin, url = cluster.url("postgres"), cluster.url("agrimap_bench")
+        admin, url = cluster.url("postgres"), cluster.url(name)
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS agrimap_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE agrimap_bench")
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     migrate.upgrade(url)
     with psycopg.connect(url) as conn:
         conn.execute("SELECT set_config('agrimap.system', 'on', false)")
@@ -77,6 +82,12 @@ def main() -> None:
             if stmt.strip():
                 conn.execute(stmt)
         conn.commit()
+    return url
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    url = admin_database("agrimap_bench")
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "households.csv"
         t0 = time.perf_counter()

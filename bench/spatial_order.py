@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from agrimap import localpg
-from bench.imports import ADMIN_SQL, write_csv
-from layers import migrate, partitions
+from bench.imports import admin_database, write_csv
+from layers import partitions
 from layers.ingest import import_file
 from layers.serving.catalog import BY_ID
 from layers.serving.features import FeatureQuery, _page_sql
@@ -85,22 +84,7 @@ def _shuffle(conn: psycopg.Connection, partition: str) -> None:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    base = os.environ.get("AGRIMAP_BENCH_DATABASE_URL")
-    if base:
-        admin, url = base.rsplit("/", 1)[0] + "/postgres", base
-    else:
-        cluster = localpg.start(databases=())
-        admin, url = cluster.url("postgres"), cluster.url("agrimap_bench_order")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS agrimap_bench_order WITH (FORCE)")
-        conn.execute("CREATE DATABASE agrimap_bench_order")
-    migrate.upgrade(url)
-    with psycopg.connect(url) as conn:
-        conn.execute("SELECT set_config('agrimap.system', 'on', false)")
-        for stmt in ADMIN_SQL.split(";\n"):
-            if stmt.strip():
-                conn.execute(stmt)
-        conn.commit()
+    url = admin_database("agrimap_bench_order")
     result: dict = {"households": n, "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "households.csv"
