@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import psycopg
 
+from geo import qrtoken
+
 ZOOM_WEIGHTS = {10: 0.03, 11: 0.05, 12: 0.10, 13: 0.20, 14: 0.25, 15: 0.22, 16: 0.15}
 HOT_WEIGHTS = {13: 0.3, 14: 0.4, 15: 0.3}  # the tiles a busy map keeps asking for
 PAGE = 100
@@ -85,6 +87,27 @@ def _offsets(ids: np.ndarray, n: int, rng: np.random.Generator):
     return offsets, cursors
 
 
+def scannable_tokens(conn: psycopg.Connection, ids: list[int]) -> list[str]:
+    """The QR codes of ``ids``, each one a real scan would accept. synthetic.sql writes a cheap
+    md5 stand-in without the check symbol, which our page refuses as mistyped (400): those of
+    the sampled households are given their check symbol (13 data symbols + 1, as
+    geo.qrtoken.new_token makes them) before they are asked for."""
+    rows = conn.execute(
+        "SELECT id, qr_token FROM household WHERE id = ANY(%s) AND qr_token IS NOT NULL", (ids,)
+    ).fetchall()
+    fixed = [(i, t[:13] + qrtoken.check_character(t[:13]))
+             for i, t in rows if qrtoken.normalise(t) != t]  # fmt: skip
+    if fixed:
+        with conn.transaction():
+            conn.execute("SELECT set_config('agrimap.system', 'on', true), "
+                         "set_config('agrimap.bulk', 'on', true)")  # fmt: skip
+            with conn.cursor() as cur:
+                cur.executemany("UPDATE household SET qr_token = %s WHERE id = %s",
+                                [(t, i) for i, t in fixed])  # fmt: skip
+    valid = dict(fixed)
+    return [valid.get(i, t) for i, t in rows]
+
+
 def build(
     url: str, *, seed: int = 6, tiles: int = 6000, cached: int = 64, pages: int = 300,
     qr: int = 2000,
@@ -98,9 +121,7 @@ def build(
         bboxes = _bboxes(conn, ids, pages, rng)
         offsets, cursors = _offsets(ids, pages, rng)
         scanned = sorted(int(i) for i in rng.choice(ids, size=min(qr, len(ids)), replace=False))
-        tokens = [r[0] for r in conn.execute(
-            "SELECT qr_token FROM household WHERE id = ANY(%s) AND qr_token IS NOT NULL",
-            (scanned,))]  # fmt: skip
+        tokens = scannable_tokens(conn, scanned)
     zooms = {z: sum(1 for t in uncached if t.z == z) for z in ZOOM_WEIGHTS}
     order = rng.permutation(len(tokens))
     return RequestLists(uncached, hot, bboxes, offsets, cursors, zooms,
