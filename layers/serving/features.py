@@ -285,9 +285,13 @@ def _counted_filtered_page(
     mkey = sql.SQL(", m.{}").format(part) if part else sql.SQL("")
     page = (
         sql.SQL(
-            "page AS (SELECT {cols} FROM {table} t JOIN ids ON t.{id} = ids.{id} "
-            "AND t.{p} = ids.{p} UNION ALL SELECT {cols} FROM {table} t JOIN ids "
-            "ON t.{id} = ids.{id} AND t.{p} IS NULL AND ids.{p} IS NULL), "
+            # One probe per page row (LIMIT 1 keeps each LATERAL a parameterised scan that
+            # prunes to the row's partition): as a plain join the planner hashed an Append of
+            # every partition's seq scan (68,000 rows read for 5 in a 35-partition country).
+            "page AS (SELECT x.* FROM ids CROSS JOIN LATERAL (SELECT {cols} FROM {table} t "
+            "WHERE t.{id} = ids.{id} AND t.{p} = ids.{p} LIMIT 1) x UNION ALL "
+            "SELECT x.* FROM ids CROSS JOIN LATERAL (SELECT {cols} FROM {table} t "
+            "WHERE t.{id} = ids.{id} AND t.{p} IS NULL LIMIT 1) x WHERE ids.{p} IS NULL), "
         ).format(p=part, **names)
         if part
         else sql.SQL(
