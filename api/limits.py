@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from agrimap.settings import Settings
 from geo.errors import InvalidInput, TooLarge
+from geo.values import MAX_TEXT_CHARS
 from layers.offload import in_worker
 
 from .auth import SESSION_COOKIE
@@ -137,7 +138,7 @@ def _content_length(scope) -> int | None:
     return None
 
 
-def load_json(body: bytes, max_text: int = 2_000):
+def load_json(body: bytes, max_text: int = MAX_TEXT_CHARS):
     """A JSON body, strictly: NaN, Infinity and lone surrogates are refused (they cannot be
     stored), with where the text stops being JSON; so is any text (key or value) longer than
     ``max_text`` characters (AGRIMAP_MAX_TEXT_CHARS) or holding NUL, which PostgreSQL cannot
