@@ -80,12 +80,16 @@ def migrate_cmd() -> None:
 def maintain_cmd(
     months: int = typer.Option(12, help="audit-log months to make ahead / số tháng tạo trước"),
 ) -> None:
-    """Make the audit log's month partitions ahead (run it monthly, e.g. from cron; the server
-    also does it at start-up)."""
+    """Make the audit log's month partitions ahead and recompute the province partitions'
+    extents (run it monthly, e.g. from cron; the server also makes the months at start-up)."""
     with psycopg.connect(database_url(load_settings()), autocommit=True) as conn:
         made = partitions.add_audit_months(conn, ahead=months)
+        held = partitions.refresh_extents(conn)
     console.print(
         f"Nhật ký kiểm toán: thêm {made} tháng / audit log: {made} month partition(s) made."
+    )
+    console.print(
+        f"Phạm vi phân vùng: tính lại {held} phân vùng / partition extents: {held} recomputed."
     )
 
 

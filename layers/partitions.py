@@ -98,6 +98,15 @@ def add_audit_months(conn: psycopg.Connection, *, ahead: int = 12) -> int:
         return conn.execute("SELECT audit_log_add_months(%s)", (ahead,)).fetchone()[0]
 
 
+def refresh_extents(conn: psycopg.Connection) -> int:
+    """Recompute each province partition's extent from its rows (``partition_extent``, which
+    writes only grow: after deletes or moves it may be larger than needed); how many partitions
+    hold rows."""
+    with conn.transaction():
+        conn.execute("SELECT partition_extent_refresh()")
+        return conn.execute("SELECT count(*) FROM partition_extent").fetchone()[0]
+
+
 async def add_audit_months_async(conn: psycopg.AsyncConnection, *, ahead: int = 12) -> int:
     """The same for the server at start-up."""
     async with conn.transaction():

@@ -12,7 +12,14 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from .catalog import Collection
-from .features import FeatureQuery, feature_json_sql, keyset_where, public_columns, where_clause
+from .features import (
+    FeatureQuery,
+    feature_json_sql,
+    keyset_where,
+    narrowed,
+    public_columns,
+    where_clause,
+)
 
 # Features joined into one chunk before it is sent (~250 bytes each for households).
 CHUNK = 500
@@ -51,7 +58,7 @@ async def stream_features(
 
     Every row is read, the one past the page included (it only says that more follow), so the
     connection is free for the next statement when the iteration ends."""
-    stmt, params = rows_sql(coll, query)
+    stmt, params = rows_sql(coll, await narrowed(conn, coll, query))
     batch: list[str] = []
     sent = False
     last: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -38,6 +38,9 @@ class FeatureQuery:
     bbox: tuple[float, float, float, float] | None = None
     after: str | None = None  # keyset cursor: the last id of the previous page
     equals: dict[str, str] = field(default_factory=dict)  # property -> value
+    # Of a table partitioned by province: the partitions a bbox can meet (None: every one; ''
+    # the partition of rows without a province), set by ``narrowed`` from partition_extent.
+    provinces: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,42 @@ def _bbox_clause(
     )
 
 
+def _provinces_clause(provinces: tuple[str, ...]) -> tuple[sql.Composable, list[Any]]:
+    """The partition key among ``provinces`` ('' standing for no province): a constant list the
+    planner prunes the other partitions with (the statement is planned for its values)."""
+    named = [p for p in provinces if p]
+    key = sql.Identifier(PARTITION_KEY)
+    if "" in provinces:
+        return sql.SQL("(t.{k} = ANY(%s) OR t.{k} IS NULL)").format(k=key), [named]
+    return sql.SQL("t.{} = ANY(%s)").format(key), [named]
+
+
+# The province partitions whose rows' extent meets a box (partition_extent, migration 0021).
+PARTITIONS_MEETING = (
+    "SELECT coalesce(array_agg(province ORDER BY province), '{}') FROM partition_extent "
+    "WHERE parent = %s AND west <= %s AND south <= %s AND east >= %s AND north >= %s"
+)
+
+
+async def narrowed(conn: AsyncConnection, coll: Collection, query: FeatureQuery) -> FeatureQuery:
+    """``query`` with the partitions its bbox can meet, for a table partitioned by province:
+    the page's statement then names them and the planner drops the others at plan time (a bbox
+    page in a 35-partition country was planned over all of them, 18–26 ms for 0.2 ms of work).
+    Unchanged for other tables and for queries without a bbox."""
+    if (
+        query.bbox is None
+        or query.provinces is not None
+        or coll.table not in partitions.PARTITIONED
+    ):
+        return query
+    west, south, east, north = query.bbox
+    cur = await conn.execute(
+        PARTITIONS_MEETING, (coll.table, east, north, west, south), prepare=changes.prepare(conn)
+    )
+    row = await cur.fetchone()
+    return replace(query, provinces=tuple(row[0]) if row else ())
+
+
 def where_clause(
     coll: Collection, q: FeatureQuery, *, exact_only: bool = False
 ) -> tuple[sql.Composable, list[Any]]:
@@ -97,6 +136,10 @@ def where_clause(
     params: list[Any] = []
     if q.bbox is not None:
         clause, clause_params = _bbox_clause(q.bbox, exact_only=exact_only)
+        clauses.append(clause)
+        params += clause_params
+    if q.provinces is not None:
+        clause, clause_params = _provinces_clause(q.provinces)
         clauses.append(clause)
         params += clause_params
     for name, value in sorted(q.equals.items()):
@@ -283,16 +326,25 @@ def _counted_filtered_page(
     part = partition_key
     key = sql.SQL(", t.{}").format(part) if part else sql.SQL("")
     mkey = sql.SQL(", m.{}").format(part) if part else sql.SQL("")
+    # The probes name the partitions the bbox can meet too, or each is planned over all of them.
+    pruned, pruned_params = sql.SQL(""), []
+    without_province = sql.SQL(
+        "UNION ALL SELECT x.* FROM ids CROSS JOIN LATERAL (SELECT {cols} FROM {table} t "
+        "WHERE t.{id} = ids.{id} AND t.{p} IS NULL LIMIT 1) x WHERE ids.{p} IS NULL"
+    )
+    if part and query.provinces is not None:
+        clause, pruned_params = _provinces_clause(tuple(p for p in query.provinces if p))
+        pruned = sql.SQL(" AND ") + clause
+        if "" not in query.provinces:
+            without_province = sql.SQL("")
     page = (
         sql.SQL(
             # One probe per page row (LIMIT 1 keeps each LATERAL a parameterised scan that
             # prunes to the row's partition): as a plain join the planner hashed an Append of
             # every partition's seq scan (68,000 rows read for 5 in a 35-partition country).
             "page AS (SELECT x.* FROM ids CROSS JOIN LATERAL (SELECT {cols} FROM {table} t "
-            "WHERE t.{id} = ids.{id} AND t.{p} = ids.{p} LIMIT 1) x UNION ALL "
-            "SELECT x.* FROM ids CROSS JOIN LATERAL (SELECT {cols} FROM {table} t "
-            "WHERE t.{id} = ids.{id} AND t.{p} IS NULL LIMIT 1) x WHERE ids.{p} IS NULL), "
-        ).format(p=part, **names)
+            "WHERE t.{id} = ids.{id} AND t.{p} = ids.{p}{pruned} LIMIT 1) x {rest}), "
+        ).format(p=part, pruned=pruned, rest=without_province.format(p=part, **names), **names)
         if part
         else sql.SQL(
             "page AS (SELECT {cols} FROM {table} t JOIN ids ON t.{id} = ids.{id}), "
@@ -312,7 +364,7 @@ def _counted_filtered_page(
     stmt = stmt + _tail(names) + sql.SQL(", (SELECT n FROM c)")
     page = query.limit + 1
     params = [*filter_params, cap + 1, cap, *after, page]
-    params += [*filter_params, *after, cap, page, query.limit]
+    params += [*filter_params, *after, cap, page, *pruned_params, query.limit]
     return stmt, params
 
 
@@ -326,6 +378,7 @@ async def feature_page(
     is the planner's estimate (pg_class.reltuples for a whole table, EXPLAIN's row count for a
     filtered one, both cached for ESTIMATE_TTL seconds) and ``matched_is_estimate`` is set.
     """
+    query = await narrowed(conn, coll, query)
     filtered = query.bbox is not None or bool(query.equals)
     table_rows = None if filtered else _cached_estimate(_whole_table_key(coll))
     # A whole table known to be big is not counted at all: its estimate is the answer.
@@ -402,6 +455,7 @@ async def count_matched(
     cap in its own statement when needed, as ``feature_page`` does in the page's."""
     if query.after is None and not more:
         return returned, False
+    query = await narrowed(conn, coll, query)
     filtered = query.bbox is not None or bool(query.equals)
     table_rows = None if filtered else await _estimated_rows(conn, coll)
     capped = None

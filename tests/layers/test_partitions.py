@@ -7,11 +7,13 @@ and 97 (commune 97001, village 97001-01 at lon 106.10–106.11), all at lat 21.0
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import errors
+from psycopg import errors, sql
 
 from layers import migrate, partitions
 from layers.ingest import import_file, write
@@ -542,3 +544,98 @@ def test_a_household_moved_to_another_province_changes_partition(
         (str(h), start),
     ).fetchall()
     assert audit == [("create", None, "98001-01"), ("update", "98001-01", "97001-01")]
+
+
+def _extents(conn: psycopg.Connection) -> dict[tuple[str, str], tuple[float, ...]]:
+    rows = conn.execute(
+        "SELECT parent, province, west, south, east, north FROM partition_extent"
+    ).fetchall()
+    return {(r[0], r[1]): tuple(round(v, 6) for v in r[2:]) for r in rows}
+
+
+def _outside_extent(conn: psycopg.Connection, table: str) -> int:
+    """Rows whose box is not inside their partition's recorded extent (must be none)."""
+    return conn.execute(
+        f"SELECT count(*) FROM {table} t LEFT JOIN partition_extent e "  # noqa: S608 - test's own names
+        "ON e.parent = %s AND e.province = coalesce(t.province_code, '') "
+        "WHERE e.parent IS NULL OR NOT (e.west <= ST_XMin(t.geom) AND e.south <= ST_YMin(t.geom) "
+        "AND e.east >= ST_XMax(t.geom) AND e.north >= ST_YMax(t.geom))",
+        (table,),
+    ).fetchone()[0]
+
+
+def test_partition_extents_hold_every_row_through_inserts_moves_and_imports(
+    two_provinces: psycopg.Connection, tmp_path: Path, db_url: str
+) -> None:
+    conn = two_provinces
+    h = _household(conn, "E1", "98001-01", 106.002)
+    _household(conn, "E2", "98001-02", 106.015)
+    _area(conn, "VT-E1", "97001", 106.101)
+    conn.commit()
+    ext = _extents(conn)
+    assert ext[("household", "98")] == (106.002, LAT, 106.015, LAT)
+    assert ext[("growing_area", "97")] == (106.101, 21.001, 106.102, 21.002)
+    assert ("household", "97") not in ext
+    conn.commit()  # the import's settings are its transaction's (a savepoint would keep them)
+    import_file(conn, _csv(tmp_path / "b.csv", "97001-01", 50, 106.1, "B"), layer="households",
+                data_dir=tmp_path)  # fmt: skip
+    _system(conn)
+    conn.execute(  # a move to the other province, outside everything recorded so far
+        "UPDATE household SET village_code = '97001-01', "
+        "geom = ST_SetSRID(ST_MakePoint(106.2, 21.3), 4326) WHERE id = %s",
+        (h,),
+    )
+    conn.commit()
+    assert _outside_extent(conn, "household") == 0
+    assert _outside_extent(conn, "growing_area") == 0
+    assert _extents(conn)[("household", "97")][2:] == (106.2, 21.3)
+    # a write inside the extent changes nothing (and so locks nothing)
+    before = conn.execute(
+        "SELECT xmin::text FROM partition_extent WHERE parent = 'household' AND province = '98'"
+    ).fetchone()
+    _household(conn, "E3", "98001-01", 106.005)
+    conn.commit()
+    after = conn.execute(
+        "SELECT xmin::text FROM partition_extent WHERE parent = 'household' AND province = '98'"
+    ).fetchone()
+    assert after == before  # the row's transaction id: not rewritten
+    # `agrimap maintain` shrinks an extent back to the rows
+    _system(conn)
+    conn.execute("DELETE FROM household WHERE id = %s", (h,))
+    conn.commit()
+    assert _extents(conn)[("household", "97")][2:] == (106.2, 21.3)
+    assert partitions.refresh_extents(conn) == 3
+    assert _extents(conn)[("household", "97")][2] < 106.12
+
+
+def test_a_bbox_page_names_only_the_partitions_its_box_meets(
+    two_provinces: psycopg.Connection, db_url: str
+) -> None:
+    from agrimap.clicommon import run_async
+    from layers.serving import features
+    from layers.serving.catalog import COLLECTIONS
+
+    conn = two_provinces
+    for i in range(5):
+        _household(conn, f"P{i}", "98001-01", 106.001 + i * 0.001)
+        _household(conn, f"Q{i}", "97001-01", 106.101 + i * 0.001)
+    conn.commit()
+    coll = next(c for c in COLLECTIONS if c.table == "household")
+
+    async def page(aconn, bbox):
+        q = await features.narrowed(aconn, coll, features.FeatureQuery(limit=3, bbox=bbox))
+        got = await features.feature_page(aconn, coll, query=q, count_cap=1000)
+        stmt, params = features._page_sql(coll, q, count=True, reltuples=False, cap=1000)
+        cur = await aconn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + stmt, params)
+        plan = json.dumps((await cur.fetchone())[0])
+        return q.provinces, got, set(re.findall(r'"Relation Name": "(household_p\w+)"', plan))
+
+    provinces, got, scanned = run_async(db_url, page, bbox=(106.0, 20.99, 106.05, 21.02))
+    assert provinces == ("98",) and scanned == {"household_p98"}
+    assert got.number_matched == 5 and got.number_returned == 3
+    # a box over both provinces reads both; one over neither reads none and finds nothing
+    provinces, got, scanned = run_async(db_url, page, bbox=(106.0, 20.99, 106.2, 21.02))
+    assert provinces == ("97", "98") and scanned == {"household_p97", "household_p98"}
+    assert got.number_matched == 10
+    provinces, got, scanned = run_async(db_url, page, bbox=(107.0, 20.0, 107.1, 20.1))
+    assert provinces == () and scanned == set() and got.number_matched == 0

@@ -92,6 +92,7 @@ def test_a_growing_areas_popup_opens_its_page_for_staff_only(
         page.fill("input[name=username]", name)
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server}/maps/overview*")  # not the sign-in page mid-redirect
         page.wait_for_function("document.body.dataset.layersLoaded !== undefined", timeout=30_000)
         popup = page.evaluate(OPEN_POPUP, code)
         assert f'href="/maps/growing-areas/{fid}"' in popup and "Mở trang chi tiết" in popup
