@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from agrimap import localpg
-from layers import migrate
+from layers import migrate, partitions
 
 SYNTHETIC_SQL = Path(__file__).with_name("synthetic.sql")
 COUNTED = ("province", "commune", "village", "household", "growing_area", "soil_zone", "coverage")
@@ -100,6 +100,31 @@ def load_synthetic(url: str, *, households: int, provinces: int = 1, seed: float
         conn.execute("VACUUM (ANALYZE)")
 
 
+def spatially_order(url: str, say=print) -> float:
+    """Rewrite every household and growing-area partition in spatial order, as the import leaves
+    them (``layers.partitions.spatially_order``), once per database (``bench_state`` remembers);
+    the seconds it took (0 when already done). The synthetic script writes rows in the order it
+    makes them, which no stored province has."""
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_state (key text PRIMARY KEY)")
+        if conn.execute("SELECT 1 FROM bench_state WHERE key = 'spatial order'").fetchone():
+            return 0.0
+        t0 = time.perf_counter()
+        for parent in partitions.PARTITIONED:
+            for (part,) in conn.execute(
+                "SELECT relid::regclass::text FROM pg_partition_tree(%s) WHERE isleaf", (parent,)
+            ).fetchall():
+                partitions.spatially_order(conn, parent, part)
+        conn.execute("INSERT INTO bench_state VALUES ('spatial order')")
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:  # visibility maps of the new files
+        for parent in partitions.PARTITIONED:
+            conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(parent)))
+    seconds = time.perf_counter() - t0
+    say(f"partitions rewritten in spatial order in {seconds:.1f} s")
+    return seconds
+
+
 def prepare(
     households: int, *, provinces: int = 1, fresh: bool = False, say=print
 ) -> BenchDatabase:
@@ -113,7 +138,7 @@ def prepare(
     counts = table_counts(url)
     if _is_loaded(counts, households, provinces):
         say(f"database {name} already holds {households:,} households: reusing it")
-        return BenchDatabase(url, name, counts, False, 0.0)
+        return BenchDatabase(url, name, counts, False, spatially_order(url, say))
     if counts["household"] or counts["commune"]:
         say(f"database {name} holds other data: re-creating it")
         _recreate(admin_url, name)
@@ -123,6 +148,7 @@ def prepare(
     t0 = time.perf_counter()
     load_synthetic(url, households=households, provinces=provinces)
     seconds = time.perf_counter() - t0
+    seconds += spatially_order(url, say)
     counts = table_counts(url)
     say(f"loaded in {seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     return BenchDatabase(url, name, counts, True, seconds)
