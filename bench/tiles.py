@@ -149,6 +149,9 @@ def coverage_notes(w: Workload, outcomes: list[report.Outcome], duration: float)
     if not short:
         return []
     o, n = min(short, key=lambda p: p[0].result.requests / p[1])
+    if not o.result.requests:  # not one answer within the run (wrk counts completed ones)
+        return [f"{w.name}: {o.instance} completed none of {n:,} requests in {duration:g} s "
+                "(each took longer than the run)"]  # fmt: skip
     return [
         f"{w.name}: {o.instance} got through {o.result.requests:,} of {n:,} requests in "
         f"{duration:g} s, so the servers answered different parts of the list; "
