@@ -15,7 +15,7 @@ removed or re-shaped finds its households by `coverage_ids && removed` (a scan o
 no index: a GIN index would cost every import its upkeep and end the HOT updates).
 
 Coverage is matched in pieces kept with it: coverage_piece holds each polygon cut into parts of
-at most 128 vertices (ST_Subdivide), with a GiST index. A province's import matches households
+at most 32 vertices (ST_Subdivide), with a GiST index. A province's import matches households
 against its pieces (as 0008 did, cut on the fly), and a household added or moved is tested
 against the few pieces around it instead of every whole polygon (a province's union of towers
 is one multipolygon of tens of thousands of vertices: ST_Covers against it cost ~30 s per
@@ -45,10 +45,10 @@ CREATE TABLE coverage_piece (
     geom geometry NOT NULL
 );
 COMMENT ON TABLE coverage_piece IS
-    'Each coverage polygon cut into pieces of at most 128 vertices (mảnh vùng phủ), kept by '
+    'Each coverage polygon cut into pieces of at most 32 vertices (mảnh vùng phủ), kept by '
     'the coverage triggers: households are matched against pieces, not whole polygons.';
 INSERT INTO coverage_piece (coverage_id, geom)
-SELECT c.id, p.geom FROM coverage c CROSS JOIN LATERAL ST_Subdivide(c.geom, 128) AS p(geom);
+SELECT c.id, p.geom FROM coverage c CROSS JOIN LATERAL ST_Subdivide(c.geom, 32) AS p(geom);
 CREATE INDEX coverage_piece_geom ON coverage_piece USING gist (geom);
 CREATE INDEX coverage_piece_coverage ON coverage_piece (coverage_id);
 
@@ -68,7 +68,7 @@ DROP FUNCTION village_coverage_refresh_all();
 CREATE FUNCTION village_coverage_refresh_all() RETURNS void LANGUAGE sql AS $$
     TRUNCATE coverage_piece;
     INSERT INTO coverage_piece (coverage_id, geom)
-    SELECT c.id, p.geom FROM coverage c CROSS JOIN LATERAL ST_Subdivide(c.geom, 128) AS p(geom);
+    SELECT c.id, p.geom FROM coverage c CROSS JOIN LATERAL ST_Subdivide(c.geom, 32) AS p(geom);
     TRUNCATE household_coverage;
     INSERT INTO household_coverage (household_id, village_code, has_fibre, coverage_ids)
     SELECT h.id, h.village_code, h.has_fibre, coalesce(s.ids, '{}')
@@ -136,8 +136,40 @@ BEGIN
     IF cardinality(added) > 0 THEN
         INSERT INTO coverage_piece (coverage_id, geom)
         SELECT c.id, p.geom
-        FROM new_rows c CROSS JOIN LATERAL ST_Subdivide(c.geom, 128) AS p(geom)
+        FROM new_rows c CROSS JOIN LATERAL ST_Subdivide(c.geom, 32) AS p(geom)
         WHERE c.id = ANY (added);
+    END IF;
+    IF cardinality(added) = 1 THEN
+        -- One polygon (a province's import): the households it covers, each once (a point on
+        -- a cut lies in two pieces), sorted so the UPDATE meets them in key order; each gains
+        -- the same one-member change, so the groups need no array of their own.
+        WITH hit AS (
+            SELECT DISTINCT h.id AS household_id
+            FROM coverage_piece p JOIN household h ON ST_Covers(p.geom, h.geom)
+            WHERE p.coverage_id = added[1]
+            ORDER BY 1
+        ), moved AS (
+            UPDATE household_coverage hc
+            SET coverage_ids = CASE WHEN cardinality(hc.coverage_ids) = 0
+                    OR hc.coverage_ids[cardinality(hc.coverage_ids)] < added[1]
+                THEN hc.coverage_ids || added
+                ELSE coverage_ids_with(hc.coverage_ids, added) END
+            FROM hit WHERE hc.household_id = hit.household_id
+            RETURNING hc.village_code, hc.has_fibre, hc.coverage_ids
+        ), grouped AS (
+            SELECT village_code, coverage_ids, count(*)::int AS n,
+                   (count(*) FILTER (WHERE has_fibre))::int AS f
+            FROM moved WHERE village_code IS NOT NULL
+            GROUP BY village_code, coverage_ids
+        )
+        SELECT array_agg(d) INTO deltas FROM (
+            SELECT (village_code, coverage_ids, n, f)::village_coverage_delta AS d FROM grouped
+            UNION ALL
+            SELECT (village_code, array_remove(coverage_ids, added[1]), -n, -f)::village_coverage_delta
+            FROM grouped
+        ) x;
+        PERFORM village_coverage_apply(deltas);
+    ELSIF cardinality(added) > 1 THEN
         -- One sort drops the pairs found twice (a point on a cut between two pieces) and
         -- orders them by household, then polygon: the sets come out sorted, and the UPDATE
         -- meets the households in key order.
