@@ -74,7 +74,8 @@ def import_towers_cmd(
                 user=CLI_ACTOR,
             )  # fmt: skip
             served = conn.execute(
-                "SELECT count(DISTINCT household_id) FROM household_served WHERE version_id = %s",
+                "SELECT count(*) FROM household_coverage WHERE coverage_ids && "
+                "ARRAY(SELECT id FROM coverage WHERE version_id = %s)",
                 (version,),
             ).fetchone()[0]
             radius = conn.execute(

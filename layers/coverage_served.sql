@@ -1,7 +1,8 @@
 -- The households in scope (village, commune, province or all) and, for each, whether it is
 -- served by the selection (operator, technologies, tier), by mobile broadband (4G/5G, any
 -- operator) and passed by fibre (any operator). The village table and the hexagons follow. Coverage "as of" a date: per operator and technology, the
--- latest version valid on or before it. An aggregate of household_served: no spatial join.
+-- latest version valid on or before it. An aggregate of each household's set of coverage
+-- polygons (household_coverage, kept by triggers): no spatial join.
 WITH current_version AS (
     SELECT DISTINCT ON (operator, technology) id, operator, technology
     FROM coverage_version
@@ -23,7 +24,7 @@ households AS (
     FROM household h JOIN in_scope v ON v.code = h.village_code
 ),
 flags AS (
-    SELECT s.household_id,
+    SELECT hc.household_id,
            bool_or(v.technology = ANY(%(technologies)s)
                    AND (%(operator)s::text IS NULL OR v.operator = %(operator)s)
                    AND (NOT %(tiered)s OR (
@@ -36,9 +37,10 @@ flags AS (
            bool_or(v.technology IN ('4G', '5G')) AS broadband,
            bool_or(v.technology = 'fibre') AS fibre
     FROM households h
-    JOIN household_served s ON s.household_id = h.id
-    JOIN current_version v ON v.id = s.version_id
+    JOIN household_coverage hc ON hc.household_id = h.id
+    CROSS JOIN LATERAL unnest(hc.coverage_ids) AS s(coverage_id)
     JOIN coverage c ON c.id = s.coverage_id
+    JOIN current_version v ON v.id = c.version_id
     LEFT JOIN coverage_tier t ON t.code = c.tier
-    GROUP BY s.household_id
+    GROUP BY hc.household_id
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -28,18 +29,29 @@ Planners = require("admin", "officer", "planner")
 AS_OF = Query(None, description="Ngày tham chiếu / as of (YYYY-MM-DD); mặc định hôm nay")
 
 
-def _selection(
-    level: Literal["village", "commune", "province"] | None = Query(None),
-    code: str | None = Query(None, max_length=40),
-    operator: str | None = Query(None, max_length=60),
-    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
-    tier: str | None = Query(None, max_length=40),
-    as_of: dt.date | None = AS_OF,
-) -> Selection:
-    return Selection(level, code, operator, technology, tier, as_of)
+def _selection_dependency(*, operator_required: bool) -> Callable[..., Selection]:
+    """The one dependency that reads a coverage selection (level, code, operator, technology,
+    tier, as_of) from the query and returns it as a ``Selection``; the claims-vs-tests routes
+    need an operator, the others take any. Each parameter stays documented in the OpenAPI."""
+
+    def selection(
+        level: Literal["village", "commune", "province"] | None = Query(None),
+        code: str | None = Query(None, max_length=40),
+        operator: str | None = Query(... if operator_required else None, max_length=60),
+        technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
+        tier: str | None = Query(None, max_length=40),
+        as_of: dt.date | None = AS_OF,
+    ) -> Selection:
+        return Selection(level, code, operator, technology, tier, as_of)
+
+    if operator_required:  # documented as a plain required string, as before
+        selection.__annotations__ = {**selection.__annotations__, "operator": str}
+    return selection
 
 
-SelectionDep = Annotated[Selection, Depends(_selection)]
+SelectionDep = Annotated[Selection, Depends(_selection_dependency(operator_required=False))]
+# The same with the operator required (where an operator's claims are weighed).
+OperatorSelectionDep = Annotated[Selection, Depends(_selection_dependency(operator_required=True))]
 
 
 def _rule(
@@ -206,16 +218,10 @@ async def coverage_compare(
 )
 async def coverage_disagreements(
     conn: ConnDep,
+    selection: OperatorSelectionDep,
     who: Principal = Planners,
-    operator: str = Query(..., max_length=60),
-    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
-    tier: str | None = Query(None, max_length=40),
-    level: Literal["village", "commune", "province"] | None = Query(None),
-    code: str | None = Query(None, max_length=40),
-    as_of: dt.date | None = AS_OF,
     min_tests: int = Query(3, ge=1, le=1000),
 ) -> dict:
-    selection = Selection(level, code, operator, technology, tier, as_of)
     return await coverage_speed.disagreements(conn, selection=selection, min_tests=min_tests)
 
 
@@ -224,15 +230,7 @@ async def coverage_disagreements(
     summary="Các lần đo tốc độ được tính, trong hay ngoài vùng công bố / speed tests counted",
 )
 async def coverage_speed_tests(
-    conn: ConnDep,
-    who: Principal = Planners,
-    operator: str = Query(..., max_length=60),
-    technology: Literal["2G", "3G", "4G", "5G", "fibre"] = Query("4G"),
-    tier: str | None = Query(None, max_length=40),
-    level: Literal["village", "commune", "province"] | None = Query(None),
-    code: str | None = Query(None, max_length=40),
-    as_of: dt.date | None = AS_OF,
+    conn: ConnDep, selection: OperatorSelectionDep, who: Principal = Planners
 ) -> JSONResponse:
-    selection = Selection(level, code, operator, technology, tier, as_of)
     collection = await coverage_speed.speed_test_points(conn, selection=selection)
     return JSONResponse(collection, media_type="application/geo+json")

@@ -357,6 +357,68 @@ def test_served_table_equals_a_fresh_spatial_join(gia_phu: str) -> None:
         conn.rollback()
 
 
+def test_households_on_a_cut_or_a_boundary_are_served_once(gia_phu: str) -> None:
+    """A polygon of 401 vertices is matched in pieces (coverage_piece, migration 0019): a
+    household on a cut between two pieces is in both, yet served once; one on the polygon's
+    own boundary is served (ST_Covers). Added, then moved there, then the polygon dropped."""
+    with psycopg.connect(gia_phu) as conn:
+        conn.execute("SELECT set_config('agrimap.system', 'on', true)")
+        version = conn.execute(
+            "INSERT INTO coverage_version (operator, technology, valid_from) "
+            "VALUES ('Gmobile', '5G', '2025-01-01') RETURNING id"
+        ).fetchone()[0]
+        big = conn.execute(
+            "INSERT INTO coverage (operator, technology, version_id, geom) "
+            "SELECT 'Gmobile', '5G', %s, ST_Multi(ST_Buffer(ST_Centroid(geom), 0.01, 100)) "
+            "FROM village WHERE code = '02923-03' RETURNING id",
+            (version,),
+        ).fetchone()[0]
+        pieces, cut, edge = conn.execute(
+            "SELECT (SELECT count(*) FROM coverage_piece WHERE coverage_id = %(id)s), "
+            " (SELECT ST_StartPoint(ST_GeometryN(ST_Intersection(a.geom, b.geom), 1)) "
+            "  FROM coverage_piece a JOIN coverage_piece b ON a.ctid < b.ctid "
+            "  AND ST_Touches(a.geom, b.geom) "
+            "  AND ST_Dimension(ST_Intersection(a.geom, b.geom)) = 1 "
+            "  WHERE a.coverage_id = %(id)s AND b.coverage_id = %(id)s LIMIT 1), "
+            " (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 7) "
+            "  FROM coverage WHERE id = %(id)s)",
+            {"id": big},
+        ).fetchone()
+        assert pieces > 1 and cut is not None
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM coverage_piece WHERE coverage_id = %s AND ST_Covers(geom, %s)",
+                (big, cut),
+            ).fetchone()[0]
+            >= 2
+        )  # the point lies on the cut: both pieces cover it
+        conn.execute(
+            "INSERT INTO household (code, label, village_code, province_code, geom) "
+            "VALUES ('CUT', 'trên đường cắt', '02923-03', commune_province('02923'), %s), "
+            "('EDGE', 'ngoài', '02923-03', commune_province('02923'), "
+            " ST_SetSRID(ST_MakePoint(104.5, 22.9), 4326))",
+            (cut,),
+        )
+        conn.execute("UPDATE household SET geom = %s WHERE code = 'EDGE'", (edge,))
+        served = conn.execute(
+            "SELECT h.code, count(*) FROM household h JOIN household_served s "
+            "ON s.household_id = h.id AND s.coverage_id = %s "
+            "WHERE h.code IN ('CUT', 'EDGE') GROUP BY h.code ORDER BY 1",
+            (big,),
+        ).fetchall()
+        assert served == [("CUT", 1), ("EDGE", 1)]
+        assert conn.execute(KEPT).fetchall() == conn.execute(FRESH_JOIN).fetchall()
+        conn.execute("DELETE FROM coverage WHERE id = %s", (big,))
+        assert conn.execute(
+            "SELECT count(*) FROM household_coverage WHERE %s = ANY (coverage_ids)", (big,)
+        ).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM coverage_piece WHERE coverage_id = %s", (big,)
+        ).fetchone() == (0,)
+        assert conn.execute(KEPT).fetchall() == conn.execute(FRESH_JOIN).fetchall()
+        conn.rollback()
+
+
 def test_hexagons(commune: str, gia_phu: str) -> None:
     def cells(url: str, **kw) -> list[dict]:
         chosen, rest = _split(**kw)
@@ -479,6 +541,7 @@ def _sets_and_summary_are_fresh(conn: psycopg.Connection) -> None:
     """Each household's set is its household_served rows, and the summary kept by deltas is
     the one summed again from scratch (village_coverage_refresh_all, rolled back)."""
     assert conn.execute(SETS_KEPT).fetchall() == conn.execute(SETS_FRESH).fetchall()
+    assert conn.execute(KEPT).fetchall() == conn.execute(FRESH_JOIN).fetchall()
     kept = conn.execute(SUMMARY).fetchall()
     with conn.transaction(force_rollback=True):
         conn.execute("SELECT village_coverage_refresh_all()")
