@@ -130,10 +130,14 @@ def main() -> None:
     write = spans.get("write", 0.0) + spans.get("insert", 0.0)
     total = end - t0
     print("  " + "  ".join(f"{k} {v:.1f} s" for k, v in spans.items()))
-    print("  CPU (client + database backend): " + "  ".join(
-        f"{k} {c:.1f} + {b:.1f} s" for k, (c, b) in cpus.items()))
-    print(f"  load average before {' '.join(load_before)}, after {' '.join(load_after)} "
-          f"(CPU of parallel index-build workers not counted)")
+    print(
+        "  CPU (client + database backend): "
+        + "  ".join(f"{k} {c:.1f} + {b:.1f} s" for k, (c, b) in cpus.items())
+    )
+    print(
+        f"  load average before {' '.join(load_before)}, after {' '.join(load_after)} "
+        f"(CPU of parallel index-build workers not counted)"
+    )
     print(
         f"read {read:.1f} s · checks {checks:.1f} s (parse {spans.get('check', 0):.1f}, "
         f"place+duplicates {spans.get('place', 0):.1f}) · write {write:.1f} s "

@@ -275,7 +275,32 @@ def _read_ogr(path: Path, source_layer: str | None, rows: int | None = None) -> 
         declared = cpg.read_text(errors="replace").strip() if cpg.exists() else None
     try:
         layers = pyogrio.list_layers(path)
-        layer = source_layer or (layers[0][0] if len(layers) else None)
+    except Exception as exc:  # pyogrio raises several GDAL error classes
+        raise _refuse(
+            f"Không đọc được {path.name}: {exc}.",
+            f"Cannot read {path.name}: {exc}.",
+            "Tệp có thể bị hỏng; mở thử bằng QGIS hoặc xuất lại.",
+            "The file may be damaged; try opening it in QGIS or export it again.",
+        ) from exc
+    names = [str(name) for name, _ in layers]
+    if source_layer is None and len(names) > 1:
+        listed = ", ".join(f"{name} ({kind or 'không có hình'})" for name, kind in layers)
+        listed_en = ", ".join(f"{name} ({kind or 'no geometry'})" for name, kind in layers)
+        raise _refuse(
+            f"Tệp {path.name} có {len(names)} lớp: {listed}; chưa biết nhập lớp nào.",
+            f"The file {path.name} holds {len(names)} layers: {listed_en}; which one to import?",
+            f"Chọn lớp bằng --source-layer, ví dụ --source-layer {names[0]}.",
+            f"Choose one with --source-layer, e.g. --source-layer {names[0]}.",
+        )
+    if source_layer is not None and source_layer not in names:
+        raise _refuse(
+            f"Tệp {path.name} không có lớp {source_layer} (các lớp: {', '.join(names)}).",
+            f"The file {path.name} has no layer {source_layer} (layers: {', '.join(names)}).",
+            "Chọn một trong các lớp trên bằng --source-layer.",
+            "Choose one of those layers with --source-layer.",
+        )
+    try:
+        layer = source_layer or (names[0] if names else None)
         # Shapefile text is read one byte per character so that TCVN3/VNI can be detected.
         encoding = "latin1" if fmt == "ESRI Shapefile" else None
         gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, max_features=rows)
