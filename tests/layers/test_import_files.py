@@ -6,7 +6,6 @@ definition (tests/layers/test_ingest.py), names against glibc iconv."""
 from __future__ import annotations
 
 import re
-
 import subprocess
 from pathlib import Path
 
