@@ -333,9 +333,12 @@ def _read_csv(path: Path, rows: int | None = None) -> RawTable:
     if not text.strip():
         return RawTable(path.name, "CSV", pd.DataFrame(), np.array([], dtype=object), None, True)
     try:
+        # The parser decodes the bytes itself (Latin-1: one char per byte): a million rows are
+        # read in less than half the time they took from a Python string.
         frame = pd.read_csv(
-            io.StringIO(text),
-            sep=_sniff_separator(text),
+            io.BytesIO(raw),
+            encoding="latin-1",
+            sep=_sniff_separator(text[: text.find("\n") + 1 or len(text)]),
             dtype=str,
             keep_default_na=False,
             nrows=rows,
@@ -395,6 +398,19 @@ def _points_table(frame: pd.DataFrame, name: str, fmt: str, *, bytes_text: bool)
 
 
 def _numbers(column: pd.Series) -> pd.Series:
+    """Numbers written either way; the plain ones ("104.123456") are read at once, the others
+    ("2.480.123,45", " 1 234,5") by the rules below."""
+    plain = pd.to_numeric(column, errors="coerce")
+    again = plain.isna().to_numpy()
+    if again.any():
+        again[again] = (column[again].astype(str).str.strip() != "").to_numpy()
+    if not again.any():
+        return plain
+    plain[again] = _numbers_written(column[again])
+    return plain
+
+
+def _numbers_written(column: pd.Series) -> pd.Series:
     text = column.astype(str).str.strip().str.replace(" ", "", regex=False)
     # "2.480.123,45" (Vietnamese) and "2480123,45" as well as "2480123.45"
     vi = text.str.contains(",", regex=False) & (text.str.count(r"\.") != 1)
@@ -472,7 +488,8 @@ def _coordinate_columns(frame: pd.DataFrame, name: str) -> tuple[tuple[str, str]
 
 
 def _bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
-    present = geoms[[g is not None and not g.is_empty for g in geoms]]
+    geoms = np.asarray(geoms, dtype=object)
+    present = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
     if len(present) == 0:
         return None
     b = shapely.total_bounds(present)
@@ -493,7 +510,11 @@ def reproject(table: RawTable, crs_option: str | None) -> tuple[np.ndarray, str,
         x, y = transformer.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    out[mask] = shapely.transform(shapely.force_2d(table.geometry[mask].astype(object)), move)
+    present = table.geometry[mask].astype(object)
+    if shapely.has_z(present).any():
+        present = shapely.force_2d(present)
+    # A WGS84 file (every CSV of lon/lat) needs no transformation: PROJ's is a no-op.
+    out[mask] = present if transformer.name == "noop" else shapely.transform(present, move)
     after = _bounds(out)
     if after is not None:
         crs_source.check_in_vietnam(after, source_crs_label=resolved.label, source_bounds=bounds)

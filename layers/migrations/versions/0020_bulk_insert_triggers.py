@@ -14,9 +14,16 @@ households and coverage sets and the layer's version from the inserted rows as a
 still fire: ENABLE ALWAYS. Outside replica mode ALWAYS changes nothing. The import checks the
 catalogue before it takes that path: an INSERT trigger on household that is neither ALWAYS nor
 one it knows is skipped for its rows sends it back to the normal insert.
+
+The key tables' INSERT trigger sorts the new keys before it inserts them (an index filled in
+order); it now sorts them bytewise (COLLATE "C"): a million QR tokens sorted through the
+database's collation took 5.3 s, bytewise 1.1 s. The order is the same for tokens and codes
+of digits and capitals (and any text in a C.UTF-8 database), and only a matter of locality
+otherwise.
 """
 
 from alembic import op
+from sqlalchemy import text
 
 revision = "0020"
 down_revision = "0017"
@@ -31,11 +38,27 @@ TRIGGERS = (
 )
 
 
+SORTS = (("FROM new_rows ORDER BY qr_token;", 'FROM new_rows ORDER BY qr_token COLLATE "C";'),
+         ("FROM new_rows ORDER BY code;", 'FROM new_rows ORDER BY code COLLATE "C";'))  # fmt: skip
+
+
+def _keys_function(sorts: tuple[tuple[str, str], ...]) -> None:
+    bind = op.get_bind()
+    body = bind.execute(text("SELECT pg_get_functiondef('layer_keys_apply'::regproc)")).scalar()
+    for old, new in sorts:
+        if old not in body:
+            raise RuntimeError(f"layer_keys_apply() does not read {old!r}")
+        body = body.replace(old, new)
+    bind.exec_driver_sql(body)
+
+
 def upgrade() -> None:
     for name in TRIGGERS:
         op.execute(f"ALTER TABLE household ENABLE ALWAYS TRIGGER {name}")
+    _keys_function(SORTS)
 
 
 def downgrade() -> None:
+    _keys_function(tuple((new, old) for old, new in SORTS))
     for name in TRIGGERS:
         op.execute(f"ALTER TABLE household ENABLE TRIGGER {name}")
