@@ -227,8 +227,12 @@ def write_rows(
             progress("insert", 0, 1)
         written = _written(conn, spec, inserted)
         rebuild = [(w.partition, _drop_indexes(conn, w.partition)) for w in written if _rebuilds(w)]
-        if inserted >= SORT_IN_MEMORY_FROM:  # the move sorts the rows twice (ids, then space)
-            conn.execute("SET LOCAL work_mem = '256MB'")
+        if inserted >= SORT_IN_MEMORY_FROM:
+            # The move sorts the rows twice (ids, then space) and its statement triggers read
+            # the new rows (a transition table) four times: all in memory, about 600 bytes a
+            # row (a million rows spilled 160 MB to disk and read it back four times).
+            mb = min(max(256, inserted * 600 >> 20), 1024)
+            conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(f"{mb}MB")))
         bulk = bulk_move(conn, spec, options)
         if bulk is not None:
             log.info(
