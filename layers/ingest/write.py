@@ -284,7 +284,10 @@ def write_rows(
 # Per table: the row triggers a bulk import's rows skip by their WHEN (the scope trigger skips
 # rows whose commune the import placed, the audit trigger skips bulk rows: the import batch and
 # its one audit row record them), and the tables the ALWAYS triggers write (where a trigger or
-# foreign key would also be skipped in replica mode).
+# foreign key would also be skipped in replica mode; a name that is no longer a table is
+# ignored). The coverage tables are derived by household_served_household_inserted: that
+# trigger (migration 0020) is the one place a bulk import reaches coverage, and any new INSERT
+# trigger on household must be ALWAYS too, else imports fall back to the row-by-row insert.
 BULK_MOVE = {
     "household": {
         "skipped_row_triggers": ("household_scope_insert", "household_audit"),
@@ -300,7 +303,8 @@ SELECT t.tgname, t.tgrelid::regclass::text, t.tgrelid = %(parent)s::regclass AS 
        t.tgenabled, (t.tgtype & 1) = 1 AS row_level, t.tgisinternal, t.tgconstraint,
        d.mask IS NOT NULL AS on_derived
 FROM pg_trigger t
-LEFT JOIN (SELECT unnest(%(derived)s::regclass[]) AS rel, unnest(%(masks)s::int[]) AS mask) d
+LEFT JOIN (SELECT to_regclass(unnest(%(derived)s::text[])) AS rel,
+                  unnest(%(masks)s::int[]) AS mask) d
   ON d.rel = t.tgrelid
 WHERE t.tgenabled <> 'D'
   AND ((t.tgrelid IN (SELECT relid FROM pg_partition_tree(%(parent)s::regclass))
@@ -335,9 +339,8 @@ def bulk_move(conn: psycopg.Connection, spec: Layer, options: WriteOptions) -> B
     if bulk != "on" or system != "on" or user_id is not None:
         return None
     # The scope trigger's WHEN skips only rows whose commune is placed.
-    if conn.execute("SELECT EXISTS (SELECT 1 FROM staging WHERE commune_code IS NULL)").fetchone()[
-        0
-    ]:
+    unplaced = "SELECT EXISTS (SELECT 1 FROM staging WHERE commune_code IS NULL)"
+    if conn.execute(unplaced).fetchone()[0]:
         return None
     derived = rules["derived"]
     params = {"parent": spec.table, "derived": list(derived), "masks": list(derived.values())}
@@ -349,16 +352,8 @@ def bulk_move(conn: psycopg.Connection, spec: Layer, options: WriteOptions) -> B
     if all_keys != len(keys):
         return None  # a key of several columns: checked by the normal insert
     checked = {oid for oid, *_ in keys}
-    for (
-        name,
-        _table,
-        on_parent,
-        enabled,
-        row_level,
-        internal,
-        constraint,
-        on_derived,
-    ) in conn.execute(_TRIGGERS, params).fetchall():
+    triggers = conn.execute(_TRIGGERS, params).fetchall()
+    for name, _, on_parent, enabled, row_level, internal, constraint, on_derived in triggers:
         if enabled == "A":
             continue
         if on_derived:
@@ -380,7 +375,14 @@ def bulk_move(conn: psycopg.Connection, spec: Layer, options: WriteOptions) -> B
         if on_parent:
             return None  # a statement trigger that does not fire always
         # A partition's own statement trigger fires only for a statement naming the partition.
-    if not _may_replicate(conn):
+    # Rules fire by session_replication_role too (ENABLE ORIGIN by default): none expected.
+    rewrites = conn.execute(
+        "SELECT count(*) FROM pg_rewrite r WHERE r.rulename <> '_RETURN' AND (r.ev_class IN "
+        "(SELECT relid FROM pg_partition_tree(%(parent)s::regclass)) "
+        "OR r.ev_class IN (SELECT to_regclass(unnest(%(derived)s::text[]))))",
+        params,
+    ).fetchone()[0]
+    if rewrites or not _may_replicate(conn):
         return None
     return BulkMove(tuple((n, col, ref, target) for _, n, col, ref, target in keys))
 

@@ -125,3 +125,33 @@ def test_a_bulk_import_refuses_a_row_whose_village_went_away(
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match="không-có"):
         write.check_references(conn, keys, batch, ["household_p98"])
     conn.rollback()
+
+
+def test_a_trigger_the_bulk_move_does_not_know_sends_it_back_to_the_normal_insert(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A row trigger added later (not ALWAYS, not one whose WHEN skips bulk rows) still runs
+    for every imported row: the import then inserts row by row."""
+    conn = two_provinces
+    conn.execute(
+        "CREATE FUNCTION test_mark() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN NEW.label := 'đã thấy ' || NEW.code; RETURN NEW; END $$;"
+        "CREATE TRIGGER test_mark BEFORE INSERT ON household FOR EACH ROW "
+        "EXECUTE FUNCTION test_mark()"
+    )
+    with caplog.at_level(logging.INFO, logger=write.__name__):
+        summary = import_file(
+            conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path
+        )
+    assert summary.imported == N
+    assert not any("replica" in r.getMessage() for r in caplog.records)
+    marked = conn.execute(
+        "SELECT count(*) FROM household WHERE label = 'đã thấy ' || code"
+    ).fetchone()[0]
+    assert marked == N
+    conn.rollback()
+    conn.execute("DROP TRIGGER IF EXISTS test_mark ON household")
+    conn.execute("DROP FUNCTION IF EXISTS test_mark()")
+    conn.commit()
