@@ -206,7 +206,8 @@ def write_rows(
             )
         checks.references(conn, spec, refused)
         checks.row_checks(conn, spec, refused)
-        checks.duplicates_in_file(conn, spec, refused)
+        if not distinct_in_file(spec, rows):
+            checks.duplicates_in_file(conn, spec, refused)
         if spec.name == "growing_areas":
             checks.growing_area_checks(conn, refused, layouts=options.layouts)
         summary.rejected = sorted(summary.rejected + refused.items())
@@ -426,6 +427,22 @@ def check_references(
                 f'insert violates foreign key constraint "{name}": '
                 f'({column})=({missing[0]}) is not present in table "{table}"'
             )
+
+
+def distinct_in_file(spec: Layer, rows: list[dict[str, Any]]) -> bool:
+    """Whether the file's rows cannot repeat a key: the key's columns that the file gives and
+    the database does not change (not the commune or village it places, not a code it scopes)
+    are distinct already. Then the duplicates check (a hash of every staged row) has nothing
+    to find; a million household codes are told distinct here in a tenth of a second."""
+    if not spec.unique or spec.scoped_code or not rows:
+        return False
+    given = [c for c in spec.unique if c not in ("commune_code", "village_code")]
+    if not given or any(c not in rows[0] for c in given):
+        return False
+    if len(given) == 1:
+        (c,) = given
+        return len({r[c] for r in rows}) == len(rows)
+    return len({tuple(r[c] for c in given) for r in rows}) == len(rows)
 
 
 class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves nothing behind
