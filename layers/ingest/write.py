@@ -217,7 +217,7 @@ def write_rows(
             raise ImportRefused(summary)
         if refused:
             conn.execute("DELETE FROM staging WHERE row_no = ANY(%s)", (refused.rows(),))
-        if conn.execute("SELECT count(*) FROM staging").fetchone()[0] == 0:
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM staging)").fetchone()[0]:
             raise ImportRefused(summary)  # every row refused: nothing to import
         checks.record_communes(conn, spec, batch)
         if progress:
