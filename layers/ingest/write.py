@@ -295,7 +295,8 @@ BULK_MOVE = {
         # each with what the INSERT triggers do to it (pg_trigger.tgtype: 4 insert, 8 delete,
         # 16 update)
         "derived": {"household_key": 4, "household_cell": 28, "household_served": 4,
-                    "household_coverage": 4, "village_coverage_summary": 28, "layer_version": 20},
+                    "household_coverage": 4, "village_coverage_summary": 28, "layer_version": 20,
+                    "partition_extent": 20},
 },
 }  # fmt: skip
 

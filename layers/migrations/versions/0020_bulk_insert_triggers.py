@@ -35,6 +35,9 @@ TRIGGERS = (
     "household_keys_inserted",
     "household_cells_inserted",
     "household_served_household_inserted",
+    # main's migration 0021 (partition extents), when it runs before this one; chained after
+    # it, every household INSERT statement trigger is ALWAYS.
+    "household_extent_inserted",
 )
 
 
@@ -52,13 +55,27 @@ def _keys_function(sorts: tuple[tuple[str, str], ...]) -> None:
     bind.exec_driver_sql(body)
 
 
+def _enable(name: str, how: str) -> None:
+    """ENABLE ``how`` TRIGGER ``name`` on household, if the trigger exists."""
+    exists = (
+        op.get_bind()
+        .execute(
+            text("SELECT 1 FROM pg_trigger WHERE tgrelid = 'household'::regclass AND tgname = :n"),
+            {"n": name},
+        )
+        .scalar()
+    )
+    if exists:
+        op.execute(f"ALTER TABLE household ENABLE {how} TRIGGER {name}")
+
+
 def upgrade() -> None:
     for name in TRIGGERS:
-        op.execute(f"ALTER TABLE household ENABLE ALWAYS TRIGGER {name}")
+        _enable(name, "ALWAYS")
     _keys_function(SORTS)
 
 
 def downgrade() -> None:
     _keys_function(tuple((new, old) for old, new in SORTS))
     for name in TRIGGERS:
-        op.execute(f"ALTER TABLE household ENABLE TRIGGER {name}")
+        _enable(name, "")
