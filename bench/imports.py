@@ -11,6 +11,7 @@ holding it, one of 1,200 villages (12 communes of 100) laid over the area.
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -96,30 +97,47 @@ def main() -> None:
             f"wrote {n:,} rows ({src.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s"
         )
         marks: dict[str, float] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            marks.setdefault(stage, time.perf_counter())
+        cpu: dict[str, tuple[float, float]] = {}
 
         with psycopg.connect(url) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in marks:
+                    marks[stage] = time.perf_counter()
+                    cpu[stage] = (client_cpu(), backend_cpu(backend))
+
+            load_before = Path("/proc/loadavg").read_text().split()[:3]
             t0 = time.perf_counter()
             summary = import_file(
                 conn, src, layer="households", data_dir=Path(tmp), progress=progress,
                 skip_invalid=True,  # points exactly on a line between two villages
             )  # fmt: skip
             end = time.perf_counter()
+            cpu["end"] = (client_cpu(), backend_cpu(backend))
+            load_after = Path("/proc/loadavg").read_text().split()[:3]
             stored = conn.execute("SELECT count(*) FROM household").fetchone()[0]
             villages = conn.execute(
                 "SELECT count(DISTINCT village_code) FROM household"
             ).fetchone()[0]
-    spans = {}
+    spans, cpus = {}, {}
     order = sorted(marks.items(), key=lambda kv: kv[1]) + [("end", end)]
-    for (name, start), (_, stop) in zip(order, order[1:], strict=False):
+    for (name, start), (after, stop) in zip(order, order[1:], strict=False):
         spans[name] = stop - start
+        cpus[name] = tuple(b - a for a, b in zip(cpu[name], cpu[after], strict=True))
     read = spans.get("read", 0.0)
     checks = spans.get("check", 0.0) + spans.get("place", 0.0)
     write = spans.get("write", 0.0) + spans.get("insert", 0.0)
     total = end - t0
     print("  " + "  ".join(f"{k} {v:.1f} s" for k, v in spans.items()))
+    print(
+        "  CPU (client + database backend): "
+        + "  ".join(f"{k} {c:.1f} + {b:.1f} s" for k, (c, b) in cpus.items())
+    )
+    print(
+        f"  load average before {' '.join(load_before)}, after {' '.join(load_after)} "
+        f"(CPU of parallel index-build workers not counted)"
+    )
     print(
         f"read {read:.1f} s · checks {checks:.1f} s (parse {spans.get('check', 0):.1f}, "
         f"place+duplicates {spans.get('place', 0):.1f}) · write {write:.1f} s "
@@ -127,6 +145,21 @@ def main() -> None:
     )
     print(f"imported {summary.imported:,} households (stored {stored:,}, in {villages} villages) "
           f"in {total:.1f} s = {summary.imported / total:,.0f} rows/s; refused {len(summary.rejected)}")  # fmt: skip
+
+
+def client_cpu() -> float:
+    """User + system CPU seconds of this process."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def backend_cpu(pid: int) -> float:
+    """User + system CPU seconds of the database backend ``pid`` (same machine, /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

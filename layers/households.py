@@ -11,7 +11,7 @@ from geo import qrtoken
 from geo.coverage_rules import percent
 from geo.crs import VIETNAM_BOUNDS_WGS84
 from geo.errors import Conflict, InvalidInput, NotFound
-from geo.values import normalise_phone, parse_bool, parse_text
+from geo.values import UNCHANGED, all_plain_text, normalise_phone, parse_bool, parse_text
 
 from .schema import Column, Layer, Reference, RowCheck, parse_changes
 from .updates import BY_ID, SET_POINT, update_statement
@@ -22,6 +22,9 @@ def _code(value: Any) -> str | None:
     if text is not None and len(text) > 40:
         raise ValueError(f"'{value}' is too long for a household code (40 characters)")
     return text
+
+
+UNCHANGED[_code] = lambda cells: all_plain_text(cells, 40)
 
 
 LAYER = Layer(

@@ -13,7 +13,7 @@ import psycopg
 
 from geo import codes
 from geo.errors import InvalidInput
-from geo.readers import ArchiveLimits, read_table, reproject
+from geo.readers import ArchiveLimits, RawTable, read_table, reproject
 from geo.soil import SoilConfig
 
 from .. import admin, coverage, growing_areas, households, soil
@@ -79,6 +79,7 @@ def import_file(
     actor_id: int | None = None,
     scope: tuple[str, ...] | None = None,
     archive_limits: ArchiveLimits = ArchiveLimits(),
+    table: RawTable | None = None,
 ) -> ImportSummary:
     """Import one file into ``layer``: all of it lands, or (on any error) none of it.
 
@@ -87,7 +88,9 @@ def import_file(
     ``mode`` says what to do with rows already stored (None refuses them, see ``modes``);
     ``dry_run`` runs every check and the write, reports, and rolls it all back (a preview);
     ``actor_id`` makes a signed-in account the writer (the web import, see ``write``) and
-    ``scope`` refuses rows outside its communes; ``archive_limits`` bound an uploaded zip."""
+    ``scope`` refuses rows outside its communes; ``archive_limits`` bound an uploaded zip;
+    ``table`` is the file as ``read_table`` read it already (the web preview reads it once),
+    decoded here in place."""
     if layer == "soil_rasters":
         return import_raster(conn, path, crs=crs, user=user, data_dir=data_dir, config=soil_config)
     if layer == "soil_samples":
@@ -102,7 +105,7 @@ def import_file(
             conn, path, spec, crs=crs, encoding=encoding, source_layer=source_layer,
             skip_invalid=skip_invalid, user=user, progress=progress, mapping=mapping,
             commune=commune, mode=mode, layouts=layouts, dry_run=dry_run,
-            actor_id=actor_id, scope=scope, archive_limits=archive_limits,
+            actor_id=actor_id, scope=scope, archive_limits=archive_limits, table=table,
         )  # fmt: skip
 
 
@@ -139,11 +142,13 @@ def _import_vector(
     actor_id: int | None = None,
     scope: tuple[str, ...] | None = None,
     archive_limits: ArchiveLimits = ArchiveLimits(),
+    table: RawTable | None = None,
 ) -> ImportSummary:
     layer = spec.name
     if progress:
         progress("read", 0, 1)
-    table = read_table(Path(path), source_layer=source_layer, archive_limits=archive_limits)
+    if table is None:
+        table = read_table(Path(path), source_layer=source_layer, archive_limits=archive_limits)
     summary = ImportSummary(layer=layer, source=table.source_name, features_read=len(table.frame))
     summary.coordinates_note = table.coordinates_note
     summary.encoding, summary.encoding_note = decode_text(table, encoding)

@@ -36,6 +36,18 @@ def _m(value: float) -> str:
     return rc.vi_number(value, 0)
 
 
+def distance_vi(metres: float) -> str:
+    """A distance as a person reads it: "850 m" up to 1 km, then "122,3 km" (Vietnamese format)."""
+    if metres < 1000:
+        return f"{rc.vi_number(metres, 0)} m"
+    return f"{rc.vi_number(metres / 1000, 1)} km"
+
+
+def distance_en(metres: float) -> str:
+    """The same in English: "850 m", "1,234.5 km"."""
+    return f"{metres:,.0f} m" if metres < 1000 else f"{metres / 1000:,.1f} km"
+
+
 class Refusals:
     """Reasons per row number, in both languages ("vi / en")."""
 
@@ -100,14 +112,14 @@ def _place_in_communes(conn: psycopg.Connection, refused: Refusals, *, commune: 
         else:
             refused.add(
                 row,
-                f"nằm ngoài mọi xã đã có (cách xã {name} ({code}) {_m(metres)} m)",
-                f"outside every stored commune ({metres:,.0f} m from {name} ({code}))",
+                f"nằm ngoài mọi xã đã có (cách xã {name} ({code}) {distance_vi(metres)})",
+                f"outside every stored commune ({distance_en(metres)} from {name} ({code}))",
             )
     for row, code, name, metres in conn.execute(_sql("outside_given_commune.sql")):
         refused.add(
             row,
-            f"nằm ngoài xã {name} ({code}) đã ghi, cách {_m(metres)} m",
-            f"outside the commune given, {name} ({code}), by {metres:,.0f} m",
+            f"nằm ngoài xã {name} ({code}) đã ghi, cách {distance_vi(metres)}",
+            f"outside the commune given, {name} ({code}), by {distance_en(metres)}",
         )
     placed = conn.execute("SELECT count(*) FROM staging WHERE placed").fetchone()[0]
     if commune is not None:
@@ -149,8 +161,8 @@ def _place_in_villages(conn: psycopg.Connection, refused: Refusals) -> str:
         else:
             refused.add(
                 row,
-                f"nằm ngoài mọi thôn đã có (cách thôn {name} ({code}) {_m(metres)} m)",
-                f"outside every stored village ({metres:,.0f} m from {name} ({code}))",
+                f"nằm ngoài mọi thôn đã có (cách thôn {name} ({code}) {distance_vi(metres)})",
+                f"outside every stored village ({distance_en(metres)} from {name} ({code}))",
             )
     placed = conn.execute("SELECT count(*) FROM staging WHERE placed").fetchone()[0]
     return f"{placed} row(s) placed in the village holding them" if placed else ""

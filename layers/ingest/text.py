@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from geo import textenc, textguess
@@ -43,12 +44,43 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
         if table.declared_encoding and _cpg_name(table.declared_encoding) not in (None, chosen):
             note += f"; the .cpg file says {table.declared_encoding}, which does not fit the text"
     for c in columns:
+        values = table.frame[c].tolist()
+        todo = _needs_decoding(table.frame[c])
+        if not todo.any():
+            continue  # plain ASCII text (codes, numbers) decodes to itself
         decoded: dict[object, object] = {}  # each distinct value decoded once
-        table.frame[c] = [
-            decoded[v] if v in decoded else decoded.setdefault(v, _decode_value(v, chosen))
-            for v in table.frame[c]
-        ]
+        for i in np.flatnonzero(todo):
+            v = values[i]
+            values[i] = (
+                decoded[v] if v in decoded else decoded.setdefault(v, _decode_value(v, chosen))
+            )
+        table.frame[c] = values
     return chosen, note
+
+
+def _needs_decoding(column: pd.Series) -> np.ndarray:
+    """Which cells hold text other than printable ASCII (what ``_decode_value`` keeps as is),
+    found at once rather than cell by cell."""
+    cells = column.tolist()
+    try:
+        joined = "".join(cells)
+    except TypeError:  # a cell that is not text
+        joined = None
+    if joined is not None and joined.isascii() and joined.isprintable():
+        return np.zeros(len(cells), dtype=bool)  # codes, numbers, phones: the whole column
+    verdict: dict[object, bool] = {}  # each distinct value looked at once
+
+    def needs(v: object) -> bool:
+        try:
+            return verdict[v]
+        except KeyError:
+            return verdict.setdefault(
+                v, isinstance(v, str) and not (v.isascii() and v.isprintable())
+            )
+        except TypeError:  # an unhashable cell
+            return isinstance(v, str) and not (v.isascii() and v.isprintable())
+
+    return np.fromiter(map(needs, cells), dtype=bool, count=len(cells))
 
 
 def _decode_value(value: object, encoding: str) -> object:
@@ -64,11 +96,8 @@ def _non_ascii_sample(table: RawTable, columns: list[str], size: int = 5000) -> 
     apart without scoring every one of a million rows."""
     seen: dict[bytes, None] = {}
     for c in columns:
-        values = [
-            v
-            for v in table.frame[c]
-            if isinstance(v, str) and not (v.isascii() and v.isprintable())
-        ]
+        cells = table.frame[c].tolist()
+        values = [cells[i] for i in np.flatnonzero(_needs_decoding(table.frame[c]))]
         step = max(len(values) // size, 1)
         for v in values[::step]:
             seen.setdefault(v.encode("latin-1"), None)

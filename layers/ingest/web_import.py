@@ -206,9 +206,11 @@ def preview(
             )
             out.crs_note_vi, out.crs_note_en = resolved.note_vi, resolved.note_en
         out.features = _features(geoms, map_limit)
+        # The table read above (a large file is read once), decoded by the import in place.
         out.summary = import_file(
-            conn, path, **_options(choice, actor, layouts, archive_limits), dry_run=True
-        )
+            conn, path, **_options(choice, actor, layouts, archive_limits), dry_run=True,
+            table=table,
+        )  # fmt: skip
     except ImportRefused as refused:
         out.summary = refused.summary
     except AgriMapError as exc:

@@ -4,6 +4,7 @@ with its import batch and audit row."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -20,6 +21,8 @@ from .. import partitions
 from ..schema import Layer
 from . import checks, modes
 from .result import ImportRefused, ImportSummary, Progress
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,8 @@ def write_rows(
             )
         checks.references(conn, spec, refused)
         checks.row_checks(conn, spec, refused)
-        checks.duplicates_in_file(conn, spec, refused)
+        if not distinct_in_file(spec, rows):
+            checks.duplicates_in_file(conn, spec, refused)
         if spec.name == "growing_areas":
             checks.growing_area_checks(conn, refused, layouts=options.layouts)
         summary.rejected = sorted(summary.rejected + refused.items())
@@ -213,7 +217,7 @@ def write_rows(
             raise ImportRefused(summary)
         if refused:
             conn.execute("DELETE FROM staging WHERE row_no = ANY(%s)", (refused.rows(),))
-        if conn.execute("SELECT count(*) FROM staging").fetchone()[0] == 0:
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM staging)").fetchone()[0]:
             raise ImportRefused(summary)  # every row refused: nothing to import
         checks.record_communes(conn, spec, batch)
         if progress:
@@ -224,10 +228,25 @@ def write_rows(
             progress("insert", 0, 1)
         written = _written(conn, spec, inserted)
         rebuild = [(w.partition, _drop_indexes(conn, w.partition)) for w in written if _rebuilds(w)]
-        if inserted >= SORT_IN_MEMORY_FROM:  # the move sorts the rows twice (ids, then space)
-            conn.execute("SET LOCAL work_mem = '256MB'")
+        if inserted >= SORT_IN_MEMORY_FROM:
+            # The move sorts the rows twice (ids, then space) and its statement triggers read
+            # the new rows (a transition table) four times: all in memory, about 600 bytes a
+            # row (a million rows spilled 160 MB to disk and read it back four times).
+            mb = min(max(256, inserted * 600 >> 20), 1024)
+            conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(f"{mb}MB")))
+        bulk = bulk_move(conn, spec, options)
+        if bulk is not None:
+            log.info(
+                "moving %d rows into %s in replica mode (keys checked set-wise)",
+                inserted,
+                spec.table,
+            )
+            conn.execute("SET LOCAL session_replication_role = replica")
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
+        if bulk is not None:
+            conn.execute("SET LOCAL session_replication_role = origin")
+            check_references(conn, bulk, batch, [w.partition for w in written] or [spec.table])
         for w in written:
             if (
                 spec.table in partitions.PARTITIONED
@@ -249,6 +268,182 @@ def write_rows(
         summary.imported = inserted
         if options.dry_run:
             raise DryRun(summary)  # rolls the whole import back: a preview
+
+
+# --- the bulk move ------------------------------------------------------------------------------
+# A normal INSERT checks each row's foreign keys (one index probe and lock per row and key) and
+# runs the row triggers' WHEN clauses, a million times for a province's households. The
+# operator's bulk import of households instead moves its rows with session_replication_role =
+# replica for that one statement: the foreign keys are then checked set-wise after it
+# (``check_references``: the referenced rows locked FOR KEY SHARE, as the per-row check would,
+# and any missing one refused), the row triggers it skips are those whose WHEN skips a bulk
+# import's rows anyway, and the statement triggers that derive the key table, cells, coverage
+# and the layer's version still fire (migration 0020 makes them ALWAYS). Whether that holds is
+# read from the catalogue at each import: any other trigger, or a foreign key of more than one
+# column, and the import inserts normally.
+
+# Per table: the row triggers a bulk import's rows skip by their WHEN (the scope trigger skips
+# rows whose commune the import placed, the audit trigger skips bulk rows: the import batch and
+# its one audit row record them), and the tables the ALWAYS triggers write (where a trigger or
+# foreign key would also be skipped in replica mode; a name that is no longer a table is
+# ignored). The coverage tables are derived by household_served_household_inserted: that
+# trigger (migration 0020) is the one place a bulk import reaches coverage, and any new INSERT
+# trigger on household must be ALWAYS too, else imports fall back to the row-by-row insert.
+BULK_MOVE = {
+    "household": {
+        "skipped_row_triggers": ("household_scope_insert", "household_audit"),
+        # each with what the INSERT triggers do to it (pg_trigger.tgtype: 4 insert, 8 delete,
+        # 16 update)
+        "derived": {"household_key": 4, "household_cell": 28, "household_served": 4,
+                    "household_coverage": 4, "village_coverage_summary": 28, "layer_version": 20,
+                    "partition_extent": 20},
+},
+}  # fmt: skip
+
+_TRIGGERS = """
+SELECT t.tgname, t.tgrelid::regclass::text, t.tgrelid = %(parent)s::regclass AS on_parent,
+       t.tgenabled, (t.tgtype & 1) = 1 AS row_level, t.tgisinternal, t.tgconstraint,
+       d.mask IS NOT NULL AS on_derived
+FROM pg_trigger t
+LEFT JOIN (SELECT to_regclass(unnest(%(derived)s::text[])) AS rel,
+                  unnest(%(masks)s::int[]) AS mask) d
+  ON d.rel = t.tgrelid
+WHERE t.tgenabled <> 'D'
+  AND ((t.tgrelid IN (SELECT relid FROM pg_partition_tree(%(parent)s::regclass))
+        AND t.tgtype & 4 <> 0)
+       OR t.tgtype & d.mask <> 0)
+"""
+_FOREIGN_KEYS = """
+SELECT c.oid, c.conname, a.attname, c.confrelid::regclass::text, fa.attname
+FROM pg_constraint c
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
+WHERE c.contype = 'f' AND c.conrelid = %(parent)s::regclass AND cardinality(c.conkey) = 1
+"""
+
+
+@dataclass(frozen=True)
+class BulkMove:
+    """The foreign keys a bulk move checks set-wise: (name, column, table, referenced column)."""
+
+    keys: tuple[tuple[str, str, str, str], ...]
+
+
+def bulk_move(conn: psycopg.Connection, spec: Layer, options: WriteOptions) -> BulkMove | None:
+    """Whether this import may move its rows in replica mode, and the keys it then checks."""
+    rules = BULK_MOVE.get(spec.table)
+    if rules is None or options.actor_id is not None:
+        return None
+    bulk, system, user_id = conn.execute(
+        "SELECT current_setting('agrimap.bulk', true), current_setting('agrimap.system', true), "
+        "nullif(current_setting('agrimap.user_id', true), '')"
+    ).fetchone()
+    if bulk != "on" or system != "on" or user_id is not None:
+        return None
+    # The scope trigger's WHEN skips only rows whose commune is placed.
+    unplaced = "SELECT EXISTS (SELECT 1 FROM staging WHERE commune_code IS NULL)"
+    if conn.execute(unplaced).fetchone()[0]:
+        return None
+    derived = rules["derived"]
+    params = {"parent": spec.table, "derived": list(derived), "masks": list(derived.values())}
+    keys = conn.execute(_FOREIGN_KEYS, params).fetchall()
+    all_keys = conn.execute(
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass",
+        (spec.table,),
+    ).fetchone()[0]
+    if all_keys != len(keys):
+        return None  # a key of several columns: checked by the normal insert
+    checked = {oid for oid, *_ in keys}
+    triggers = conn.execute(_TRIGGERS, params).fetchall()
+    for name, _, on_parent, enabled, row_level, internal, constraint, on_derived in triggers:
+        if enabled == "A":
+            continue
+        if on_derived:
+            return None  # a trigger or foreign key the derived tables' writes would skip
+        if internal:
+            # A partition's copy of a parent's foreign key: which one, by name.
+            parent_key = conn.execute(
+                "SELECT coalesce(nullif(p.oid, 0), c.oid) FROM pg_constraint c "
+                "LEFT JOIN pg_constraint p ON p.oid = c.conparentid WHERE c.oid = %s",
+                (constraint,),
+            ).fetchone()
+            if parent_key is None or parent_key[0] not in checked:
+                return None
+            continue
+        if row_level:
+            if name not in rules["skipped_row_triggers"]:
+                return None
+            continue
+        if on_parent:
+            return None  # a statement trigger that does not fire always
+        # A partition's own statement trigger fires only for a statement naming the partition.
+    # Rules fire by session_replication_role too (ENABLE ORIGIN by default): none expected.
+    rewrites = conn.execute(
+        "SELECT count(*) FROM pg_rewrite r WHERE r.rulename <> '_RETURN' AND (r.ev_class IN "
+        "(SELECT relid FROM pg_partition_tree(%(parent)s::regclass)) "
+        "OR r.ev_class IN (SELECT to_regclass(unnest(%(derived)s::text[]))))",
+        params,
+    ).fetchone()[0]
+    if rewrites or not _may_replicate(conn):
+        return None
+    return BulkMove(tuple((n, col, ref, target) for _, n, col, ref, target in keys))
+
+
+def _may_replicate(conn: psycopg.Connection) -> bool:
+    """session_replication_role is for superusers, or roles granted SET on it (PostgreSQL 15)."""
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            conn.execute("SET LOCAL session_replication_role = origin")
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+    return True
+
+
+def check_references(
+    conn: psycopg.Connection, bulk: BulkMove, batch: int, tables: list[str]
+) -> None:
+    """The moved rows' foreign keys, set-wise: each referenced row locked FOR KEY SHARE (what
+    the per-row check does) and every value found, else the whole import fails. ``tables``:
+    the partitions the rows went to (read directly: their batch index is being rebuilt)."""
+    for name, column, table, target in bulk.keys:
+        moved = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {col} FROM {t} WHERE import_batch_id = %(batch)s").format(
+                col=sql.Identifier(column), t=sql.Identifier(t)
+            )
+            for t in tables
+        )
+        stmt = sql.SQL(
+            "WITH v AS (SELECT DISTINCT {col} AS v FROM ({moved}) m WHERE {col} IS NOT NULL), "
+            "locked AS (SELECT r.{target} AS v FROM {ref} r WHERE r.{target} IN (SELECT v FROM v) "
+            "FOR KEY SHARE OF r) "
+            "SELECT v FROM v WHERE v NOT IN (SELECT v FROM locked) LIMIT 1"
+        ).format(
+            col=sql.Identifier(column), moved=moved,
+            target=sql.Identifier(target), ref=sql.Identifier(table),
+        )  # fmt: skip
+        missing = conn.execute(stmt, {"batch": batch}).fetchone()
+        if missing is not None:
+            raise psycopg.errors.ForeignKeyViolation(
+                f'insert violates foreign key constraint "{name}": '
+                f'({column})=({missing[0]}) is not present in table "{table}"'
+            )
+
+
+def distinct_in_file(spec: Layer, rows: list[dict[str, Any]]) -> bool:
+    """Whether the file's rows cannot repeat a key: the key's columns that the file gives and
+    the database does not change (not the commune or village it places, not a code it scopes)
+    are distinct already. Then the duplicates check (a hash of every staged row) has nothing
+    to find; a million household codes are told distinct here in a tenth of a second."""
+    if not spec.unique or spec.scoped_code or not rows:
+        return False
+    given = [c for c in spec.unique if c not in ("commune_code", "village_code")]
+    if not given or any(c not in rows[0] for c in given):
+        return False
+    if len(given) == 1:
+        (c,) = given
+        return len({r[c] for r in rows}) == len(rows)
+    return len({tuple(r[c] for c in given) for r in rows}) == len(rows)
 
 
 class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves nothing behind

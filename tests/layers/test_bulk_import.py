@@ -1,0 +1,157 @@
+"""The operator's bulk import of households (replica mode for the move, foreign keys checked
+set-wise, migration 0020) leaves every derived table as row-by-row inserts of the same
+households would: keys, cells, served households, coverage sets and the village summary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from layers.ingest import import_file, write
+from tests.layers.test_partitions import two_provinces  # noqa: F401 - the fixture
+
+N = 120
+
+DERIVED = {
+    "keys": "SELECT h.code, k.province_code, k.qr_token = h.qr_token FROM household_key k "
+    "JOIN household h ON h.id = k.id ORDER BY 1",
+    "key_count": "SELECT count(*) FROM household_key",
+    "cells": "SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3) "
+    "FROM household_cell ORDER BY 1, 2",
+    "served": "SELECT h.code, c.operator, s.version_id FROM household_served s "
+    "JOIN household h ON h.id = s.household_id JOIN coverage c ON c.id = s.coverage_id "
+    "ORDER BY 1, 2",
+    "sets": "SELECT h.code, hc.village_code, hc.has_fibre, cardinality(hc.coverage_ids) "
+    "FROM household_coverage hc JOIN household h ON h.id = hc.household_id ORDER BY 1",
+    "summary": "SELECT village_code, cardinality(coverage_ids), households, fibre_subscriptions "
+    "FROM village_coverage_summary ORDER BY 1, 2, 3",
+    "households": "SELECT code, village_code, commune_code, province_code, has_fibre, "
+    "tableoid::regclass::text, ST_AsText(geom) FROM household ORDER BY code",
+}
+
+
+def _points(i: int) -> tuple[float, float]:
+    # three villages: 98001-01 (106.00-106.01), 98001-02 (106.01-106.02), 97001-01 (106.10-)
+    x0 = (106.0, 106.01, 106.1)[i % 3]
+    return x0 + 0.0005 + 0.009 * ((i * 37) % N) / N, 21.0005 + 0.009 * ((i * 53) % N) / N
+
+
+def _file(path: Path) -> Path:
+    lines = ["ma_ho,cap_quang,lon,lat"]
+    for i in range(N):
+        x, y = _points(i)
+        lines.append(f"H{i:04d},{'có' if i % 4 else 'không'},{x:.6f},{y:.6f}")
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def _coverage(conn: psycopg.Connection) -> None:
+    version = conn.execute(
+        "INSERT INTO coverage_version (operator, technology, valid_from) "
+        "VALUES ('Viettel', '4G', '2025-01-01') RETURNING id"
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT INTO coverage (operator, technology, version_id, geom) VALUES "
+        "('Viettel', '4G', %s, ST_Multi(ST_MakeEnvelope(106.005, 21.0, 106.105, 21.005, 4326)))",
+        (version,),
+    )
+    conn.commit()
+
+
+def _derived(conn: psycopg.Connection) -> dict[str, list]:
+    return {name: conn.execute(q).fetchall() for name, q in DERIVED.items()}
+
+
+def test_a_bulk_import_derives_what_row_by_row_inserts_derive(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conn = two_provinces
+    _coverage(conn)
+    with caplog.at_level(logging.INFO, logger=write.__name__):
+        summary = import_file(
+            conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path
+        )
+    assert summary.imported == N
+    assert any("replica" in r.getMessage() for r in caplog.records)  # the bulk move was taken
+    bulk = _derived(conn)
+    assert 0 < len(bulk["served"]) < N and bulk["key_count"] == [(N,)]
+    assert bulk["summary"] and bulk["cells"]
+    qr = dict(conn.execute("SELECT code, qr_token FROM household").fetchall())
+    # the same households again, inserted one by one as an officer's edits would be
+    conn.execute("DELETE FROM household")
+    conn.execute("SELECT set_config('agrimap.bulk', 'off', false)")
+    for i in range(N):
+        x, y = _points(i)
+        village = conn.execute(
+            "SELECT code FROM village WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            (x, y),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO household (code, label, village_code, province_code, has_fibre, "
+            "qr_token, geom) VALUES (%s, %s, %s, commune_province(household_commune(%s)), %s, "
+            "%s, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            (f"H{i:04d}", f"H{i:04d}", village, village, bool(i % 4), qr[f"H{i:04d}"],
+             float(f"{x:.6f}"), float(f"{y:.6f}")),
+        )  # fmt: skip
+    assert _derived(conn) == bulk
+    conn.rollback()
+
+
+def test_a_bulk_import_refuses_a_row_whose_village_went_away(
+    two_provinces: psycopg.Connection,  # noqa: F811
+) -> None:
+    """The set-wise foreign-key check finds what the per-row one would have."""
+    conn = two_provinces
+    conn.execute("SELECT set_config('agrimap.bulk', 'on', false)")
+    batch = conn.execute(
+        "INSERT INTO import_batch (layer, source_name, source_crs, encoding, features_read, "
+        "features_imported, features_repaired, features_rejected, imported_by) "
+        "VALUES ('households', 't.csv', '', 'utf-8', 1, 1, 0, 0, 'thử') RETURNING id"
+    ).fetchone()[0]
+    conn.execute("SET session_replication_role = replica")
+    conn.execute(
+        "INSERT INTO household (code, label, village_code, commune_code, province_code, "
+        "import_batch_id, geom) VALUES ('X1', 'X1', 'không-có', '98001', '98', %s, "
+        "ST_SetSRID(ST_MakePoint(106.005, 21.005), 4326))",
+        (batch,),
+    )
+    conn.execute("SET session_replication_role = origin")
+    keys = write.BulkMove((("household_village_code_fkey", "village_code", "village", "code"),))
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="không-có"):
+        write.check_references(conn, keys, batch, ["household_p98"])
+    conn.rollback()
+
+
+def test_a_trigger_the_bulk_move_does_not_know_sends_it_back_to_the_normal_insert(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A row trigger added later (not ALWAYS, not one whose WHEN skips bulk rows) still runs
+    for every imported row: the import then inserts row by row."""
+    conn = two_provinces
+    conn.execute(
+        "CREATE FUNCTION test_mark() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN NEW.label := 'đã thấy ' || NEW.code; RETURN NEW; END $$;"
+        "CREATE TRIGGER test_mark BEFORE INSERT ON household FOR EACH ROW "
+        "EXECUTE FUNCTION test_mark()"
+    )
+    with caplog.at_level(logging.INFO, logger=write.__name__):
+        summary = import_file(
+            conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path
+        )
+    assert summary.imported == N
+    assert not any("replica" in r.getMessage() for r in caplog.records)
+    marked = conn.execute(
+        "SELECT count(*) FROM household WHERE label = 'đã thấy ' || code"
+    ).fetchone()[0]
+    assert marked == N
+    conn.rollback()
+    conn.execute("DROP TRIGGER IF EXISTS test_mark ON household")
+    conn.execute("DROP FUNCTION IF EXISTS test_mark()")
+    conn.commit()
