@@ -1,7 +1,7 @@
 """The household table's set-wise INSERT triggers also fire in replica mode, for the bulk import.
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0021
 Create Date: 2026-12-03
 
 A bulk import (the operator's, agrimap.bulk and agrimap.system on) moves its staged rows into
@@ -26,7 +26,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
@@ -35,8 +35,8 @@ TRIGGERS = (
     "household_keys_inserted",
     "household_cells_inserted",
     "household_served_household_inserted",
-    # main's migration 0021 (partition extents), when it runs before this one; chained after
-    # it, every household INSERT statement trigger is ALWAYS.
+    # migration 0021 (partition extents) runs before this one: its INSERT statement trigger
+    # too must fire for a bulk import's rows.
     "household_extent_inserted",
 )
 

@@ -15,14 +15,14 @@ box only costs a wasted probe), a TRUNCATE clears the table's; ``partition_exten
 recomputes them exactly (``agrimap maintain``). Rows without a commune (``…_pnone``) have the province key ''.
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-03
 """
 
 from alembic import op
 
 revision = "0021"
-down_revision = "0017"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
