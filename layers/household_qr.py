@@ -31,10 +31,9 @@ SELECT h.id, h.label, v.name, c.name, h.has_fibre, ST_X(h.geom), ST_Y(h.geom),
 FROM household h
 LEFT JOIN village v ON v.code = h.village_code
 LEFT JOIN commune c ON c.code = v.commune_code
-WHERE h.id = %s AND h.qr_token = %s AND {province}
-"""
-ENTRY_SQL = _ENTRY.format(province="h.province_code = %s")
-ENTRY_NO_PROVINCE_SQL = _ENTRY.format(province="h.province_code IS NULL")
+WHERE h.id = %s AND h.qr_token = %s AND """
+ENTRY_SQL = _ENTRY + "h.province_code = %s"
+ENTRY_NO_PROVINCE_SQL = _ENTRY + "h.province_code IS NULL"
 ENTRY_KEYS = (
     "id", "label", "village", "commune", "has_fibre", "lon", "lat", "village_wkb",
     "head_name", "phone",
