@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 from geo.errors import Conflict, NotFound
 
 from .. import admin, coverage, growing_areas, households, soil
+from .write import import_transaction
 
 # Layers whose rows carry the import that brought them (import_batch_id), hence can be undone.
 UNDOABLE = {
@@ -68,7 +69,7 @@ def undo_import(conn: psycopg.Connection, batch_id: int, *, user: str) -> int:
     """Remove every row an import added, in one transaction; returns how many. Refused when the
     import changed stored rows (upsert, replace), was undone already, or something depends on
     its rows (an area edited since, households in its villages)."""
-    with conn.transaction():
+    with import_transaction(conn):
         row = conn.execute(
             "SELECT layer, features_updated, features_removed, undone_at FROM import_batch "
             "WHERE id = %s FOR UPDATE",

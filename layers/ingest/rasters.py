@@ -32,7 +32,7 @@ from geo.soil_zones import graded_zones
 
 from ..soil import load_config
 from .result import ImportSummary
-from .write import record_batch
+from .write import import_transaction, record_batch
 
 NODATA = -9999.0
 WGS84 = "EPSG:4326"
@@ -273,7 +273,7 @@ def import_raster(
         summary.warnings.append(
             f"{prop}: {source_unit} × {factor:g} = {table.unit} (class table unit)"
         )
-    with conn.transaction():
+    with import_transaction(conn):
         batch = record_batch(conn, layer="soil_rasters", source=path.name, crs=resolved.label,
                              encoding="-", counts=(1, 1, 0, 0), user=user)  # fmt: skip
         catalogue_raster(

@@ -35,7 +35,7 @@ from ..soil import load_config
 from .rasters import METRES_PER_DEGREE, catalogue_raster
 from .result import ImportSummary
 from .text import decode_text
-from .write import record_batch
+from .write import import_transaction, record_batch
 
 _HEADER = re.compile(r"^\s*(?P<name>[^(\[]+?)\s*(?:[(\[](?P<unit>[^)\]]+)[)\]])?\s*$")
 DEPTH_NAMES = ("depth_cm", "tang_dat", "do_sau", "depth", "tang")
@@ -216,7 +216,7 @@ def import_samples(
     hull = shapely.convex_hull(shapely.multipoints(lonlat))
     row = conn.execute(COMMUNE_SQL, (hull.wkt, hull.wkt)).fetchone()
     area = shapely.from_wkb(row[0]) if row else hull.buffer(0.002)
-    with conn.transaction():
+    with import_transaction(conn):
         batch = record_batch(conn, layer="soil_rasters", source=path.name,
                              crs=summary.crs_label, encoding=summary.encoding,
                              counts=(len(table.frame), len(columns), 0, 0), user=user)  # fmt: skip

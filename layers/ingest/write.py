@@ -5,6 +5,8 @@ with its import batch and audit row."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -13,6 +15,7 @@ import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from geo import codes
@@ -104,6 +107,31 @@ def _copy_rows(
         progress("write", len(rows), len(rows))
 
 
+# Who acts and how (record_batch, undo_import): set local to the import's transaction.
+ACTING_SETTINGS = ("agrimap.user", "agrimap.user_id", "agrimap.system", "agrimap.bulk")
+_ACTING_NOW = "SELECT current_setting(name, true) FROM unnest(%s::text[]) WITH ORDINALITY AS t(name, i) ORDER BY i"
+_ACTING_PUT_BACK = (
+    "SELECT set_config(name, value, true) FROM unnest(%s::text[], %s::text[]) AS t(name, value)"
+)
+
+
+@contextmanager
+def import_transaction(conn: psycopg.Connection) -> Iterator[None]:
+    """An import's (or an undo's) own transaction. Its settings (who acts, bulk, system) are
+    local to the transaction; inside a caller's open transaction it is a savepoint, and
+    releasing one keeps them: the caller's later writes would then be made as the system, in
+    bulk (unaudited). There they are put back as they were before."""
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        with conn.transaction():
+            yield
+        return
+    names = list(ACTING_SETTINGS)
+    before = [value for (value,) in conn.execute(_ACTING_NOW, (names,)).fetchall()]
+    with conn.transaction():
+        yield
+    conn.execute(_ACTING_PUT_BACK, (names, before))
+
+
 def record_batch(
     conn: psycopg.Connection,
     *,
@@ -174,7 +202,7 @@ def write_rows(
     without ``skip_invalid`` included) nothing stays behind."""
     options = options or WriteOptions()
     _room_for_staging(conn)
-    with conn.transaction():
+    with import_transaction(conn):
         batch = record_batch(
             conn,
             layer=spec.name,

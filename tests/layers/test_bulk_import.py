@@ -155,3 +155,28 @@ def test_a_trigger_the_bulk_move_does_not_know_sends_it_back_to_the_normal_inser
     conn.execute("DROP TRIGGER IF EXISTS test_mark ON household")
     conn.execute("DROP FUNCTION IF EXISTS test_mark()")
     conn.commit()
+
+
+def test_an_import_inside_a_callers_transaction_leaves_its_settings_behind(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The import acts as the system, in bulk, local to its transaction; inside a caller's open
+    transaction (a savepoint) that would outlive it, and the caller's next edit would be made
+    unaudited as a bulk import's. The caller's own settings are back after the import."""
+    conn = two_provinces
+    conn.execute("SELECT set_config('agrimap.user', 'cán bộ thử', true)")
+    acting = "SELECT " + ", ".join(
+        f"coalesce(current_setting('{n}', true), '')" for n in write.ACTING_SETTINGS
+    )
+    before = conn.execute(acting).fetchone()
+    summary = import_file(conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path)
+    assert summary.imported == N
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    assert conn.execute(acting).fetchone() == before
+    assert before[0] == "cán bộ thử" and before[3] != "on"
+    audited = "SELECT count(*) FROM audit_log WHERE object_type = 'household' AND action = 'update'"
+    edits = conn.execute(audited).fetchone()[0]
+    conn.execute("UPDATE household SET label = 'sửa sau khi nhập' WHERE code = 'H0001'")
+    assert conn.execute(audited).fetchone()[0] == edits + 1
+    conn.rollback()
