@@ -256,6 +256,16 @@ def _check_shapefile_parts(path: Path) -> None:
         )
 
 
+def _unreadable(path: Path, exc: Exception) -> InvalidInput:
+    """GDAL could not open or read ``path``: the refusal, with GDAL's reason."""
+    return _refuse(
+        f"Không đọc được {path.name}: {exc}.",
+        f"Cannot read {path.name}: {exc}.",
+        "Tệp có thể bị hỏng; mở thử bằng QGIS hoặc xuất lại.",
+        "The file may be damaged; try opening it in QGIS or export it again.",
+    )
+
+
 def _read_ogr(path: Path, source_layer: str | None, rows: int | None = None) -> RawTable:
     fmt = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "KML", ".gpx": "GPX"}.get(
         path.suffix.lower(), "GeoJSON"
@@ -276,12 +286,7 @@ def _read_ogr(path: Path, source_layer: str | None, rows: int | None = None) -> 
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises several GDAL error classes
-        raise _refuse(
-            f"Không đọc được {path.name}: {exc}.",
-            f"Cannot read {path.name}: {exc}.",
-            "Tệp có thể bị hỏng; mở thử bằng QGIS hoặc xuất lại.",
-            "The file may be damaged; try opening it in QGIS or export it again.",
-        ) from exc
+        raise _unreadable(path, exc) from exc
     names = [str(name) for name, _ in layers]
     if source_layer is None and len(names) > 1:
         listed = ", ".join(f"{name} ({kind or 'không có hình'})" for name, kind in layers)
@@ -305,12 +310,7 @@ def _read_ogr(path: Path, source_layer: str | None, rows: int | None = None) -> 
         encoding = "latin1" if fmt == "ESRI Shapefile" else None
         gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, max_features=rows)
     except Exception as exc:  # pyogrio raises several GDAL error classes
-        raise _refuse(
-            f"Không đọc được {path.name}: {exc}.",
-            f"Cannot read {path.name}: {exc}.",
-            "Tệp có thể bị hỏng; mở thử bằng QGIS hoặc xuất lại.",
-            "The file may be damaged; try opening it in QGIS or export it again.",
-        ) from exc
+        raise _unreadable(path, exc) from exc
     crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
     geometry = np.asarray(gdf.geometry.values, dtype=object)
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))

@@ -32,3 +32,12 @@ def test_a_geopackage_of_several_layers_is_refused_with_their_names(tmp_path: Pa
     with pytest.raises(InvalidInput) as info:
         read_table(src, source_layer="khong_co")
     assert "không có lớp khong_co" in info.value.vi and "ho_gia_dinh, thon" in info.value.vi
+
+
+def test_a_damaged_geopackage_is_refused_with_gdals_reason(tmp_path: Path) -> None:
+    src = tmp_path / "hong.gpkg"
+    src.write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
+    with pytest.raises(InvalidInput) as info:
+        read_table(src)
+    assert info.value.vi.startswith("Không đọc được hong.gpkg: ")
+    assert info.value.en.startswith("Cannot read hong.gpkg: ") and "QGIS" in info.value.hint_vi
