@@ -105,6 +105,7 @@ def test_planner_page_follows_the_switches(
         page.wait_for_url(f"{live_server}/maps/coverage*")
         page.wait_for_function("document.body.dataset.coverageBusy === '0'", timeout=30_000)
         load_s = time.perf_counter() - started
+        print(f"planner page: signed in and drawn in {load_s:.2f} s")
         assert page.locator("#coverage-status").is_hidden(), page.inner_text("#coverage-status")
 
         # Criterion 8, in Vietnamese numbers: the seed figures of Gia Phú.
