@@ -31,7 +31,8 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
             table.frame[c] = [
                 _recovered_latin1(v) if isinstance(v, str) else v for v in table.frame[c]
             ]
-    non_ascii = _non_ascii_sample(table, columns)
+    todo = {c: _needs_decoding(table.frame[c]) for c in columns}  # the cells to decode
+    non_ascii = _non_ascii_sample(table, todo)
     if encoding is not None:
         chosen = textenc.normalise_encoding_name(encoding)
         note = f"encoding given by --encoding: {chosen}"
@@ -43,13 +44,12 @@ def decode_text(table: RawTable, encoding: str | None) -> tuple[str, str]:
         note = f"{guess.reason} (e.g. '{guess.example_raw}' -> '{guess.example_decoded}')"
         if table.declared_encoding and _cpg_name(table.declared_encoding) not in (None, chosen):
             note += f"; the .cpg file says {table.declared_encoding}, which does not fit the text"
-    for c in columns:
-        values = table.frame[c].tolist()
-        todo = _needs_decoding(table.frame[c])
-        if not todo.any():
+    for c, cells in todo.items():
+        if not cells.any():
             continue  # plain ASCII text (codes, numbers) decodes to itself
+        values = table.frame[c].tolist()
         decoded: dict[object, object] = {}  # each distinct value decoded once
-        for i in np.flatnonzero(todo):
+        for i in np.flatnonzero(cells):
             v = values[i]
             values[i] = (
                 decoded[v] if v in decoded else decoded.setdefault(v, _decode_value(v, chosen))
@@ -91,13 +91,15 @@ def _decode_value(value: object, encoding: str) -> object:
     return textenc.decode_legacy(value.encode("latin-1"), encoding)
 
 
-def _non_ascii_sample(table: RawTable, columns: list[str], size: int = 5000) -> list[bytes]:
-    """Distinct non-ASCII values, evenly spread over the file: enough to tell the encoding
-    apart without scoring every one of a million rows."""
+def _non_ascii_sample(
+    table: RawTable, todo: dict[str, np.ndarray], size: int = 5000
+) -> list[bytes]:
+    """Distinct non-ASCII values (``todo``: per column, the cells that are), evenly spread over
+    the file: enough to tell the encoding apart without scoring every one of a million rows."""
     seen: dict[bytes, None] = {}
-    for c in columns:
+    for c, marked in todo.items():
         cells = table.frame[c].tolist()
-        values = [cells[i] for i in np.flatnonzero(_needs_decoding(table.frame[c]))]
+        values = [cells[i] for i in np.flatnonzero(marked)]
         step = max(len(values) // size, 1)
         for v in values[::step]:
             seen.setdefault(v.encode("latin-1"), None)

@@ -322,17 +322,18 @@ BULK_MOVE = {
         "skipped_row_triggers": ("household_scope_insert", "household_audit"),
         # each with what the INSERT triggers do to it (pg_trigger.tgtype: 4 insert, 8 delete,
         # 16 update)
-        "derived": {"household_key": 4, "household_cell": 28, "household_served": 4,
-                    "household_coverage": 4, "village_coverage_summary": 28, "layer_version": 20,
-                    "partition_extent": 20},
+        "derived": {"household_key": 4, "household_cell": 28, "household_coverage": 4,
+                    "village_coverage_summary": 28, "layer_version": 20, "partition_extent": 20},
 },
 }  # fmt: skip
 
 _TRIGGERS = """
 SELECT t.tgname, t.tgrelid::regclass::text, t.tgrelid = %(parent)s::regclass AS on_parent,
-       t.tgenabled, (t.tgtype & 1) = 1 AS row_level, t.tgisinternal, t.tgconstraint,
+       t.tgenabled, (t.tgtype & 1) = 1 AS row_level, t.tgisinternal,
+       coalesce(nullif(k.conparentid, 0), k.oid) AS parent_key,
        d.mask IS NOT NULL AS on_derived
 FROM pg_trigger t
+LEFT JOIN pg_constraint k ON k.oid = t.tgconstraint
 LEFT JOIN (SELECT to_regclass(unnest(%(derived)s::text[])) AS rel,
                   unnest(%(masks)s::int[]) AS mask) d
   ON d.rel = t.tgrelid
@@ -383,19 +384,14 @@ def bulk_move(conn: psycopg.Connection, spec: Layer, options: WriteOptions) -> B
         return None  # a key of several columns: checked by the normal insert
     checked = {oid for oid, *_ in keys}
     triggers = conn.execute(_TRIGGERS, params).fetchall()
-    for name, _, on_parent, enabled, row_level, internal, constraint, on_derived in triggers:
+    for name, _, on_parent, enabled, row_level, internal, parent_key, on_derived in triggers:
         if enabled == "A":
             continue
         if on_derived:
             return None  # a trigger or foreign key the derived tables' writes would skip
         if internal:
-            # A partition's copy of a parent's foreign key: which one, by name.
-            parent_key = conn.execute(
-                "SELECT coalesce(nullif(p.oid, 0), c.oid) FROM pg_constraint c "
-                "LEFT JOIN pg_constraint p ON p.oid = c.conparentid WHERE c.oid = %s",
-                (constraint,),
-            ).fetchone()
-            if parent_key is None or parent_key[0] not in checked:
+            # A partition's copy of a parent's foreign key (``parent_key``): one checked here?
+            if parent_key not in checked:
                 return None
             continue
         if row_level:
