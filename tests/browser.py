@@ -113,10 +113,11 @@ def browser_page(*, width: int = 1280, height: int = 800, mobile: bool = False) 
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def screenshot(page: Page, path: Path) -> Path:
-    """Save what the viewport shows as PNG at ``path`` (parent folders made); returns it."""
+def screenshot(page: Page, path: Path, timeout: float | None = None) -> Path:
+    """Save what the viewport shows as PNG at ``path`` (parent folders made); returns it.
+    ``timeout`` (ms): Playwright's own (30 s) when None."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), timeout=timeout)
     return path
 
 
