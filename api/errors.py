@@ -21,6 +21,7 @@ from geo.errors import (
     NotSignedIn,
     PermissionDenied,
     RateLimited,
+    StoredFileMissing,
     TooLarge,
     Unavailable,
 )
@@ -45,6 +46,7 @@ STATUS: dict[type[AgriMapError], int] = {
     PreconditionRequired: 428,
     TooLarge: 413,
     Unavailable: 503,
+    StoredFileMissing: 503,
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,

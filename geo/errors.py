@@ -86,3 +86,8 @@ class Unavailable(AgriMapError):
     def __init__(self, vi: str, en: str, *, retry_after: int, **kw) -> None:
         super().__init__(vi, en, **kw)
         self.retry_after = retry_after
+
+
+class StoredFileMissing(AgriMapError):
+    """A file the database points to (a soil raster) is missing or unreadable on the server
+    (HTTP 503): the request was fine, the operator must restore the file."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -11,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.errors
 import rasterio.windows
 import shapely
 import shapely.geometry
@@ -18,13 +22,19 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from psycopg import AsyncConnection
 from pyproj import CRS, Transformer
+from rio_tiler.errors import TileOutsideBounds
+from rio_tiler.io import Reader
+from rio_tiler.utils import render
 
-from geo.errors import InvalidInput, NotFound
+from geo.errors import InvalidInput, NotFound, StoredFileMissing
 from geo.soil import ClassTable, SoilConfig, advice_note, grade_shares, property_key, soil_config
+from geo.soil_colours import colourise
 from geo.soil_interp import class_probabilities
 from geo.values import parse_number, parse_text
 
 from .schema import Column, Layer
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4)
@@ -117,6 +127,51 @@ async def raster_file(conn: AsyncConnection, rid: int) -> tuple[str, str, str]:
     if row is None:
         raise NotFound(f"Không có ảnh nông hóa số {rid}.", f"No soil raster {rid}.")
     return row[0], row[1], row[2]
+
+
+def raster_missing(rid: int, path: str, exc: Exception) -> StoredFileMissing:
+    """The error for a catalogued raster whose file cannot be read; logged for the operator."""
+    log.error("soil raster %s: file %s cannot be read: %s", rid, path, exc)
+    return StoredFileMissing(
+        f"Ảnh nông hóa số {rid} đang thiếu hoặc hỏng trên máy chủ, chưa đọc được.",
+        f"Soil raster {rid} is missing or damaged on the server and cannot be read.",
+        hint_vi="Báo quản trị viên khôi phục tệp ảnh (agrimap restore từ bản sao lưu) "
+        "hoặc nhập lại ảnh nông hóa.",
+        hint_en="Ask the administrator to restore the raster file (agrimap restore from a "
+        "backup) or import the soil raster again.",
+    )
+
+
+@contextmanager
+def open_raster(rid: int, path: str) -> Iterator[Any]:
+    """``rasterio.open`` of a catalogued raster; a missing or unreadable file is
+    StoredFileMissing (a 503 naming the raster), never a bare I/O error."""
+    try:
+        src = rasterio.open(path)
+    except (rasterio.errors.RasterioIOError, OSError) as exc:
+        raise raster_missing(rid, path, exc) from exc
+    with src:
+        yield src
+
+
+def tile_png(
+    rid: int, path: str, table: ClassTable, *, tms: Any, z: int, x: int, y: int
+) -> bytes | None:
+    """A 256 px PNG of one raster tile coloured by ``table``'s grades, or None outside the
+    raster; a missing or unreadable file is StoredFileMissing."""
+    try:
+        reader = Reader(path, tms=tms)
+    except (rasterio.errors.RasterioIOError, OSError) as exc:
+        raise raster_missing(rid, path, exc) from exc
+    with reader as src:
+        try:
+            img = src.tile(x, y, z, tilesize=256, resampling_method="nearest")
+        except TileOutsideBounds:
+            return None
+    band = img.array[0]
+    valid = ~band.mask if band.mask is not None and band.mask.shape else band == band
+    rgba = colourise(band.filled(0).astype("float64"), valid, table)
+    return render(rgba[:3], mask=rgba[3], img_format="PNG")
 
 
 # --- queries: the current raster per property, values at a point, statistics per field ------
@@ -212,24 +267,34 @@ def point_values(
     out = []
     for r in rasters:
         table = config.table(r.property, r.unit)
-        with rasterio.open(r.path) as src:
-            x, y = _to_raster_crs(src.crs, np.array([lon]), np.array([lat]))
-            row, col = src.index(x[0], y[0])
-            value = sd = None
-            if 0 <= row < src.height and 0 <= col < src.width:
-                window = rasterio.windows.Window(col, row, 1, 1)
-                cell = src.read(window=window, masked=True)[:, 0, 0]
-                if not np.ma.is_masked(cell[0]):
-                    value = float(cell[0])
-                    sd = float(cell[1]) if src.count > 1 and not np.ma.is_masked(cell[1]) else None
+        value = sd = None
+        try:
+            value, sd = _value_at(r, lon, lat)
+            unavailable = False
+        except StoredFileMissing:  # logged; the other properties are still answered
+            unavailable = True
         grade = table.grade(value)
         out.append({
             "raster_id": r.id, "property": r.property, "label_vi": table.label_vi,
             "label_en": table.label_en, "unit": r.unit, "depth_cm": r.depth_cm,
             "value": value, "value_text": table.format(value), "grade": grade, "sd": sd,
-            "method": r.method, "reliability": r.reliability,
+            "method": r.method, "reliability": r.reliability, "unavailable": unavailable,
         })  # fmt: skip
     return out
+
+
+def _value_at(r: SoilRaster, lon: float, lat: float) -> tuple[float | None, float | None]:
+    """The raster's value and (kriging) sd at one point; None outside it or on nodata."""
+    with open_raster(r.id, r.path) as src:
+        x, y = _to_raster_crs(src.crs, np.array([lon]), np.array([lat]))
+        row, col = src.index(x[0], y[0])
+        if not (0 <= row < src.height and 0 <= col < src.width):
+            return None, None
+        cell = src.read(window=rasterio.windows.Window(col, row, 1, 1), masked=True)[:, 0, 0]
+        if np.ma.is_masked(cell[0]):
+            return None, None
+        sd = float(cell[1]) if src.count > 1 and not np.ma.is_masked(cell[1]) else None
+        return float(cell[0]), sd
 
 
 def _to_raster_crs(crs: Any, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -247,7 +312,7 @@ def zonal_summaries(
     covered fraction and (kriging) grade probabilities, with exactextract's exact cell-coverage
     fractions. ``geoms`` are WGS84 (Multi)Polygons."""
     table = config.table(r.property, r.unit)
-    with rasterio.open(r.path) as src:
+    with open_raster(r.id, r.path) as src:
         raster_crs = CRS.from_user_input(src.crs.to_wkt())
         if not raster_crs.equals(CRS.from_epsg(4326)):
             tr = Transformer.from_crs("EPSG:4326", raster_crs, always_xy=True)
@@ -280,7 +345,7 @@ def zonal_summaries(
         for i, g in enumerate(geoms)
     ]  # fmt: skip
     shared = {"raster_id": r.id, "method": r.method, "depth_cm": r.depth_cm,
-              "reliability": r.public(config)["reliability"]}  # fmt: skip
+              "reliability": r.public(config)["reliability"], "unavailable": False}  # fmt: skip
     for summary in out:
         summary.update(shared)
     return out
@@ -377,7 +442,7 @@ def field_reports(
 ) -> list[dict[str, Any]]:
     """For each growing area: every property's statistics and the advice note."""
     geoms = [a["geometry"] for a in areas]
-    per_raster = [zonal_summaries(r, geoms, config=config) for r in rasters]
+    per_raster = [_zonal_or_unavailable(r, geoms, config=config) for r in rasters]
     reports = []
     for i, a in enumerate(areas):
         props = [s[i] for s in per_raster]
@@ -387,3 +452,17 @@ def field_reports(
             "note": advice_note(config, [p for p in props if p.get("mean") is not None], lang=lang),
         })  # fmt: skip
     return reports
+
+
+def _zonal_or_unavailable(
+    r: SoilRaster, geoms: list[shapely.Geometry], *, config: SoilConfig
+) -> list[dict[str, Any]]:
+    """``zonal_summaries``, or for a raster whose file cannot be read (logged) a summary per
+    field marked ``unavailable``: the other properties are still reported."""
+    try:
+        return zonal_summaries(r, geoms, config=config)
+    except StoredFileMissing:
+        table = config.table(r.property, r.unit)
+        empty = summarise_cells(table, np.empty(0), np.empty(0), field_cells=0.0)
+        return [{**empty, "raster_id": r.id, "depth_cm": r.depth_cm, "method": r.method,
+                 "unavailable": True} for _ in geoms]  # fmt: skip

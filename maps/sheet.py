@@ -228,8 +228,16 @@ SOIL_NOTE_MM = 4.4
 
 def _soil_section(soil: dict[str, Any] | None) -> tuple[str, float]:
     """The soil summary (``layers.soil.field_reports`` of this area) and its height in mm."""
+    missing = [p["label_vi"] for p in (soil or {}).get("properties", []) if p.get("unavailable")]
+    unread = (
+        f'<p class="soil-note">Tạm thời không đọc được ảnh nông hóa: {_esc(", ".join(missing))}.</p>'
+        if missing
+        else ""
+    )
     if not soil or not any(p.get("mean") is not None for p in soil.get("properties", [])):
-        return "", 0.0
+        return (
+            (f"<h2>Nông hóa thổ nhưỡng</h2>{unread}", 8.0 + SOIL_NOTE_MM) if missing else ("", 0.0)
+        )
     rows = []
     for p in soil["properties"]:
         if p.get("mean") is None:
@@ -249,8 +257,10 @@ def _soil_section(soil: dict[str, Any] | None) -> tuple[str, float]:
         + "".join(rows)
         + "</tbody></table>"
         + (f'<ul class="soil-note">{notes}</ul>' if notes else "")
+        + unread
     )
-    return html_, 8.0 + SOIL_ROW_MM * (len(rows) + 1) + SOIL_NOTE_MM * len(soil.get("note", []))
+    notes_mm = SOIL_NOTE_MM * (len(soil.get("note", [])) + bool(missing))
+    return html_, 8.0 + SOIL_ROW_MM * (len(rows) + 1) + notes_mm
 
 
 def render_sheet(

@@ -242,13 +242,14 @@ async def area_page(
     names = await registry.area_place_names(conn, fid)
     versions = await registry.history(conn, fid)
     # The soil summary the sheet and the soil page give for this area, when a map covers it.
-    soil_rows, soil_notes = [], []
+    soil_rows, soil_notes, soil_unavailable = [], [], []
     rasters = await soil.current_rasters(conn)
     if rasters:
         areas = await soil.growing_area_geoms(conn, area_id=fid)
         (report,) = await in_worker(soil.field_reports, areas, rasters, config=config, lang=lang)
         soil_rows = [p for p in report["properties"] if p.get("mean") is not None]
         soil_notes = report["note"] if soil_rows else []
+        soil_unavailable = [p for p in report["properties"] if p.get("unavailable")]
     lon_min, lat_min, lon_max, lat_max = geom.bounds
     feature = {
         "type": "Feature", "id": fid,
@@ -276,6 +277,7 @@ async def area_page(
         statuses=STATUS_NAMES[lang],
         soil_rows=soil_rows,
         soil_notes=soil_notes,
+        soil_unavailable=soil_unavailable,
     )
     return HTMLResponse(html)
 

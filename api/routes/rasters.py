@@ -5,14 +5,9 @@ from __future__ import annotations
 import morecantile
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from rio_tiler.errors import TileOutsideBounds
-from rio_tiler.io import Reader
-from rio_tiler.utils import render
-from starlette.concurrency import run_in_threadpool
 
-from geo.soil import ClassTable
-from geo.soil_colours import colourise
 from layers import soil
+from layers.offload import in_worker
 
 from .. import tileserve
 from ..deps import TMS_ID, ConnDep, SoilConfigDep, check_tile
@@ -21,18 +16,6 @@ from ..tilecache import Tile, make_tile
 
 router = APIRouter(tags=["Tiles"])
 TMS = morecantile.tms.get(TMS_ID)
-
-
-def _render_png(path: str, table: ClassTable, z: int, x: int, y: int) -> bytes | None:
-    with Reader(path, tms=TMS) as src:
-        try:
-            img = src.tile(x, y, z, tilesize=256, resampling_method="nearest")
-        except TileOutsideBounds:
-            return None
-    band = img.array[0]
-    valid = ~band.mask if band.mask is not None and band.mask.shape else band == band
-    rgba = colourise(band.filled(0).astype("float64"), valid, table)
-    return render(rgba[:3], mask=rgba[3], img_format="PNG")
 
 
 @router.get(
@@ -54,7 +37,7 @@ async def raster_tile(
     table = config.table(prop, unit)  # the same table as the legend: they cannot disagree
 
     async def make() -> Tile:
-        png = await run_in_threadpool(_render_png, path, table, z, x, y)
+        png = await in_worker(soil.tile_png, rid, path, table, tms=TMS, z=z, x=x, y=y)
         return make_tile(png or b"", tables=("soil_raster",), zxy=(z, x, y))
 
     # The same cache and freshness as vector tiles: a change to soil_raster evicts the tile.

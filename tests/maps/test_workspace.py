@@ -11,9 +11,11 @@ import io
 import re
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import morecantile
 import psycopg
 import pytest
 from openpyxl import load_workbook
@@ -323,3 +325,65 @@ def test_the_area_page_gives_the_soil_summary_of_the_area(officer, area) -> None
         assert note in page.text
     english = client.get(f"/maps/growing-areas/{area['id']}?lang=en").text
     assert "Soil fertility" in english and mapped[0]["label_en"] in english
+
+
+@pytest.fixture()
+def missing_om_raster(demo_url: str) -> Iterator[int]:
+    """The current organic-matter raster's catalogue row copied with a path whose file is gone
+    (a data directory restored without its rasters): it becomes the current 'om' raster."""
+    with psycopg.connect(demo_url, autocommit=True) as conn:
+        rid = conn.execute(
+            "INSERT INTO soil_raster (property, unit, depth_cm, path, source, surveyed_on, "
+            "geom, method, params, reliability, cell_m, bands, source_unit) "
+            "SELECT property, unit, depth_cm, path || '.gone.tif', source, surveyed_on, geom, "
+            "method, params, reliability, cell_m, bands, source_unit FROM soil_raster "
+            "WHERE property = 'om' ORDER BY id DESC LIMIT 1 RETURNING id"
+        ).fetchone()[0]
+        try:
+            yield rid
+        finally:
+            conn.execute("DELETE FROM soil_raster WHERE id = %s", (rid,))
+
+
+def test_a_soil_raster_missing_on_disk_is_said_and_never_a_500(
+    officer, area, demo_url: str, missing_om_raster: int
+) -> None:
+    """The pages and the soil API give the other properties and name the one they cannot
+    read; its tiles are a bilingual 503 naming the raster (was a 500)."""
+    client, _ = officer
+    report = client.get(f"/soil/growing-areas/{area['id']}")
+    assert report.status_code == 200
+    props = {p["property"]: p for p in report.json()["properties"]}
+    assert props["om"]["unavailable"] is True and props["om"]["mean"] is None
+    assert all(
+        p["mean"] is not None and not p["unavailable"] for k, p in props.items() if k != "om"
+    )
+    page = client.get(f"/maps/growing-areas/{area['id']}")
+    assert page.status_code == 200
+    said = _text(page.text.split('id="area-soil-unavailable"', 1)[1].split("</p>", 1)[0])
+    assert "Tạm thời không đọc được ảnh nông hóa" in said and props["om"]["label_vi"] in said
+    table = page.text.split('id="area-soil"', 1)[1].split("</table>", 1)[0]
+    assert props["ph_kcl"]["mean_text"] in table and props["om"]["label_vi"] not in table
+    english = client.get(f"/maps/growing-areas/{area['id']}?lang=en").text
+    assert "cannot be read on the server" in english and props["om"]["label_en"] in english
+    sheet = client.get(f"/collections/growing_areas/items/{area['id']}/sheet")
+    assert sheet.status_code == 200 and "Tạm thời không đọc được ảnh nông hóa" in sheet.text
+    point = client.get("/soil/point", params={"lon": 104.08, "lat": 22.365})
+    assert point.status_code == 200
+    at = {p["property"]: p for p in point.json()["properties"]}
+    assert at["om"]["unavailable"] is True and at["ph_kcl"]["value"] is not None
+    with psycopg.connect(demo_url) as conn:
+        lon, lat = conn.execute(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM soil_raster "
+            "WHERE id = %s) s",
+            (missing_om_raster,),
+        ).fetchone()
+    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 14)
+    r = client.get(
+        f"/collections/soil_rasters/items/{missing_om_raster}/tiles/WebMercatorQuad/"
+        f"14/{tile.x}/{tile.y}.png"
+    )
+    assert r.status_code == 503, r.text
+    body = r.json()
+    assert f"Ảnh nông hóa số {missing_om_raster}" in body["description"]
+    assert "agrimap restore" in body["description"] and "restore" in body["description_en"]

@@ -110,7 +110,7 @@ function agrimapSoil(cfg) {
     for (const p of ordered) {
       out += `<div class="soil-prop" data-property="${esc(p.property)}"><h3>${esc(cfg.lang === "en" ? p.label_en : p.label_vi)}` +
         (p.depth_cm ? ` · ${esc(p.depth_cm)} cm` : "") + `</h3>`;
-      if (p.mean == null) { out += `<p>${esc(s.noData)}</p></div>`; continue; }
+      if (p.mean == null) { out += `<p>${esc(p.unavailable ? s.unavailable : s.noData)}</p></div>`; continue; }
       out += `<dl class="soil-dl"><dt>${esc(s.mean)}</dt><dd>${esc(p.mean_text)}` + (p.sd_text ? ` (± ${esc(p.sd_text)})` : "") + `</dd>` +
         `<dt>${esc(s.range)}</dt><dd>${esc(p.min_text)} – ${esc(p.max_text)}</dd>` +
         `<dt>${esc(s.grade)}</dt><dd>${esc(cfg.lang === "en" && p.grade_en ? p.grade_en : p.grade)}</dd>` +
