@@ -5,7 +5,6 @@ which villages joined or left the dead-zone list between two dates."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from importlib.resources import files
 from typing import Any
@@ -17,6 +16,7 @@ from geo.errors import InvalidInput
 from geo.hexagons import cell_centre, cells_with_households, gap_candidates, gap_fragments
 
 from .coverage_indicators import EVERYTHING, POINTS_SQL, Selection, indicators, selection_params
+from .offload import in_worker
 
 CENTRES_SQL = (files("layers") / "coverage_centres.sql").read_text()
 GAP_RESOLUTION = 9  # the FCC 5G Fund's cells (about 0.1 km²)
@@ -34,7 +34,7 @@ async def gaps(
     households; fragments under ``min_area_km2`` dropped (and counted)."""
     params = await selection_params(conn, selection)
     points = await (await conn.execute(POINTS_SQL, params)).fetchall()
-    cells = await asyncio.to_thread(cells_with_households, points, resolution=resolution)
+    cells = await in_worker(cells_with_households, points, resolution=resolution)
     order = sorted(gap_candidates(cells))
     centres = [cell_centre(c) for c in order]
     cur = await conn.execute(
@@ -43,7 +43,7 @@ async def gaps(
     )
     covered = {order[i - 1] for (i,) in await cur.fetchall()}
     uncovered = [c for c in order if c not in covered]
-    fragments = await asyncio.to_thread(
+    fragments = await in_worker(
         gap_fragments, cells, uncovered=uncovered, min_area_km2=min_area_km2
     )
     kept_cells = sum(f["cells"] for f in fragments)

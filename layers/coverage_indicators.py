@@ -4,7 +4,6 @@ sóng), and criterion-8 verdicts; and which coverage serves one coordinate."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from psycopg.rows import dict_row
 from geo.coverage_rules import VillageRule, percent, technologies_at_least, verdict
 from geo.errors import InvalidInput, NotFound
 from geo.hexagons import cell_polygon, hexagon_counts
+
+from .offload import in_worker
 
 SERVED = (files("layers") / "coverage_served.sql").read_text()
 # Per village: households, served by the selection, by mobile broadband, passed by fibre, and
@@ -352,7 +353,7 @@ async def hexagons(
     cur = await conn.execute(POINTS_SQL, params)
     points = await cur.fetchall()
     # Cell assignment is CPU work: off the event loop.
-    cells = await asyncio.to_thread(
+    cells = await in_worker(
         hexagon_counts, points, resolution=resolution, min_households=min_households
     )
     return {

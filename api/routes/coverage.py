@@ -5,7 +5,6 @@ refuses a query parameter it does not know (a typo must not answer for everythin
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Literal
@@ -18,6 +17,7 @@ from geo.errors import InvalidInput
 from layers import coverage_gaps as coverage_gaps_layer
 from layers import coverage_indicators, coverage_map, coverage_speed
 from layers.coverage_indicators import Selection
+from layers.offload import in_worker
 from maps import coverage_report as coverage_report_files
 
 from ..auth import Principal, require
@@ -163,11 +163,11 @@ async def coverage_report(
     if kind == "csv":
         body = coverage_report_files.indicators_csv(result)
     elif kind == "xlsx":
-        body = await asyncio.to_thread(coverage_report_files.indicators_xlsx, result)
+        body = await in_worker(coverage_report_files.indicators_xlsx, result)
     else:
         outlines = await coverage_map.village_outlines(conn, commune_code=selection.code or "")
         unit = await coverage_map.commune(conn, selection.code or "")
-        body = await asyncio.to_thread(
+        body = await in_worker(
             coverage_report_files.commune_pdf, result, outlines,
             commune_name=unit["name"], province_name=unit["province_name"],
         )  # fmt: skip
