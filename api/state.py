@@ -44,12 +44,20 @@ class AppState:
     def _connect_errors(self) -> int:
         return self.pool.get_stats().get("connections_errors", 0)  # type: ignore[union-attr]
 
+    def _pool_full(self) -> bool:
+        """Every connection the pool may hold exists: a wait for one is the database being
+        busy. Short of that, a wait means the pool could not open one in pool_timeout (the
+        database does not answer, or answers too slowly to connect): not worth waiting on."""
+        stats = self.pool.get_stats()  # type: ignore[union-attr]
+        return stats.get("pool_size", 0) >= self.pool.max_size  # type: ignore[union-attr]
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A pooled connection. A wait of pool_timeout that ends without one is a 503 when
-        the pool failed to connect meanwhile (the database is down); when the database is
-        merely busy (every connection in use, none failing) the request waits on, up to
-        AGRIMAP_POOL_BUSY_TIMEOUT, as a burst of writes should."""
+        the pool failed to connect meanwhile (the database is down) or could not even grow
+        to its size (the database is frozen or unreachable: connects hang); when the
+        database is merely busy (every connection open and in use, none failing) the request
+        waits on, up to AGRIMAP_POOL_BUSY_TIMEOUT, as a burst of writes should."""
         pool = self.pool
         assert pool is not None, "the pool is opened in the app's lifespan"
         errors = self._connect_errors()
@@ -60,7 +68,12 @@ class AppState:
                 break
             except PoolTimeout:
                 known_down = self.database_failed_at is not None  # waited a quarter second
-                if known_down or self._connect_errors() > errors or time.monotonic() >= deadline:
+                if (
+                    known_down
+                    or self._connect_errors() > errors
+                    or not self._pool_full()
+                    or time.monotonic() >= deadline
+                ):
                     self.database_failed_at = time.monotonic()
                     raise
         self.database_failed_at = None

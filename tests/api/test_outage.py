@@ -7,7 +7,10 @@ port + 1000), so the other tests' database never goes down."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -133,3 +136,53 @@ def test_database_down_gives_503_fast_and_recovers(outage_cluster) -> None:
     with psycopg.connect(url) as conn:  # nothing committed before the stop was lost
         assert conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] >= before
         assert conn.execute("SELECT 1 FROM app_user WHERE username = %s", (name,)).fetchone()
+
+
+def _freeze(cluster: localpg.LocalPostgres, sig: int) -> None:
+    """SIGSTOP / SIGCONT the cluster's postmaster and every backend: connections stay open
+    and the kernel still accepts bytes, but nothing answers (a frozen host or a partition)."""
+    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(
+        ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    for pid in [postmaster, *map(int, children)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def test_a_frozen_database_gives_503_within_the_bound_and_recovers(outage_cluster) -> None:
+    """The database stops answering without closing anything: a pooled connection's check
+    and a new connection both wait in vain. Requests made meanwhile still get 503 with
+    Retry-After within 2 s (AGRIMAP_POOL_TIMEOUT 1.5 s), and the
+    server answers normally again within 5 s of the thaw."""
+    cluster, url = outage_cluster
+    paths = ["/collections", "/collections/households/items?limit=5", "/maps/overview"]
+    with serve(url) as base:
+        assert all(httpx.get(base + p).status_code == 200 for p in paths)
+        answers: list[Answer] = []
+        stop = threading.Event()
+        _freeze(cluster, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        try:
+            workers = [
+                threading.Thread(target=_load, args=(base, paths[k:] + paths[:k], {}, stop, answers))
+                for k in range(3)
+            ]  # fmt: skip
+            for w in workers:
+                w.start()
+            time.sleep(8.0)
+        finally:
+            thawed_at = time.monotonic()
+            _freeze(cluster, signal.SIGCONT)
+        time.sleep(6.0)
+        stop.set()
+        for w in workers:
+            w.join(timeout=30)
+    during = [a for a in answers if frozen_at < a.at and a.at + a.seconds < thawed_at]
+    assert len(during) >= 6, [(round(a.at - frozen_at, 1), a.status) for a in answers]
+    assert {a.status for a in during} == {503}, sorted({(a.path, a.status) for a in during})
+    assert all(a.retry_after == "5" for a in during)
+    assert max(a.seconds for a in during) < 2.0, max(a.seconds for a in during)
+    after = [a for a in answers if a.at > thawed_at + 5.0]
+    assert after and {a.status for a in after} == {200}, sorted({(a.path, a.status) for a in after})
+    print(f"frozen: {len(during)} answers, slowest {max(a.seconds for a in during):.2f} s")
