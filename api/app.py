@@ -94,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
             # handed out, so the first requests after a restart do not meet dead ones.
             timeout=settings.pool_timeout,
             check=AsyncConnectionPool.check_connection,
+            configure=state.mark_connected,  # connects that succeed: not a frozen database
             # Short reconnect attempts: the next request starts a fresh one, so the pool
             # is back within about a second of the database (psycopg's back-off doubles).
             reconnect_timeout=max(2.0, 2 * settings.pool_timeout),

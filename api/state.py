@@ -44,18 +44,26 @@ class AppState:
     def _connect_errors(self) -> int:
         return self.pool.get_stats().get("connections_errors", 0)  # type: ignore[union-attr]
 
-    def _pool_full(self) -> bool:
-        """Every connection the pool may hold exists: a wait for one is the database being
-        busy. Short of that, a wait means the pool could not open one in pool_timeout (the
-        database does not answer, or answers too slowly to connect): not worth waiting on."""
+    # When the pool last opened a connection (monotonic seconds; its configure callback).
+    connected_at: float = 0.0
+
+    async def mark_connected(self, conn: AsyncConnection) -> None:
+        """The pool's ``configure`` callback: a connection was just opened."""
+        self.connected_at = time.monotonic()
+
+    def _stalled_since(self, started: float) -> bool:
+        """The pool is short of its size and has opened no connection since ``started``: a
+        wait for one then is not the database being busy (every connection open and in use)
+        but connects that hang or fail (the database frozen or unreachable)."""
         stats = self.pool.get_stats()  # type: ignore[union-attr]
-        return stats.get("pool_size", 0) >= self.pool.max_size  # type: ignore[union-attr]
+        not_full = stats.get("pool_size", 0) < self.pool.max_size  # type: ignore[union-attr]
+        return not_full and self.connected_at < started
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A pooled connection. A wait of pool_timeout that ends without one is a 503 when
-        the pool failed to connect meanwhile (the database is down) or could not even grow
-        to its size (the database is frozen or unreachable: connects hang); when the
+        the pool failed to connect meanwhile (the database is down) or, short of its size,
+        opened no connection (the database is frozen or unreachable: connects hang); when the
         database is merely busy (every connection open and in use, none failing) the request
         waits on, up to AGRIMAP_POOL_BUSY_TIMEOUT, as a burst of writes should."""
         pool = self.pool
@@ -63,6 +71,7 @@ class AppState:
         errors = self._connect_errors()
         deadline = time.monotonic() + self.settings.pool_busy_timeout
         while True:
+            started = time.monotonic()
             try:
                 conn = await pool.getconn(timeout=self.connection_timeout())
                 break
@@ -71,7 +80,7 @@ class AppState:
                 if (
                     known_down
                     or self._connect_errors() > errors
-                    or not self._pool_full()
+                    or self._stalled_since(started)
                     or time.monotonic() >= deadline
                 ):
                     self.database_failed_at = time.monotonic()
