@@ -31,6 +31,9 @@ SIMPLIFY_BELOW_ZOOM = 14
 # Point tables whose clusters up to CELL_ZOOM come from per-cell counts kept by triggers.
 CELL_TABLES = {"household": "household_cell"}
 CELL_ZOOM = 12
+# The same counts on the z14 grid (migration 0023): dense z13–14 tiles cluster from them.
+FINE_CELL_TABLES = {"household": "household_cell_z14"}
+FINE_CELL_ZOOM = 14
 MAX_FEATURES = 20_000
 EARTH_RADIUS_M = 6_378_137.0  # Web Mercator's sphere
 WORLD_M = 2 * math.pi * EARTH_RADIUS_M
@@ -153,10 +156,13 @@ def _aggregate_sql(coll: Collection, z: int) -> sql.Composed:
     )
 
 
-def _cells_sql(coll: Collection, z: int) -> sql.Composed:
-    """Clusters from the z12 cell counts (migration 0007): a tile up to z12 is 64 + 2 cells
-    of its zoom across (with the buffer), each the union of 2^(12−z) × 2^(12−z) z12 cells."""
-    shift = CELL_ZOOM - z
+def _cells_sql(
+    coll: Collection, z: int, *, cells: str | None = None, cell_zoom: int = CELL_ZOOM
+) -> sql.Composed:
+    """Clusters from the cell counts of ``cell_zoom``'s grid (z12: migration 0007, table
+    ``CELL_TABLES``; z14: 0023): a tile up to that zoom is 64 + 2 cells of its zoom across
+    (with the buffer), each the union of 2^(cell_zoom − z) × 2^(cell_zoom − z) cells."""
+    shift = cell_zoom - z
     k, half = 2**shift, 2 ** (z - 1) * CLUSTER_CELLS if z else CLUSTER_CELLS // 2
     size = WORLD_M / 2**z
     return sql.SQL(
@@ -172,7 +178,7 @@ def _cells_sql(coll: Collection, z: int) -> sql.Composed:
         "  GROUP BY h.cx >> {shift}, h.cy >> {shift}) c, b"
     ).format(
         scale=sql.Literal(EXTENT / size),
-        cells=sql.Identifier(CELL_TABLES[coll.table]),
+        cells=sql.Identifier(cells or CELL_TABLES[coll.table]),
         c=sql.Literal(CLUSTER_CELLS),
         half=sql.Literal(half),
         k=sql.Literal(k),
@@ -183,6 +189,8 @@ def _cells_sql(coll: Collection, z: int) -> sql.Composed:
 def _clusters(coll: Collection, z: int) -> sql.Composed:
     if coll.table in CELL_TABLES and z <= CELL_ZOOM:
         return _cells_sql(coll, z)
+    if coll.table in FINE_CELL_TABLES and z <= FINE_CELL_ZOOM:
+        return _cells_sql(coll, z, cells=FINE_CELL_TABLES[coll.table], cell_zoom=FINE_CELL_ZOOM)
     return _cluster_sql(coll, z)
 
 
@@ -238,7 +246,7 @@ def layer_sql(coll: Collection, z: int, dense: sql.Identifier | None = None) -> 
     return sql.SQL(
         "(SELECT c.mvt || p.mvt, c.n + p.n FROM {c} AS c(mvt, n), {p} AS p(mvt, n))"
     ).format(
-        c=_mvt(coll, _cluster_sql(coll, z), is_dense),
+        c=_mvt(coll, _clusters(coll, z), is_dense),
         p=_mvt(coll, _features_sql(coll, z), sql.SQL("NOT ") + is_dense),
     )
 
