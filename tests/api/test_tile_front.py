@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.api.test_limits import _raw
+from tests.conftest import serve
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 
@@ -77,3 +78,22 @@ def test_the_fast_path_answers_conditional_and_plain_requests(
     assert query.content == hit.content or query.status_code == 400, query.status_code
     bad = httpx.get(f"{live_server}/collections/households/tiles/WebMercatorQuad/3/9/0")
     assert bad.status_code == 404 and bad.json()["description_en"]
+
+
+def test_connections_the_server_dropped_are_replaced_unseen(demo_url: str, tile_path: str) -> None:
+    """The pool checks a connection it hands out by its socket (``check_if_disturbed``): one
+    whose backend was terminated is replaced before a request gets it, without a 5xx."""
+    name = "agrimap-pool-check-test"
+    url = demo_url + ("&" if "?" in demo_url else "?") + f"application_name={name}"
+    with serve(url, AGRIMAP_TILE_CACHE_MB="0", AGRIMAP_POOL_MIN="4") as base:
+        paths = [tile_path, "/collections/households/items?limit=5"]
+        assert all(httpx.get(base + p).status_code == 200 for p in paths * 4)
+        with psycopg.connect(demo_url, autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (name,),
+            ).fetchone()[0]
+        assert killed >= 2
+        statuses = [httpx.get(base + p).status_code for p in paths * 8]
+    assert statuses == [200] * len(statuses)
