@@ -255,6 +255,17 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AllowedHosts, settings=settings)
 
 
+def allowed_host_names(settings: Settings) -> frozenset[str] | None:
+    """The Host names served (as ``host_allowed`` compares them); None when any Host is."""
+    allowed = frozenset(_host_name(h) for h in settings.allowed_hosts)
+    return None if settings.public_url or "*" in allowed else allowed
+
+
+def host_allowed(allowed: frozenset[str] | None, host: bytes) -> bool:
+    """Whether a request whose Host header is ``host`` (b"" when it has none) is served."""
+    return allowed is None or _host_name(host.decode("latin-1")) in allowed
+
+
 def _host_name(host: str) -> str:
     """'127.0.0.1:8000' -> '127.0.0.1'; '[::1]:8000' -> '::1'; lower case."""
     host = host.strip().lower()
@@ -271,11 +282,10 @@ class AllowedHosts:
 
     def __init__(self, app, settings: Settings) -> None:
         self.app = app
-        self.allowed = {_host_name(h) for h in settings.allowed_hosts}
-        self.enforce = not settings.public_url and "*" not in self.allowed
+        self.allowed = allowed_host_names(settings)
 
     async def __call__(self, scope, receive, send) -> None:
-        if self.enforce and scope["type"] == "http":
+        if self.allowed is not None and scope["type"] == "http":
             host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
             if _host_name(host) not in self.allowed:
                 shown = host[:60]

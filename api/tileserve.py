@@ -2,9 +2,9 @@
 
 ``tile_response`` is the whole answer to a valid tile request: cache lookup, the tile SQL
 on a miss, 304 for a matching ``If-None-Match``, gzip when accepted. The routes in
-``routes/tiles.py`` call it; ``TileFastPath`` (an ASGI middleware) calls it for the common
-case, a plain GET of a valid tile, without routing, dependency injection or a Response
-object. Anything else (bad tile numbers, unknown collections, query strings, HEAD) goes on
+``routes/tiles.py`` call it; ``TileFastPath`` (the outermost ASGI app, in front of FastAPI)
+calls it for the common case, a plain GET of a valid tile, without middleware, routing,
+dependency injection or a Response object. Anything else (bad tile numbers, unknown collections, query strings, HEAD) goes on
 to the routes, which give the bilingual errors.
 """
 
@@ -20,6 +20,7 @@ from fastapi import Request
 from layers.serving import tiles
 from layers.serving.catalog import COLLECTIONS, Collection
 
+from . import limits
 from .deps import TMS_ID
 from .errors import DATABASE_DOWN, unavailable_response
 from .tilecache import Tile, make_tile
@@ -27,6 +28,7 @@ from .tilecache import Tile, make_tile
 MVT = "application/vnd.mapbox-vector-tile"
 VECTOR = tuple(c for c in COLLECTIONS if c.geometry_type)  # every public layer with geometry
 _BY_ID = {c.id: c for c in VECTOR}
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
 _PATH = re.compile(
     rf"/(?:collections/([A-Za-z0-9_-]+)/)?tiles/{TMS_ID}/(\d{{1,2}})/(\d{{1,8}})/(\d{{1,8}})"
 )
@@ -120,11 +122,27 @@ def match(path: str) -> tuple[tuple[Collection, ...], int, int, int] | None:
 
 
 class TileFastPath:
-    """ASGI middleware: answers plain GETs of valid vector tiles directly."""
+    """The outermost ASGI app: answers plain GETs of valid vector tiles itself, before FastAPI
+    and every middleware (a cached tile is mostly this path's own CPU); everything else goes to
+    ``app`` (FastAPI with its whole stack). For the requests it answers it keeps what the
+    stack would do to them: a Host not served, a body (declared or chunked) and a path holding
+    NUL or a number beyond 64 bits all go on to the stack, which refuses them; a database
+    outage is a 503 at once; a matching If-None-Match a 304."""
 
-    def __init__(self, app, state) -> None:
+    def __init__(self, app, state, allowed_hosts: frozenset[str] | None) -> None:
         self.app = app
         self.state = state  # the FastAPI app's state: pool, tile_cache, layer_watch
+        self.allowed_hosts = allowed_hosts  # None: any Host (limits.allowed_host_names)
+        self._hosts_seen: set[bytes] = set()  # Host headers found allowed (a few at most)
+
+    def _host_ok(self, host: bytes) -> bool:
+        if host in self._hosts_seen:
+            return True
+        if not limits.host_allowed(self.allowed_hosts, host):
+            return False
+        if len(self._hosts_seen) < 64:  # forged names are never kept, allowed ones are few
+            self._hosts_seen.add(host)
+        return True
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]:
@@ -132,12 +150,18 @@ class TileFastPath:
         found = match(scope["path"])
         if found is None or getattr(self.state, "pool", None) is None:
             return await self.app(scope, receive, send)
-        inm, enc = "", ""
+        inm, enc, host = "", "", b""
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 inm = value.decode("latin-1")
             elif name == b"accept-encoding":
                 enc = value.decode("latin-1")
+            elif name == b"host":
+                host = value
+            elif name in _BODY_HEADERS:  # the body limit's business
+                return await self.app(scope, receive, send)
+        if not self._host_ok(host):  # AllowedHosts refuses it, in the stack
+            return await self.app(scope, receive, send)
         try:
             tile, hit = await get_tile(self.state, *found)
         except DATABASE_DOWN:  # at once: the route would wait for the database again

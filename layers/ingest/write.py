@@ -322,7 +322,8 @@ BULK_MOVE = {
         "skipped_row_triggers": ("household_scope_insert", "household_audit"),
         # each with what the INSERT triggers do to it (pg_trigger.tgtype: 4 insert, 8 delete,
         # 16 update)
-        "derived": {"household_key": 4, "household_cell": 28, "household_coverage": 4,
+        "derived": {"household_key": 4, "household_cell": 28, "household_cell_z14": 28,
+                    "household_coverage": 4,
                     "village_coverage_summary": 28, "layer_version": 20, "partition_extent": 20},
 },
 }  # fmt: skip

@@ -31,6 +31,9 @@ SIMPLIFY_BELOW_ZOOM = 14
 # Point tables whose clusters up to CELL_ZOOM come from per-cell counts kept by triggers.
 CELL_TABLES = {"household": "household_cell"}
 CELL_ZOOM = 12
+# The same counts on the z14 grid (migration 0023): dense z13–14 tiles cluster from them.
+FINE_CELL_TABLES = {"household": "household_cell_z14"}
+FINE_CELL_ZOOM = 14
 MAX_FEATURES = 20_000
 EARTH_RADIUS_M = 6_378_137.0  # Web Mercator's sphere
 WORLD_M = 2 * math.pi * EARTH_RADIUS_M
@@ -55,8 +58,8 @@ def _tile_geom(coll: Collection, z: int) -> sql.Composed:
         # Points need neither clipping nor a projection library: the same arithmetic as the
         # clusters puts them on the grid (the bbox filter already keeps only the buffer).
         return sql.SQL(
-            "ST_MakePoint(round(({r} * radians(ST_X(t.geom)) - ST_XMin(b.env)) * {scale}), "
-            "round((ST_YMax(b.env) - {r} * ln(tan(pi() / 4 + radians(ST_Y(t.geom)) / 2))) "
+            "ST_MakePoint(round(({r} * radians(ST_X(t.geom)) - b.x0) * {scale}), "
+            "round((b.y0 - {r} * ln(tan(pi() / 4 + radians(ST_Y(t.geom)) / 2))) "
             "* {scale}))"
         ).format(r=sql.Literal(EARTH_RADIUS_M), scale=sql.Literal(EXTENT * 2**z / WORLD_M))
     geom: sql.Composable = sql.SQL("t.geom")
@@ -99,8 +102,8 @@ def _grid_sql(
     ST_AsMVTGeom per row (2–3× faster on dense low-zoom tiles)."""
     size = WORLD_M / 2**z
     return sql.SQL(
-        "SELECT ST_MakePoint(round((c.mx - ST_XMin(b.env)) * {scale}), "
-        "                    round((ST_YMax(b.env) - c.my) * {scale})) AS geom, "
+        "SELECT ST_MakePoint(round((c.mx - b.x0) * {scale}), "
+        "                    round((b.y0 - c.my) * {scale})) AS geom, "
         "c.count, {fields} FROM ("
         "  SELECT avg(p.mx) AS mx, avg(p.my) AS my, count(*)::int AS count, {totals} FROM ("
         "    SELECT {r} * radians({lon}) AS mx, "
@@ -153,15 +156,18 @@ def _aggregate_sql(coll: Collection, z: int) -> sql.Composed:
     )
 
 
-def _cells_sql(coll: Collection, z: int) -> sql.Composed:
-    """Clusters from the z12 cell counts (migration 0007): a tile up to z12 is 64 + 2 cells
-    of its zoom across (with the buffer), each the union of 2^(12−z) × 2^(12−z) z12 cells."""
-    shift = CELL_ZOOM - z
+def _cells_sql(
+    coll: Collection, z: int, *, cells: str | None = None, cell_zoom: int = CELL_ZOOM
+) -> sql.Composed:
+    """Clusters from the cell counts of ``cell_zoom``'s grid (z12: migration 0007, table
+    ``CELL_TABLES``; z14: 0023): a tile up to that zoom is 64 + 2 cells of its zoom across
+    (with the buffer), each the union of 2^(cell_zoom − z) × 2^(cell_zoom − z) cells."""
+    shift = cell_zoom - z
     k, half = 2**shift, 2 ** (z - 1) * CLUSTER_CELLS if z else CLUSTER_CELLS // 2
     size = WORLD_M / 2**z
     return sql.SQL(
-        "SELECT ST_MakePoint(round((c.mx - ST_XMin(b.env)) * {scale}), "
-        "                    round((ST_YMax(b.env) - c.my) * {scale})) AS geom, "
+        "SELECT ST_MakePoint(round((c.mx - b.x0) * {scale}), "
+        "                    round((b.y0 - c.my) * {scale})) AS geom, "
         "c.count, c.with_fibre FROM ("
         "  SELECT sum(h.sum_mx) / sum(h.n) AS mx, sum(h.sum_my) / sum(h.n) AS my, "
         "         sum(h.n)::int AS count, sum(h.n_fibre)::int AS with_fibre "
@@ -172,7 +178,7 @@ def _cells_sql(coll: Collection, z: int) -> sql.Composed:
         "  GROUP BY h.cx >> {shift}, h.cy >> {shift}) c, b"
     ).format(
         scale=sql.Literal(EXTENT / size),
-        cells=sql.Identifier(CELL_TABLES[coll.table]),
+        cells=sql.Identifier(cells or CELL_TABLES[coll.table]),
         c=sql.Literal(CLUSTER_CELLS),
         half=sql.Literal(half),
         k=sql.Literal(k),
@@ -183,6 +189,8 @@ def _cells_sql(coll: Collection, z: int) -> sql.Composed:
 def _clusters(coll: Collection, z: int) -> sql.Composed:
     if coll.table in CELL_TABLES and z <= CELL_ZOOM:
         return _cells_sql(coll, z)
+    if coll.table in FINE_CELL_TABLES and z <= FINE_CELL_ZOOM:
+        return _cells_sql(coll, z, cells=FINE_CELL_TABLES[coll.table], cell_zoom=FINE_CELL_ZOOM)
     return _cluster_sql(coll, z)
 
 
@@ -238,7 +246,7 @@ def layer_sql(coll: Collection, z: int, dense: sql.Identifier | None = None) -> 
     return sql.SQL(
         "(SELECT c.mvt || p.mvt, c.n + p.n FROM {c} AS c(mvt, n), {p} AS p(mvt, n))"
     ).format(
-        c=_mvt(coll, _cluster_sql(coll, z), is_dense),
+        c=_mvt(coll, _clusters(coll, z), is_dense),
         p=_mvt(coll, _features_sql(coll, z), sql.SQL("NOT ") + is_dense),
     )
 
@@ -249,7 +257,10 @@ def tile_sql(
     """One row: per collection its MVT bytes and feature count, in the given order."""
     ctes: list[sql.Composable] = [
         sql.SQL(
+            # The tile's west and north edges once, not per row (a box3d cast of env each).
             "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env, "
+            "ST_XMin(ST_TileEnvelope(%(z)s, %(x)s, %(y)s)) AS x0, "
+            "ST_YMax(ST_TileEnvelope(%(z)s, %(x)s, %(y)s)) AS y0, "
             "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {m}), 4326) AS env4326) "
         ).format(m=sql.Literal(BUFFER / EXTENT))
     ]

@@ -21,6 +21,8 @@ DERIVED = {
     "key_count": "SELECT count(*) FROM household_key",
     "cells": "SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3) "
     "FROM household_cell ORDER BY 1, 2",
+    "cells_z14": "SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), "
+    "round(sum_my::numeric, 3) FROM household_cell_z14 ORDER BY 1, 2",
     "served": "SELECT h.code, c.operator, s.version_id FROM household_served s "
     "JOIN household h ON h.id = s.household_id JOIN coverage c ON c.id = s.coverage_id "
     "ORDER BY 1, 2",

@@ -1,8 +1,10 @@
-"""household_cell (migration 0007) stays equal to the households it counts, through writes."""
+"""household_cell (migration 0007, the z12 grid) and household_cell_z14 (0023) stay equal to the
+households they count, through writes."""
 
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 
 FRESH = """
 SELECT floor(mx / %(cell)s)::int AS cx, floor(my / %(cell)s)::int AS cy, count(*)::int,
@@ -14,15 +16,17 @@ GROUP BY 1, 2 ORDER BY 1, 2
 """
 KEPT = """
 SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3)
-FROM household_cell ORDER BY 1, 2
+FROM {table} ORDER BY 1, 2
 """
-CELL = 2 * 3.141592653589793 * 6378137.0 / 2**18
+WORLD_M = 2 * 3.141592653589793 * 6378137.0
+GRIDS = {"household_cell": WORLD_M / 2**18, "household_cell_z14": WORLD_M / 2**20}
 
 
 def _same(conn: psycopg.Connection) -> None:
-    fresh = conn.execute(FRESH, {"cell": CELL}).fetchall()
-    kept = conn.execute(KEPT).fetchall()
-    assert fresh and kept == fresh
+    for table, cell in GRIDS.items():
+        fresh = conn.execute(FRESH, {"cell": cell}).fetchall()
+        kept = conn.execute(sql.SQL(KEPT).format(table=sql.Identifier(table))).fetchall()
+        assert fresh and kept == fresh, table
 
 
 def test_cells_follow_inserts_moves_fibre_and_deletes(demo_url) -> None:
@@ -48,6 +52,9 @@ def test_cells_follow_inserts_moves_fibre_and_deletes(demo_url) -> None:
         _same(conn)
         conn.execute("DELETE FROM household WHERE code LIKE 'TEST-CELL-%%'", ())
         _same(conn)
-        empty = conn.execute("SELECT count(*) FROM household_cell WHERE n <= 0").fetchone()[0]
-        assert empty == 0
+        for table in GRIDS:
+            empty = conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE n <= 0").format(sql.Identifier(table))
+            ).fetchone()[0]
+            assert empty == 0, table
         conn.rollback()  # the demo database stays as it was for the other tests

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import morecantile
 import psycopg
+import pytest
+from psycopg import sql
 
 from layers.serving import tiles
 from layers.serving.catalog import COLLECTIONS
@@ -52,3 +54,28 @@ def test_a_tile_over_the_point_budget_is_clustered(demo_url, tmp_path) -> None:
     assert 0 < over[1] < inside
     # From z15 on every point is drawn, whatever the budget.
     assert at_15[1] > 0 and "code: String" in _layer_fields(tmp_path / "z15", t15, at_15[0])
+
+
+def _clusters_of(conn: psycopg.Connection, inner: sql.Composable, z: int, x: int, y: int) -> list:
+    head = tiles.tile_sql([HOUSEHOLDS], z).as_string(conn).split(" SELECT ")[0]  # WITH b AS …
+    stmt = sql.SQL(head) + sql.SQL(
+        " SELECT ST_X(f.geom), ST_Y(f.geom), f.count, f.with_fibre FROM ({}) f ORDER BY 1, 2"
+    ).format(inner)
+    return conn.execute(stmt, {"z": z, "x": x, "y": y}).fetchall()
+
+
+@pytest.mark.parametrize("z", [13, 14])
+def test_dense_clusters_from_z14_cells_are_the_clusters_of_the_points(demo_url, z) -> None:
+    """A dense z13–14 tile clusters from household_cell_z14 (migration 0023): the same
+    clusters, counts and positions (to a unit of the 4096 grid) as grouping its points."""
+    with psycopg.connect(demo_url) as conn:
+        lon, lat = conn.execute(
+            "SELECT ST_X(geom), ST_Y(geom) FROM household ORDER BY id LIMIT 1"
+        ).fetchone()
+        t = TMS.tile(lon, lat, z)
+        from_cells = _clusters_of(conn, tiles._clusters(HOUSEHOLDS, z), z, t.x, t.y)
+        from_points = _clusters_of(conn, tiles._cluster_sql(HOUSEHOLDS, z), z, t.x, t.y)
+    assert sum(c[2] for c in from_points) > 2
+    assert len(from_cells) == len(from_points)
+    for (cx, cy, cn, cf), (px, py, pn, pf) in zip(from_cells, from_points, strict=True):
+        assert (cn, cf) == (pn, pf) and abs(cx - px) <= 1 and abs(cy - py) <= 1
