@@ -29,6 +29,10 @@ SERVER_SETTINGS = {
     "work_mem": "'32MB'",
     "max_connections": "100",
     "log_min_messages": "warning",
+    # A province's import writes ~0.9 GB of WAL per million households in one transaction: with
+    # the default 1 GB a checkpoint starts in the middle of it (every page it touches after
+    # that is logged whole, and the flush competes with the import). docs/scaling.md, Imports.
+    "max_wal_size": "'4GB'",
 }
 
 

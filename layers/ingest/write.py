@@ -483,15 +483,21 @@ class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves noth
 # row: a million random QR tokens and codes inserted one at a time into big btrees was most of
 # the write. Households and growing areas do it per province partition, only in the partitions
 # the import writes (their indexes are the partition's own, migration 0015); each such partition
-# is locked (ACCESS EXCLUSIVE) until the import commits.
+# is locked (ACCESS EXCLUSIVE) until the import commits. A partition's primary key is rebuilt
+# too when nothing refers to it (ids are unique across partitions through the key table, which
+# keeps its own): the moved rows come in spatial order, their ids at random places in the key.
 REBUILD_INDEXES_FROM = 200_000
 SORT_IN_MEMORY_FROM = 100_000
 _INDEXES = """
 SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
 LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
-WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
+WHERE x.indrelid = %s::regclass
+  AND (NOT x.indisprimary
+       OR (t.relispartition AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                                            WHERE f.contype = 'f' AND f.confrelid = t.oid)))
 ORDER BY i.relname
 """
 Index = tuple[str, str, str | None, str | None]

@@ -180,3 +180,53 @@ def test_an_import_inside_a_callers_transaction_leaves_its_settings_behind(
     conn.execute("UPDATE household SET label = 'sửa sau khi nhập' WHERE code = 'H0001'")
     assert conn.execute(audited).fetchone()[0] == edits + 1
     conn.rollback()
+
+
+# Coverage that reaches none of the file's households (a box far east of them), some of them
+# (the test's usual box), or none stored at all: the INSERT trigger skips the match when no
+# piece meets the new rows' box (migration 0022). Either way the sets and the village summary
+# are what a fresh spatial join of every household against every piece gives.
+COVERAGE_BOXES = {
+    "none": None,
+    "far": (107.0, 21.0, 107.1, 21.005),
+    "some": (106.005, 21.0, 106.105, 21.005),
+}
+SETS = (
+    "SELECT household_id, village_code, has_fibre, coverage_ids FROM household_coverage "
+    "ORDER BY household_id"
+)
+SUMMARY = (
+    "SELECT village_code, coverage_ids, households, fibre_subscriptions "
+    "FROM village_coverage_summary WHERE households > 0 ORDER BY 1, 2"
+)
+
+
+@pytest.mark.parametrize("coverage", list(COVERAGE_BOXES))
+def test_the_coverage_rows_of_an_import_are_those_of_a_fresh_spatial_join(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    coverage: str,
+) -> None:
+    conn = two_provinces
+    box = COVERAGE_BOXES[coverage]
+    if box is not None:
+        version = conn.execute(
+            "INSERT INTO coverage_version (operator, technology, valid_from) "
+            "VALUES ('Viettel', '4G', '2025-01-01') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO coverage (operator, technology, version_id, geom) VALUES "
+            "('Viettel', '4G', %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4326)))",
+            (version, *box),
+        )
+        conn.commit()
+    summary = import_file(conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path)
+    assert summary.imported == N
+    sets, village_summary = conn.execute(SETS).fetchall(), conn.execute(SUMMARY).fetchall()
+    assert len(sets) == N  # every household has its row, served or not
+    served = sum(1 for *_, ids in sets if ids)
+    assert (served > 0) == (coverage == "some")
+    conn.execute("SELECT village_coverage_refresh_all()")
+    assert conn.execute(SETS).fetchall() == sets
+    assert conn.execute(SUMMARY).fetchall() == village_summary
+    conn.rollback()
