@@ -1,22 +1,31 @@
-"""Households inserted where no coverage reaches get their (empty) coverage rows without the match.
+"""Two costs of a province's household import: the coverage rows of households no coverage
+reaches, and QR tokens compared through the database's collation.
 
 Revision ID: 0022
 Revises: 0020
 Create Date: 2026-12-07
 
-Every household has a row in household_coverage, served or not (0019: the set is the only
-store of who is served; an unserved household's set is empty and it counts in its village's
-summary under the empty set). The INSERT trigger matched the new rows against coverage_piece
-one by one and kept the inserted rows (RETURNING) to count them per village and set. A
-province's first import, before its coverage is loaded, found nothing: at 1,000,000 households
-the statement took 4.7 s, most of it for rows in geohash order (the import's) going into the
-household_id key at random places.
+**Coverage rows without the match.** Every household has a row in household_coverage, served or
+not (0019: the set is the only store of who is served; an unserved household's set is empty and
+it counts in its village's summary under the empty set). The INSERT trigger matched the new rows
+against coverage_piece one by one and kept the inserted rows (RETURNING) to count them per
+village and set. A province's first import, before its coverage is loaded, found nothing: at
+1,000,000 households the statement took 4.7 s, most of it for rows in geohash order (the
+import's) going into the household_id key at random places.
 
 Now, when no piece's box meets the box of the new rows, no household can be covered
 (ST_Covers needs the boxes to meet): every row gets the empty set, written in id order (the key
 grows at its right edge), and the summary's deltas are the rows counted per village. Otherwise
 the match runs as before, its rows also written in id order. What is stored is the same either
 way (tests/layers/test_bulk_import.py compares both paths with a fresh spatial join).
+
+**QR tokens compared bytewise.** ``qr_token`` (household, its partitions, household_key) is
+COLLATE "C". Tokens are 14 of ``0-9 A-H J K M N P-T V-Z``: equal, and ordered, the same way in
+every collation, but compared through a locale (strcoll, and no abbreviated keys when sorting)
+each comparison cost several times a bytewise one. A million tokens went into household_key's
+unique index in sorted order and were indexed again in the partition after an import: both
+now compare with memcmp. ``qr_token = %s`` takes the column's collation, so lookups use the
+same indexes. Changing a column's collation rewrites no table, only the indexes on it.
 """
 
 import importlib.util
@@ -101,9 +110,22 @@ def _function_of_0019() -> str:
     return body
 
 
+# household's partitions follow their parent.
+TOKENS_BYTEWISE = """
+ALTER TABLE household ALTER COLUMN qr_token TYPE text COLLATE "C";
+ALTER TABLE household_key ALTER COLUMN qr_token TYPE text COLLATE "C";
+"""
+TOKENS_BY_DATABASE = """
+ALTER TABLE household ALTER COLUMN qr_token TYPE text COLLATE "default";
+ALTER TABLE household_key ALTER COLUMN qr_token TYPE text COLLATE "default";
+"""
+
+
 def upgrade() -> None:
     op.execute(_function_of_0019().replace(INSERT_0019, INSERT_0022))
+    op.execute(TOKENS_BYTEWISE)
 
 
 def downgrade() -> None:
+    op.execute(TOKENS_BY_DATABASE)
     op.execute(_function_of_0019())
