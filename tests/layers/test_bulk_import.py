@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from geo import qrtoken
 from layers.ingest import import_file, write
 from tests.layers.test_partitions import two_provinces  # noqa: F401 - the fixture
 
@@ -230,3 +231,64 @@ def test_the_coverage_rows_of_an_import_are_those_of_a_fresh_spatial_join(
     assert conn.execute(SETS).fetchall() == sets
     assert conn.execute(SUMMARY).fetchall() == village_summary
     conn.rollback()
+
+
+KEY_CONSTRAINTS = (
+    "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = 'household_key'::regclass OR confrelid = 'household_key'::regclass "
+    "ORDER BY 1, 2"
+)
+KEY_INDEXES = (
+    "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+    "WHERE indrelid = 'household_key'::regclass ORDER BY 1"
+)
+
+
+def test_a_large_first_import_builds_the_key_table_after_the_move(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key table's keys (and the retired codes' foreign key to it) dropped for the move and
+    built after it are the same keys, with the same rows under them as the row-by-row path."""
+    conn = two_provinces
+    constraints = conn.execute(KEY_CONSTRAINTS).fetchall()
+    indexes = conn.execute(KEY_INDEXES).fetchall()
+    assert len(constraints) == 3  # id, token, the retired codes' reference
+    dropped: list[str] = []
+    drop_keys = write._drop_keys
+    monkeypatch.setattr(write, "_drop_keys", lambda c, t: dropped.append(t) or drop_keys(c, t))
+    monkeypatch.setattr(write, "REBUILD_INDEXES_FROM", 100)
+    summary = import_file(conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path)
+    assert summary.imported == N and dropped == ["household_key"]
+    assert conn.execute(KEY_CONSTRAINTS).fetchall() == constraints
+    assert conn.execute(KEY_INDEXES).fetchall() == indexes
+    assert conn.execute(DERIVED["keys"]).fetchall() == [
+        (f"H{i:04d}", "97" if i % 3 == 2 else "98", True) for i in range(N)
+    ]
+    conn.commit()
+    # a second import smaller than what the table holds: keys grown row by row
+    dropped.clear()
+    monkeypatch.setattr(write, "REBUILD_INDEXES_FROM", 50)
+    more = _file(tmp_path / "h2.csv")
+    lines = more.read_text("utf-8").replace("\nH", "\nK").splitlines()[: N // 2 + 1]
+    more.write_text("\n".join(lines) + "\n", "utf-8")
+    summary = import_file(conn, more, layer="households", data_dir=tmp_path)
+    assert summary.imported == N // 2 and dropped == []
+    # a token already held in another province fails the import whole, as the row-by-row
+    # insert would: only the key table sees tokens across provinces
+    monkeypatch.setattr(write, "_holds_at_most", lambda *_: True)
+    taken = conn.execute("SELECT qr_token FROM household WHERE province_code = '98' LIMIT 1")
+    fresh = qrtoken.new_tokens
+    monkeypatch.setattr(qrtoken, "new_tokens", lambda n: [taken.fetchone()[0], *fresh(n - 1)])
+    third = tmp_path / "h3.csv"
+    third.write_text(
+        "ma_ho,lon,lat\n"
+        + "".join(f"L{i:04d},{106.1005 + i * 0.00005:.6f},21.005\n" for i in range(N)),
+        "utf-8",
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation, match="household_qr_token_key"):
+        import_file(conn, third, layer="households", data_dir=tmp_path)
+    conn.rollback()
+    assert conn.execute("SELECT count(*) FROM household_key").fetchone()[0] == N + N // 2
+    assert conn.execute(KEY_CONSTRAINTS).fetchall() == constraints
