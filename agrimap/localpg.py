@@ -25,7 +25,10 @@ SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "jit": "off",
     "max_parallel_workers_per_gather": "0",
-    "shared_buffers": "'256MB'",
+    # A million households' move writes ~600 MB of table and key pages: with 256 MB the import
+    # wrote evicted pages out itself (and WAL up to each of them) in the middle of its insert.
+    "shared_buffers": "'1GB'",
+    "wal_buffers": "'64MB'",
     "work_mem": "'32MB'",
     "max_connections": "100",
     "log_min_messages": "warning",

@@ -4,11 +4,13 @@ households would: keys, cells, served households, coverage sets and the village 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from geo import qrtoken
 from layers.ingest import import_file, write
@@ -292,3 +294,39 @@ def test_a_large_first_import_builds_the_key_table_after_the_move(
     conn.rollback()
     assert conn.execute("SELECT count(*) FROM household_key").fetchone()[0] == N + N // 2
     assert conn.execute(KEY_CONSTRAINTS).fetchall() == constraints
+
+
+def _migration_0022():
+    path = Path(write.__file__).parents[1] / "migrations" / "versions"
+    spec = importlib.util.spec_from_file_location(
+        "agrimap_migration_0022", path / "0022_household_import_costs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PHONES = [
+    None, "", "+", "++", "0912345678", "+84912345678", "091234567", "09123456", "+091234567",
+    "+09123456", "123456789012", "1234567890123", "+123456789012", "+1234567890123",
+    "++84912345678", "0912 345 678", "0912-345-678", "0912345678\n", " 0912345678",
+    "0912345678 ", "84+912345678", "091234567a", "０９１２３４５６７８", "٠٩١٢٣٤٥٦٧٨",
+    "09123456789", "+0", "0" * 12, "0" * 13, "+" + "0" * 9,
+]  # fmt: skip
+
+
+def test_the_cheaper_phone_check_accepts_the_same_phones(conn: psycopg.Connection) -> None:
+    """Migration 0022's phone check (no counted repetition) against 0001's, on the same phones."""
+    m = _migration_0022()
+    stmt = sql.SQL("SELECT phone, {}, {} FROM unnest(%s::text[]) AS t(phone)").format(
+        sql.SQL(m.PHONE_0001), sql.SQL(m.PHONE_0022)
+    )
+    rows = conn.execute(stmt, (PHONES,)).fetchall()
+    assert [r[0] for r in rows if r[1]] == [None, "0912345678", "+84912345678", "091234567",
+        "+091234567", "123456789012", "+123456789012", "09123456789", "0" * 12, "+" + "0" * 9]  # fmt: skip
+    assert [r for r in rows if r[1] is not r[2]] == []
+    check = conn.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conname = 'household_phone_format' AND conrelid = 'household'::regclass"
+    ).fetchone()[0]
+    assert "ltrim" in check and "{9,12}" not in check
