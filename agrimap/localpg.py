@@ -25,10 +25,17 @@ SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "jit": "off",
     "max_parallel_workers_per_gather": "0",
-    "shared_buffers": "'256MB'",
+    # A million households' move writes ~600 MB of table and key pages: with 256 MB the import
+    # wrote evicted pages out itself (and WAL up to each of them) in the middle of its insert.
+    "shared_buffers": "'1GB'",
+    "wal_buffers": "'64MB'",
     "work_mem": "'32MB'",
     "max_connections": "100",
     "log_min_messages": "warning",
+    # A province's import writes ~0.9 GB of WAL per million households in one transaction: with
+    # the default 1 GB a checkpoint starts in the middle of it (every page it touches after
+    # that is logged whole, and the flush competes with the import). docs/scaling.md, Imports.
+    "max_wal_size": "'4GB'",
 }
 
 

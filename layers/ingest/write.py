@@ -179,11 +179,15 @@ def record_batch(
 
 def _room_for_staging(conn: psycopg.Connection) -> None:
     """Temporary tables live in temp_buffers (8 MB by default): a million staged rows would be
-    read back from disk by every check. Settable only before a session's first temporary
-    table, so a later import on the same connection keeps what it has."""
+    read back from disk by every check. A million households stage in 141 MB, and placing
+    them (an UPDATE of every row) doubles that: with 256 MB the grid's UPDATE wrote its rows
+    out to disk and read them back (11.6 s instead of ~3 s). The buffers are taken as the
+    tables grow, up to this limit, and given back when the session ends. Settable only before
+    a session's first temporary table, so a later import on the same connection keeps what it
+    has."""
     try:
         with conn.transaction():
-            conn.execute("SET temp_buffers = '256MB'")
+            conn.execute("SET temp_buffers = '768MB'")
     except psycopg.errors.InvalidParameterValue:
         pass
 
@@ -263,12 +267,18 @@ def write_rows(
             mb = min(max(256, inserted * 600 >> 20), 1024)
             conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(f"{mb}MB")))
         bulk = bulk_move(conn, spec, options)
+        built_after = []
         if bulk is not None:
             log.info(
                 "moving %d rows into %s in replica mode (keys checked set-wise)",
                 inserted,
                 spec.table,
             )
+            built_after = [
+                _drop_keys(conn, table)
+                for table in BULK_MOVE[spec.table]["built_after"]
+                if inserted >= REBUILD_INDEXES_FROM and _holds_at_most(conn, table, inserted)
+            ]
             conn.execute("SET LOCAL session_replication_role = replica")
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
@@ -284,6 +294,8 @@ def write_rows(
                 partitions.spatially_order(conn, spec.table, w.partition)
         for table, indexes in rebuild:
             _rebuild_indexes(conn, table, indexes)
+        for keys in built_after:
+            _rebuild_keys(conn, keys)
         conn.execute("DROP TABLE pg_temp.staging")
         conn.execute(
             "UPDATE import_batch SET features_imported = %s, features_rejected = %s, "
@@ -325,6 +337,9 @@ BULK_MOVE = {
         "derived": {"household_key": 4, "household_cell": 28, "household_cell_z14": 28,
                     "household_coverage": 4,
                     "village_coverage_summary": 28, "layer_version": 20, "partition_extent": 20},
+        # The derived tables whose keys a large import builds after the move when it brings at
+        # least as many rows as they hold (``_drop_keys``).
+        "built_after": ("household_key",),
 },
 }  # fmt: skip
 
@@ -484,15 +499,21 @@ class DryRun(Exception):  # noqa: N818 - not an error: how a preview leaves noth
 # row: a million random QR tokens and codes inserted one at a time into big btrees was most of
 # the write. Households and growing areas do it per province partition, only in the partitions
 # the import writes (their indexes are the partition's own, migration 0015); each such partition
-# is locked (ACCESS EXCLUSIVE) until the import commits.
+# is locked (ACCESS EXCLUSIVE) until the import commits. A partition's primary key is rebuilt
+# too when nothing refers to it (ids are unique across partitions through the key table, which
+# keeps its own): the moved rows come in spatial order, their ids at random places in the key.
 REBUILD_INDEXES_FROM = 200_000
 SORT_IN_MEMORY_FROM = 100_000
 _INDEXES = """
 SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
 LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
-WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
+WHERE x.indrelid = %s::regclass
+  AND (NOT x.indisprimary
+       OR (t.relispartition AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                                            WHERE f.contype = 'f' AND f.confrelid = t.oid)))
 ORDER BY i.relname
 """
 Index = tuple[str, str, str | None, str | None]
@@ -516,6 +537,11 @@ def _rebuilds(w: partitions.Written) -> bool:
 
 def _drop_indexes(conn: psycopg.Connection, table: str) -> list[Index]:
     indexes = conn.execute(_INDEXES, (table,)).fetchall()
+    _drop(conn, table, indexes)
+    return indexes
+
+
+def _drop(conn: psycopg.Connection, table: str, indexes: list[Index]) -> None:
     for name, _, constraint, _ in indexes:
         if constraint is not None:
             conn.execute(
@@ -525,7 +551,76 @@ def _drop_indexes(conn: psycopg.Connection, table: str) -> list[Index]:
             )
         else:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-    return indexes
+
+
+# The key table (household_key: every household's id and QR token, unique across provinces) is
+# filled by the move's statement trigger. Its two unique indexes grown row by row cost ~6.5 s of
+# CPU at a million rows on this 2-core machine (whichever order the rows come in, one of the two
+# keys arrives at random places: ~3.3 µs a row), built after the insert ~0.8 s. So a bulk move
+# that brings at least as many households as the whole country holds (a country's first loads)
+# drops the table's keys, and the foreign keys that refer to it, and builds them again after the
+# move, in the same transaction: a duplicate id or token fails the import as the row-by-row
+# check would (unique_violation). Until the import commits the table is locked (ACCESS
+# EXCLUSIVE): QR lookups and household edits elsewhere wait for it, which is why a later import
+# into a fuller country grows the indexes as before.
+_REFERRING = """
+SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid = %s::regclass
+ORDER BY 1, 2
+"""
+_ALL_INDEXES = """
+SELECT i.relname, pg_get_indexdef(i.oid), c.conname, pg_get_constraintdef(c.oid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+WHERE x.indrelid = %s::regclass
+ORDER BY x.indisprimary DESC, i.relname
+"""
+_ESTIMATED_ROWS = "SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint END FROM pg_class WHERE oid = %s::regclass"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A table's indexes and constraints, and the foreign keys that refer to it, as dropped."""
+
+    table: str
+    indexes: list[Index]
+    referring: list[tuple[str, str, str]]
+
+
+def _holds_at_most(conn: psycopg.Connection, table: str, n: int) -> bool:
+    """Whether ``table`` holds at most ``n`` rows (the planner's estimate, else a bounded count)."""
+    estimate = conn.execute(_ESTIMATED_ROWS, (table,)).fetchone()[0]
+    if estimate is not None and estimate > 0:
+        return estimate <= n
+    counted = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) t").format(
+        sql.Identifier(table)
+    )
+    return conn.execute(counted, (n + 1,)).fetchone()[0] <= n
+
+
+def _drop_keys(conn: psycopg.Connection, table: str) -> Keys:
+    referring = conn.execute(_REFERRING, (table,)).fetchall()
+    for other, name, _ in referring:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.Identifier(other), sql.Identifier(name)
+            )
+        )
+    indexes = conn.execute(_ALL_INDEXES, (table,)).fetchall()
+    _drop(conn, table, indexes)
+    return Keys(table, indexes, referring)
+
+
+def _rebuild_keys(conn: psycopg.Connection, keys: Keys) -> None:
+    _rebuild_indexes(conn, keys.table, keys.indexes)
+    for other, name, definition in keys.referring:
+        # The definitions come from the catalogue (what the migrations created), not input.
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.Identifier(other), sql.Identifier(name), sql.SQL(definition)
+            )
+        )
 
 
 def _rebuild_indexes(conn: psycopg.Connection, table: str, indexes: list[Index]) -> None:

@@ -4,12 +4,15 @@ households would: keys, cells, served households, coverage sets and the village 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from geo import qrtoken
 from layers.ingest import import_file, write
 from tests.layers.test_partitions import two_provinces  # noqa: F401 - the fixture
 
@@ -182,3 +185,150 @@ def test_an_import_inside_a_callers_transaction_leaves_its_settings_behind(
     conn.execute("UPDATE household SET label = 'sửa sau khi nhập' WHERE code = 'H0001'")
     assert conn.execute(audited).fetchone()[0] == edits + 1
     conn.rollback()
+
+
+# Coverage that reaches none of the file's households (a box far east of them), some of them
+# (the test's usual box), or none stored at all: the INSERT trigger skips the match when no
+# piece meets the new rows' box (migration 0022). Either way the sets and the village summary
+# are what a fresh spatial join of every household against every piece gives.
+COVERAGE_BOXES = {
+    "none": None,
+    "far": (107.0, 21.0, 107.1, 21.005),
+    "some": (106.005, 21.0, 106.105, 21.005),
+}
+SETS = (
+    "SELECT household_id, village_code, has_fibre, coverage_ids FROM household_coverage "
+    "ORDER BY household_id"
+)
+SUMMARY = (
+    "SELECT village_code, coverage_ids, households, fibre_subscriptions "
+    "FROM village_coverage_summary WHERE households > 0 ORDER BY 1, 2"
+)
+
+
+@pytest.mark.parametrize("coverage", list(COVERAGE_BOXES))
+def test_the_coverage_rows_of_an_import_are_those_of_a_fresh_spatial_join(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    coverage: str,
+) -> None:
+    conn = two_provinces
+    box = COVERAGE_BOXES[coverage]
+    if box is not None:
+        version = conn.execute(
+            "INSERT INTO coverage_version (operator, technology, valid_from) "
+            "VALUES ('Viettel', '4G', '2025-01-01') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO coverage (operator, technology, version_id, geom) VALUES "
+            "('Viettel', '4G', %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4326)))",
+            (version, *box),
+        )
+        conn.commit()
+    summary = import_file(conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path)
+    assert summary.imported == N
+    sets, village_summary = conn.execute(SETS).fetchall(), conn.execute(SUMMARY).fetchall()
+    assert len(sets) == N  # every household has its row, served or not
+    served = sum(1 for *_, ids in sets if ids)
+    assert (served > 0) == (coverage == "some")
+    conn.execute("SELECT village_coverage_refresh_all()")
+    assert conn.execute(SETS).fetchall() == sets
+    assert conn.execute(SUMMARY).fetchall() == village_summary
+    conn.rollback()
+
+
+KEY_CONSTRAINTS = (
+    "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = 'household_key'::regclass OR confrelid = 'household_key'::regclass "
+    "ORDER BY 1, 2"
+)
+KEY_INDEXES = (
+    "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+    "WHERE indrelid = 'household_key'::regclass ORDER BY 1"
+)
+
+
+def test_a_large_first_import_builds_the_key_table_after_the_move(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key table's keys (and the retired codes' foreign key to it) dropped for the move and
+    built after it are the same keys, with the same rows under them as the row-by-row path."""
+    conn = two_provinces
+    constraints = conn.execute(KEY_CONSTRAINTS).fetchall()
+    indexes = conn.execute(KEY_INDEXES).fetchall()
+    assert len(constraints) == 3  # id, token, the retired codes' reference
+    dropped: list[str] = []
+    drop_keys = write._drop_keys
+    monkeypatch.setattr(write, "_drop_keys", lambda c, t: dropped.append(t) or drop_keys(c, t))
+    monkeypatch.setattr(write, "REBUILD_INDEXES_FROM", 100)
+    summary = import_file(conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path)
+    assert summary.imported == N and dropped == ["household_key"]
+    assert conn.execute(KEY_CONSTRAINTS).fetchall() == constraints
+    assert conn.execute(KEY_INDEXES).fetchall() == indexes
+    assert conn.execute(DERIVED["keys"]).fetchall() == [
+        (f"H{i:04d}", "97" if i % 3 == 2 else "98", True) for i in range(N)
+    ]
+    conn.commit()
+    # a second import smaller than what the table holds: keys grown row by row
+    dropped.clear()
+    monkeypatch.setattr(write, "REBUILD_INDEXES_FROM", 50)
+    more = _file(tmp_path / "h2.csv")
+    lines = more.read_text("utf-8").replace("\nH", "\nK").splitlines()[: N // 2 + 1]
+    more.write_text("\n".join(lines) + "\n", "utf-8")
+    summary = import_file(conn, more, layer="households", data_dir=tmp_path)
+    assert summary.imported == N // 2 and dropped == []
+    # a token already held in another province fails the import whole, as the row-by-row
+    # insert would: only the key table sees tokens across provinces
+    monkeypatch.setattr(write, "_holds_at_most", lambda *_: True)
+    taken = conn.execute("SELECT qr_token FROM household WHERE province_code = '98' LIMIT 1")
+    fresh = qrtoken.new_tokens
+    monkeypatch.setattr(qrtoken, "new_tokens", lambda n: [taken.fetchone()[0], *fresh(n - 1)])
+    third = tmp_path / "h3.csv"
+    third.write_text(
+        "ma_ho,lon,lat\n"
+        + "".join(f"L{i:04d},{106.1005 + i * 0.00005:.6f},21.005\n" for i in range(N)),
+        "utf-8",
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation, match="household_qr_token_key"):
+        import_file(conn, third, layer="households", data_dir=tmp_path)
+    conn.rollback()
+    assert conn.execute("SELECT count(*) FROM household_key").fetchone()[0] == N + N // 2
+    assert conn.execute(KEY_CONSTRAINTS).fetchall() == constraints
+
+
+def _migration_0022():
+    path = Path(write.__file__).parents[1] / "migrations" / "versions"
+    spec = importlib.util.spec_from_file_location(
+        "agrimap_migration_0022", path / "0022_household_import_costs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PHONES = [
+    None, "", "+", "++", "0912345678", "+84912345678", "091234567", "09123456", "+091234567",
+    "+09123456", "123456789012", "1234567890123", "+123456789012", "+1234567890123",
+    "++84912345678", "0912 345 678", "0912-345-678", "0912345678\n", " 0912345678",
+    "0912345678 ", "84+912345678", "091234567a", "０９１２３４５６７８", "٠٩١٢٣٤٥٦٧٨",
+    "09123456789", "+0", "0" * 12, "0" * 13, "+" + "0" * 9,
+]  # fmt: skip
+
+
+def test_the_cheaper_phone_check_accepts_the_same_phones(conn: psycopg.Connection) -> None:
+    """Migration 0022's phone check (no counted repetition) against 0001's, on the same phones."""
+    m = _migration_0022()
+    stmt = sql.SQL("SELECT phone, {}, {} FROM unnest(%s::text[]) AS t(phone)").format(
+        sql.SQL(m.PHONE_0001), sql.SQL(m.PHONE_0022)
+    )
+    rows = conn.execute(stmt, (PHONES,)).fetchall()
+    assert [r[0] for r in rows if r[1]] == [None, "0912345678", "+84912345678", "091234567",
+        "+091234567", "123456789012", "+123456789012", "09123456789", "0" * 12, "+" + "0" * 9]  # fmt: skip
+    assert [r for r in rows if r[1] is not r[2]] == []
+    check = conn.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conname = 'household_phone_format' AND conrelid = 'household'::regclass"
+    ).fetchone()[0]
+    assert "ltrim" in check and "{9,12}" not in check

@@ -13,4 +13,4 @@ SELECT s.id, s.code, s.crop,
 FROM (SELECT nextval('growing_area_id_seq'::regclass) AS id, st.*
       FROM staging st ORDER BY st.row_no) s
 LEFT JOIN commune c ON c.code = s.commune_code
-ORDER BY c.province_code, ST_GeoHash(ST_Centroid(s.geom), 10);
+ORDER BY ST_GeoHash(ST_Centroid(s.geom), 10) COLLATE "C";

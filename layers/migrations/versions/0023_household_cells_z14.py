@@ -1,7 +1,7 @@
 """Households counted per z14 cluster cell (~38 m), kept by triggers: dense z13–14 tiles read cells.
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-07
 
 A z13–14 household tile over the point budget is drawn as clusters on the tile's 64 × 64 grid
@@ -17,7 +17,7 @@ ALWAYS like 0007's since 0020, so a bulk import (replica mode) keeps the cells t
 from alembic import op
 
 revision = "0023"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
