@@ -151,7 +151,10 @@ def open_raster(rid: int, path: str) -> Iterator[Any]:
     except (rasterio.errors.RasterioIOError, OSError) as exc:
         raise raster_missing(rid, path, exc) from exc
     with src:
-        yield src
+        try:
+            yield src
+        except rasterio.errors.RasterioIOError as exc:  # opens, then fails to read: damaged
+            raise raster_missing(rid, path, exc) from exc
 
 
 def tile_png(
@@ -168,6 +171,8 @@ def tile_png(
             img = src.tile(x, y, z, tilesize=256, resampling_method="nearest")
         except TileOutsideBounds:
             return None
+        except rasterio.errors.RasterioIOError as exc:  # opens, then fails to read: damaged
+            raise raster_missing(rid, path, exc) from exc
     band = img.array[0]
     valid = ~band.mask if band.mask is not None and band.mask.shape else band == band
     rgba = colourise(band.filled(0).astype("float64"), valid, table)

@@ -327,17 +327,26 @@ def test_the_area_page_gives_the_soil_summary_of_the_area(officer, area) -> None
     assert "Soil fertility" in english and mapped[0]["label_en"] in english
 
 
-@pytest.fixture()
-def missing_om_raster(demo_url: str) -> Iterator[int]:
+@pytest.fixture(params=["gone", "truncated"])
+def missing_om_raster(request, demo_url: str, tmp_path: Path) -> Iterator[int]:
     """The current organic-matter raster's catalogue row copied with a path whose file is gone
-    (a data directory restored without its rasters): it becomes the current 'om' raster."""
+    (a data directory restored without its rasters) or cut short (a disk that filled up while
+    it was copied): it becomes the current 'om' raster."""
     with psycopg.connect(demo_url, autocommit=True) as conn:
+        (path,) = conn.execute(
+            "SELECT path FROM soil_raster WHERE property = 'om' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        broken = tmp_path / f"om-{request.param}.tif"
+        if request.param == "truncated":
+            whole = Path(path).read_bytes()
+            broken.write_bytes(whole[: len(whole) // 3])
         rid = conn.execute(
             "INSERT INTO soil_raster (property, unit, depth_cm, path, source, surveyed_on, "
             "geom, method, params, reliability, cell_m, bands, source_unit) "
-            "SELECT property, unit, depth_cm, path || '.gone.tif', source, surveyed_on, geom, "
+            "SELECT property, unit, depth_cm, %s, source, surveyed_on, geom, "
             "method, params, reliability, cell_m, bands, source_unit FROM soil_raster "
-            "WHERE property = 'om' ORDER BY id DESC LIMIT 1 RETURNING id"
+            "WHERE property = 'om' ORDER BY id DESC LIMIT 1 RETURNING id",
+            (str(broken),),
         ).fetchone()[0]
         try:
             yield rid
@@ -349,7 +358,7 @@ def test_a_soil_raster_missing_on_disk_is_said_and_never_a_500(
     officer, area, demo_url: str, missing_om_raster: int
 ) -> None:
     """The pages and the soil API give the other properties and name the one they cannot
-    read; its tiles are a bilingual 503 naming the raster (was a 500)."""
+    read; its tiles are a bilingual 503 naming the raster (were 500s)."""
     client, _ = officer
     report = client.get(f"/soil/growing-areas/{area['id']}")
     assert report.status_code == 200
