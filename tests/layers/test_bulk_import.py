@@ -53,15 +53,18 @@ def _file(path: Path) -> Path:
     return path
 
 
-def _coverage(conn: psycopg.Connection) -> None:
+def _coverage(
+    conn: psycopg.Connection, box: tuple[float, ...] = (106.005, 21.0, 106.105, 21.005)
+) -> None:
+    """A Viettel 4G coverage polygon over ``box`` (west, south, east, north), committed."""
     version = conn.execute(
         "INSERT INTO coverage_version (operator, technology, valid_from) "
         "VALUES ('Viettel', '4G', '2025-01-01') RETURNING id"
     ).fetchone()[0]
     conn.execute(
         "INSERT INTO coverage (operator, technology, version_id, geom) VALUES "
-        "('Viettel', '4G', %s, ST_Multi(ST_MakeEnvelope(106.005, 21.0, 106.105, 21.005, 4326)))",
-        (version,),
+        "('Viettel', '4G', %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4326)))",
+        (version, *box),
     )
     conn.commit()
 
@@ -215,16 +218,7 @@ def test_the_coverage_rows_of_an_import_are_those_of_a_fresh_spatial_join(
     conn = two_provinces
     box = COVERAGE_BOXES[coverage]
     if box is not None:
-        version = conn.execute(
-            "INSERT INTO coverage_version (operator, technology, valid_from) "
-            "VALUES ('Viettel', '4G', '2025-01-01') RETURNING id"
-        ).fetchone()[0]
-        conn.execute(
-            "INSERT INTO coverage (operator, technology, version_id, geom) VALUES "
-            "('Viettel', '4G', %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4326)))",
-            (version, *box),
-        )
-        conn.commit()
+        _coverage(conn, box)
     summary = import_file(conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path)
     assert summary.imported == N
     sets, village_summary = conn.execute(SETS).fetchall(), conn.execute(SUMMARY).fetchall()
