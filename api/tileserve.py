@@ -4,8 +4,8 @@
 on a miss, 304 for a matching ``If-None-Match``, gzip when accepted. The routes in
 ``routes/tiles.py`` call it; ``TileFastPath`` (the outermost ASGI app, in front of FastAPI)
 calls it for the common case, a plain GET of a valid tile, without middleware, routing,
-dependency injection or a Response object. Anything else (bad tile numbers, unknown collections, query strings, HEAD) goes on
-to the routes, which give the bilingual errors.
+dependency injection or a Response object. Anything else (bad tile numbers, unknown
+collections, query strings, HEAD) goes on to the routes, which give the bilingual errors.
 """
 
 from __future__ import annotations

@@ -258,10 +258,9 @@ def tile_sql(
     ctes: list[sql.Composable] = [
         sql.SQL(
             # The tile's west and north edges once, not per row (a box3d cast of env each).
-            "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env, "
-            "ST_XMin(ST_TileEnvelope(%(z)s, %(x)s, %(y)s)) AS x0, "
-            "ST_YMax(ST_TileEnvelope(%(z)s, %(x)s, %(y)s)) AS y0, "
-            "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {m}), 4326) AS env4326) "
+            "WITH b AS (SELECT e.env, ST_XMin(e.env) AS x0, ST_YMax(e.env) AS y0, "
+            "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {m}), 4326) AS env4326 "
+            "FROM (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env) e) "
         ).format(m=sql.Literal(BUFFER / EXTENT))
     ]
     layers = []

@@ -130,15 +130,11 @@ ALTER TABLE household_key ALTER COLUMN qr_token TYPE text COLLATE "default";
 # The two checks, as expressions (the test compares them) and as the constraint.
 PHONE_0001 = r"phone IS NULL OR phone ~ '^\+?[0-9]{9,12}$'"
 PHONE_0022 = r"phone IS NULL OR (phone ~ '^\+?[0-9]+$' AND length(ltrim(phone, '+')) BETWEEN 9 AND 12)"
-PHONE_CHECK_0022 = r"""
+_PHONE_CHECK = """
 ALTER TABLE household DROP CONSTRAINT household_phone_format,
-    ADD CONSTRAINT household_phone_format
-    CHECK (phone IS NULL OR (phone ~ '^\+?[0-9]+$' AND length(ltrim(phone, '+')) BETWEEN 9 AND 12));
-"""
-PHONE_CHECK_0001 = r"""
-ALTER TABLE household DROP CONSTRAINT household_phone_format,
-    ADD CONSTRAINT household_phone_format CHECK (phone IS NULL OR phone ~ '^\+?[0-9]{9,12}$');
-"""
+    ADD CONSTRAINT household_phone_format CHECK ("""
+PHONE_CHECK_0022 = _PHONE_CHECK + PHONE_0022 + ");"
+PHONE_CHECK_0001 = _PHONE_CHECK + PHONE_0001 + ");"
 
 
 def upgrade() -> None:
