@@ -279,6 +279,8 @@ def write_rows(
                 for table in BULK_MOVE[spec.table]["built_after"]
                 if inserted >= REBUILD_INDEXES_FROM and _holds_at_most(conn, table, inserted)
             ]
+            if built_after:
+                _hold(conn, BULK_MOVE[spec.table]["held_with_keys"])
             conn.execute("SET LOCAL session_replication_role = replica")
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
@@ -340,6 +342,9 @@ BULK_MOVE = {
         # The derived tables whose keys a large import builds after the move when it brings at
         # least as many rows as they hold (``_drop_keys``).
         "built_after": ("household_key",),
+        # Held EXCLUSIVE (readers go on) while the key table is rebuilt anyway, with the setting
+        # that lets the cells' trigger write plainly (migration 0024).
+        "held_with_keys": (("household_cell", "household_cell_z14"), "agrimap.cells_exclusive"),
 },
 }  # fmt: skip
 
@@ -595,6 +600,19 @@ def _holds_at_most(conn: psycopg.Connection, table: str, n: int) -> bool:
         sql.Identifier(table)
     )
     return conn.execute(counted, (n + 1,)).fetchone()[0] <= n
+
+
+def _hold(conn: psycopg.Connection, held: tuple[tuple[str, ...], str]) -> None:
+    """Lock derived tables EXCLUSIVE (no other writer until the import commits; readers go on)
+    and tell their triggers so (a setting local to the import's transaction). Taken only when
+    the import already holds the key table, which every household writer also waits for."""
+    tables, setting = held
+    conn.execute(
+        sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
+            sql.SQL(", ").join(sql.Identifier(t) for t in tables)
+        )
+    )
+    conn.execute("SELECT set_config(%s, 'on', true)", (setting,))
 
 
 def _drop_keys(conn: psycopg.Connection, table: str) -> Keys:

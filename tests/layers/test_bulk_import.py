@@ -292,11 +292,85 @@ def test_a_large_first_import_builds_the_key_table_after_the_move(
     assert conn.execute(KEY_CONSTRAINTS).fetchall() == constraints
 
 
-def _migration_0022():
-    path = Path(write.__file__).parents[1] / "migrations" / "versions"
-    spec = importlib.util.spec_from_file_location(
-        "agrimap_migration_0022", path / "0022_household_import_costs.py"
+def _recount(cell_m: float) -> str:
+    """The cells of every stored household on a grid of ``cell_m`` metres, counted afresh."""
+    return (
+        f"SELECT floor(mx / {cell_m!r})::int AS cx, floor(my / {cell_m!r})::int AS cy, "  # noqa: S608 - numbers
+        "count(*)::int, (count(*) FILTER (WHERE has_fibre))::int, round(sum(mx)::numeric, 3), "
+        "round(sum(my)::numeric, 3) FROM (SELECT 6378137.0 * radians(ST_X(geom)) AS mx, "
+        "6378137.0 * ln(tan(pi() / 4 + radians(ST_Y(geom)) / 2)) AS my, has_fibre "
+        "FROM household WHERE geom IS NOT NULL) p GROUP BY 1, 2 ORDER BY 1, 2"
     )
+
+
+HELD_CELLS = (
+    "SELECT l.relation::regclass::text FROM pg_locks l WHERE l.pid = pg_backend_pid() "
+    "AND l.locktype = 'relation' AND l.granted AND l.mode = 'ExclusiveLock' "
+    "AND l.relation IN ('household_cell'::regclass, 'household_cell_z14'::regclass) ORDER BY 1"
+)
+
+
+def test_a_first_import_holding_the_cell_tables_writes_the_cells_of_a_recount(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Migration 0024's plain path (the import holds both cell tables EXCLUSIVE): cells already
+    stored grow, new ones are inserted, both grids equal a fresh count; a setting without the
+    locks takes the shared path (ON CONFLICT), with the same cells."""
+    conn = two_provinces
+    migration = _migration("0024_household_cells_one_pass.py")
+    conn.execute("SELECT set_config('agrimap.bulk', 'off', false)")
+    for i in range(0, N, 10):  # cells that the import's households will share
+        x, y = _points(i)
+        village = ("98001-01", "98001-02", "97001-01")[i % 3]
+        conn.execute(
+            "INSERT INTO household (code, label, village_code, province_code, has_fibre, geom) "
+            "VALUES (%s, %s, %s, commune_province(household_commune(%s)), true, "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            (f"S{i:04d}", f"S{i:04d}", village, village, x + 1e-6, y + 1e-6),
+        )
+    conn.commit()
+    before = conn.execute("SELECT count(*) FROM household_cell_z14").fetchone()[0]
+    conn.execute("SELECT set_config('agrimap.bulk', 'on', false)")
+    monkeypatch.setattr(write, "REBUILD_INDEXES_FROM", 100)
+    monkeypatch.setattr(write, "_holds_at_most", lambda *_: True)
+    summary = import_file(conn, _file(tmp_path / "h.csv"), layer="households", data_dir=tmp_path)
+    assert summary.imported == N
+    # still in the caller's transaction: the import held both tables and said so
+    assert conn.execute(HELD_CELLS).fetchall() == [("household_cell",), ("household_cell_z14",)]
+    assert conn.execute("SELECT current_setting('agrimap.cells_exclusive')").fetchone() == ("on",)
+    shared = conn.execute("SELECT count(*) FROM household_cell_z14 WHERE n > 1").fetchone()[0]
+    assert before > 0 and shared > 0  # some cells grew, the branch that updates was taken
+    for table, cell_m in (("household_cell", migration.Z12.CELL_M),
+                          ("household_cell_z14", migration.Z14.CELL_M)):  # fmt: skip
+        stored = conn.execute(
+            f"SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3) "  # noqa: S608
+            f"FROM {table} ORDER BY 1, 2"
+        ).fetchall()
+        assert stored == conn.execute(_recount(cell_m)).fetchall(), table
+    conn.rollback()
+    # the setting alone (no locks held) is not enough: the shared path, same cells
+    conn.execute("SELECT set_config('agrimap.cells_exclusive', 'on', false)")
+    conn.execute("SELECT set_config('agrimap.bulk', 'off', false)")
+    x, y = _points(1)
+    conn.execute(
+        "INSERT INTO household (code, label, village_code, province_code, geom) VALUES "
+        "('T1', 'T1', '98001-02', '98', ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+        (x + 2e-6, y + 2e-6),
+    )
+    assert conn.execute(HELD_CELLS).fetchall() == []
+    z14 = conn.execute(
+        "SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3) "
+        "FROM household_cell_z14 ORDER BY 1, 2"
+    ).fetchall()
+    assert z14 == conn.execute(_recount(migration.Z14.CELL_M)).fetchall()
+    conn.rollback()
+
+
+def _migration(name: str):
+    path = Path(write.__file__).parents[1] / "migrations" / "versions"
+    spec = importlib.util.spec_from_file_location("agrimap_migration_" + name[:4], path / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -313,7 +387,7 @@ PHONES = [
 
 def test_the_cheaper_phone_check_accepts_the_same_phones(conn: psycopg.Connection) -> None:
     """Migration 0022's phone check (no counted repetition) against 0001's, on the same phones."""
-    m = _migration_0022()
+    m = _migration("0022_household_import_costs.py")
     stmt = sql.SQL("SELECT phone, {}, {} FROM unnest(%s::text[]) AS t(phone)").format(
         sql.SQL(m.PHONE_0001), sql.SQL(m.PHONE_0022)
     )
