@@ -145,6 +145,7 @@ def _place_in_villages(conn: psycopg.Connection, refused: Refusals) -> str:
     if unplaced >= GRID_FROM and unplaced >= GRID_POINTS_PER_VILLAGE * near:
         for stmt in _statements("place_village_grid.sql"):
             conn.execute(stmt)
+        _rewrite_staging(conn)
     for stmt in _statements("place_village.sql"):
         conn.execute(stmt)
     for row, holding, code, name, metres in conn.execute(_sql("unplaced_village.sql")):
@@ -166,6 +167,40 @@ def _place_in_villages(conn: psycopg.Connection, refused: Refusals) -> str:
             )
     placed = conn.execute("SELECT count(*) FROM staging WHERE placed").fetchone()[0]
     return f"{placed} row(s) placed in the village holding them" if placed else ""
+
+
+# What the grid's places change in a staged row; every other column is copied as it is.
+_GRID_PLACED = {
+    "village_code": "coalesce(p.code, s.village_code)",
+    "commune_code": "coalesce(p.commune_code, s.commune_code)",
+    "placed": "s.placed OR p.row_no IS NOT NULL",
+}
+_STAGING_COLUMNS = (
+    "SELECT attname FROM pg_attribute WHERE attrelid = 'pg_temp.staging'::regclass "
+    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+)
+
+
+def _rewrite_staging(conn: psycopg.Connection) -> None:
+    """Write the grid's places (grid_place) into staging by writing the table anew with them,
+    not by an UPDATE of nearly every row: the UPDATE left each row's old version behind, which
+    every later check and the move read past again (a million households: ~1 s in all)."""
+    cols = [name for (name,) in conn.execute(_STAGING_COLUMNS)]
+    select = sql.SQL(", ").join(
+        sql.SQL(_GRID_PLACED[c]) if c in _GRID_PLACED else sql.SQL("s.{}").format(sql.Identifier(c))
+        for c in cols
+    )
+    conn.execute(
+        "CREATE TEMP TABLE staging_placed (LIKE staging INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO staging_placed SELECT {} FROM staging s "
+            "LEFT JOIN grid_place p ON p.row_no = s.row_no"
+        ).format(select)
+    )
+    conn.execute("DROP TABLE pg_temp.staging, pg_temp.grid_place")
+    conn.execute("ALTER TABLE pg_temp.staging_placed RENAME TO staging")
 
 
 def scope_codes(conn: psycopg.Connection, spec: Layer) -> list[str]:
@@ -209,12 +244,20 @@ def record_communes(conn: psycopg.Connection, spec: Layer, batch: int) -> None:
 # --- the layer's own rules --------------------------------------------------------------------
 
 
+# The columns that placing a row from its location fills, from the stored boundary holding it.
+PLACED_COLUMNS = {"commune": ("commune_code",), "village": ("village_code", "commune_code")}
+
+
 def references(conn: psycopg.Connection, spec: Layer, refused: Refusals) -> None:
+    placed_columns = PLACED_COLUMNS.get(spec.placed_in or "", ())
     for ref in spec.references:
+        # A value placing took from a stored boundary is stored: only the file's are checked.
+        given = sql.SQL("AND NOT s.placed " if ref.column in placed_columns else "")
         stmt = sql.SQL(
-            "SELECT s.row_no, s.{col} FROM staging s WHERE s.{col} IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM {table} t WHERE t.{target} = s.{col}) ORDER BY s.row_no"
+            "SELECT s.row_no, s.{col} FROM staging s WHERE s.{col} IS NOT NULL {given}"
+            "AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{target} = s.{col}) ORDER BY s.row_no"
         ).format(
+            given=given,
             col=sql.Identifier(ref.column),
             table=sql.Identifier(ref.table),
             target=sql.Identifier(ref.target),

@@ -310,18 +310,31 @@ HELD_CELLS = (
 )
 
 
+def _cells_match_a_recount(conn: psycopg.Connection, migration) -> None:
+    for table, cell_m in (("household_cell", migration.Z12.CELL_M),
+                          ("household_cell_z14", migration.Z14.CELL_M)):  # fmt: skip
+        stored = conn.execute(
+            f"SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3) "  # noqa: S608 - our own names
+            f"FROM {table} ORDER BY 1, 2"
+        ).fetchall()
+        assert stored and stored == conn.execute(_recount(cell_m)).fetchall(), table
+
+
+@pytest.mark.parametrize("cells_before", [False, True], ids=["first load", "cells stored"])
 def test_a_first_import_holding_the_cell_tables_writes_the_cells_of_a_recount(
     two_provinces: psycopg.Connection,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    cells_before: bool,
 ) -> None:
-    """Migration 0024's plain path (the import holds both cell tables EXCLUSIVE): cells already
-    stored grow, new ones are inserted, both grids equal a fresh count; a setting without the
-    locks takes the shared path (ON CONFLICT), with the same cells."""
+    """Migration 0024's path for an import that holds both cell tables EXCLUSIVE: the z14
+    cells inserted plainly when none is stored in their box, upserted when some are (cells
+    already stored grow); either way both grids equal a fresh count. A setting without the
+    locks takes the shared path, with the same cells."""
     conn = two_provinces
     migration = _migration("0024_household_cells_one_pass.py")
     conn.execute("SELECT set_config('agrimap.bulk', 'off', false)")
-    for i in range(0, N, 10):  # cells that the import's households will share
+    for i in range(0, N, 10) if cells_before else ():  # cells the import's households share
         x, y = _points(i)
         village = ("98001-01", "98001-02", "97001-01")[i % 3]
         conn.execute(
@@ -331,7 +344,6 @@ def test_a_first_import_holding_the_cell_tables_writes_the_cells_of_a_recount(
             (f"S{i:04d}", f"S{i:04d}", village, village, x + 1e-6, y + 1e-6),
         )
     conn.commit()
-    before = conn.execute("SELECT count(*) FROM household_cell_z14").fetchone()[0]
     conn.execute("SELECT set_config('agrimap.bulk', 'on', false)")
     monkeypatch.setattr(write, "REBUILD_INDEXES_FROM", 100)
     monkeypatch.setattr(write, "_holds_at_most", lambda *_: True)
@@ -340,15 +352,9 @@ def test_a_first_import_holding_the_cell_tables_writes_the_cells_of_a_recount(
     # still in the caller's transaction: the import held both tables and said so
     assert conn.execute(HELD_CELLS).fetchall() == [("household_cell",), ("household_cell_z14",)]
     assert conn.execute("SELECT current_setting('agrimap.cells_exclusive')").fetchone() == ("on",)
-    shared = conn.execute("SELECT count(*) FROM household_cell_z14 WHERE n > 1").fetchone()[0]
-    assert before > 0 and shared > 0  # some cells grew, the branch that updates was taken
-    for table, cell_m in (("household_cell", migration.Z12.CELL_M),
-                          ("household_cell_z14", migration.Z14.CELL_M)):  # fmt: skip
-        stored = conn.execute(
-            f"SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3) "  # noqa: S608
-            f"FROM {table} ORDER BY 1, 2"
-        ).fetchall()
-        assert stored == conn.execute(_recount(cell_m)).fetchall(), table
+    grown = conn.execute("SELECT count(*) FROM household_cell_z14 WHERE n > 1").fetchone()[0]
+    assert (grown > 0) == cells_before
+    _cells_match_a_recount(conn, migration)
     conn.rollback()
     # the setting alone (no locks held) is not enough: the shared path, same cells
     conn.execute("SELECT set_config('agrimap.cells_exclusive', 'on', false)")
@@ -360,11 +366,7 @@ def test_a_first_import_holding_the_cell_tables_writes_the_cells_of_a_recount(
         (x + 2e-6, y + 2e-6),
     )
     assert conn.execute(HELD_CELLS).fetchall() == []
-    z14 = conn.execute(
-        "SELECT cx, cy, n, n_fibre, round(sum_mx::numeric, 3), round(sum_my::numeric, 3) "
-        "FROM household_cell_z14 ORDER BY 1, 2"
-    ).fetchall()
-    assert z14 == conn.execute(_recount(migration.Z14.CELL_M)).fetchall()
+    _cells_match_a_recount(conn, migration)
     conn.rollback()
 
 
@@ -400,3 +402,22 @@ def test_the_cheaper_phone_check_accepts_the_same_phones(conn: psycopg.Connectio
         "WHERE conname = 'household_phone_format' AND conrelid = 'household'::regclass"
     ).fetchone()[0]
     assert "ltrim" in check and "{9,12}" not in check
+
+
+def test_points_are_written_as_the_wkb_writer_writes_them() -> None:
+    """The import's EWKB of plain points (from the coordinates) is byte for byte shapely's; a
+    set with an empty or 3-D point, or another type, goes through shapely whole."""
+    import numpy as np
+    import shapely
+
+    def shapely_ewkb(geoms):
+        return list(
+            shapely.to_wkb(shapely.set_srid(geoms, 4326), include_srid=True, output_dimension=2)
+        )
+
+    rng = np.random.default_rng(3)
+    points = shapely.points(rng.uniform(-180, 180, 500), rng.uniform(-90, 90, 500))
+    assert list(write._ewkb(points)) == shapely_ewkb(points)
+    for odd in (shapely.Point(), shapely.Point(1, 2, 3), shapely.LineString([(0, 0), (1, 1)])):
+        mixed = np.array([shapely.Point(106.1, 21.2), odd], dtype=object)
+        assert list(write._ewkb(mixed)) == shapely_ewkb(mixed)

@@ -15,8 +15,10 @@ INSERT takes 1.0 s).
 One INSERT trigger now does both grids. By default it runs 0007's statement, then 0023's (as
 the two triggers did, in that order, so row locks are taken as before). When the transaction
 holds both cell tables in EXCLUSIVE mode (no other writer; readers go on) and says so with
-``agrimap.cells_exclusive``, it computes the positions once, groups both grids in one scan
-(``GROUPING SETS``), updates the cells already stored and inserts the others plainly. A province's first bulk import takes that lock (layers/ingest/write.py) when it
+``agrimap.cells_exclusive``, it computes the positions once and groups both grids in one scan
+(``GROUPING SETS``); the z14 cells go in with a plain INSERT when no stored cell lies in their
+box (a province's first load: no conflict is possible while the table is held), else with the
+same upsert as before. A province's first bulk import takes that lock (layers/ingest/write.py) when it
 already holds household_key exclusively (its keys rebuilt after the move), so no writer waits
 for it that would not wait anyway. The setting alone does nothing: the trigger checks the locks.
 The UPDATE, DELETE and TRUNCATE triggers are 0007's and 0023's, unchanged.
@@ -68,30 +70,35 @@ FROM (SELECT floor(p.mx / {Z14.CELL_M!r})::int AS cx14, floor(p.my / {Z14.CELL_M
 GROUP BY GROUPING SETS ((q.cx12, q.cy12), (q.cx14, q.cy14))
 """  # noqa: S608 - our own names and numbers
 
-# With the tables held: stored cells updated, the others inserted (no conflict possible).
+# With the tables held (no other writer): both grids from one scan, kept in a temporary table
+# (dropped at once); z12's few cells are upserted; z14's are inserted plainly when no stored cell
+# lies in their box (a province's first load), else upserted too.
 EXCLUSIVE_WRITE = """
-WITH g AS MATERIALIZED ({grouped}),
-u12 AS (
-    UPDATE household_cell c SET n = c.n + g.n, n_fibre = c.n_fibre + g.f,
-                                sum_mx = c.sum_mx + g.sx, sum_my = c.sum_my + g.sy
-    FROM g WHERE g.z = 12 AND c.cx = g.cx AND c.cy = g.cy
-    RETURNING c.cx, c.cy
-), i12 AS (
-    INSERT INTO household_cell (cx, cy, n, n_fibre, sum_mx, sum_my)
-    SELECT g.cx, g.cy, g.n, g.f, g.sx, g.sy FROM g
-    WHERE g.z = 12 AND NOT EXISTS (SELECT 1 FROM u12 WHERE u12.cx = g.cx AND u12.cy = g.cy)
-    ORDER BY g.cx, g.cy
-), u14 AS (
-    UPDATE household_cell_z14 c SET n = c.n + g.n, n_fibre = c.n_fibre + g.f,
-                                    sum_mx = c.sum_mx + g.sx, sum_my = c.sum_my + g.sy
-    FROM g WHERE g.z = 14 AND c.cx = g.cx AND c.cy = g.cy
-    RETURNING c.cx, c.cy
-)
-INSERT INTO household_cell_z14 (cx, cy, n, n_fibre, sum_mx, sum_my)
-SELECT g.cx, g.cy, g.n, g.f, g.sx, g.sy FROM g
-WHERE g.z = 14 AND NOT EXISTS (SELECT 1 FROM u14 WHERE u14.cx = g.cx AND u14.cy = g.cy)
-ORDER BY g.cx, g.cy;
+DROP TABLE IF EXISTS pg_temp.household_cells_new;
+CREATE TEMP TABLE household_cells_new ON COMMIT DROP AS {grouped};
+{upsert12}
+IF EXISTS (SELECT 1 FROM household_cell_z14 c,
+                  (SELECT min(cx) AS x0, max(cx) AS x1, min(cy) AS y0, max(cy) AS y1
+                   FROM household_cells_new WHERE z = 14) b
+           WHERE c.cx BETWEEN b.x0 AND b.x1 AND c.cy BETWEEN b.y0 AND b.y1) THEN
+    {upsert14}
+ELSE
+    INSERT INTO household_cell_z14 (cx, cy, n, n_fibre, sum_mx, sum_my)
+    SELECT d.cx, d.cy, d.n, d.f, d.sx, d.sy FROM household_cells_new d WHERE d.z = 14
+    ORDER BY d.cx, d.cy;
+END IF;
+DROP TABLE pg_temp.household_cells_new;
 """
+
+UPSERT = """
+    INSERT INTO {table} AS c (cx, cy, n, n_fibre, sum_mx, sum_my)
+    SELECT d.cx, d.cy, d.n, d.f, d.sx, d.sy FROM household_cells_new d WHERE d.z = {z}
+    ORDER BY d.cx, d.cy
+    ON CONFLICT (cx, cy) DO UPDATE SET
+        n = c.n + EXCLUDED.n,
+        n_fibre = c.n_fibre + EXCLUDED.n_fibre,
+        sum_mx = c.sum_mx + EXCLUDED.sum_mx,
+        sum_my = c.sum_my + EXCLUDED.sum_my;"""
 
 HELD = """(SELECT count(*) = 2 FROM pg_locks l
         WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation'
@@ -103,7 +110,13 @@ CREATE FUNCTION household_cells_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF coalesce(current_setting('agrimap.cells_exclusive', true), '') = 'on' THEN
         IF {HELD} THEN
-            {EXCLUSIVE_WRITE.format(grouped=GROUPED)}
+            {
+    EXCLUSIVE_WRITE.format(
+        grouped=GROUPED,
+        upsert12=UPSERT.format(table="household_cell", z=12),
+        upsert14=UPSERT.format(table="household_cell_z14", z=14),
+    )
+}
             RETURN NULL;
         END IF;
     END IF;

@@ -2,7 +2,7 @@
 -- the commune the point lies in ("02923-10"), when no village is stored under the bare code.
 UPDATE staging s SET village_code = v.code
 FROM village v
-WHERE s.village_code IS NOT NULL
+WHERE s.village_code IS NOT NULL AND NOT s.placed
   AND v.code = v.commune_code || '-' || s.village_code
   AND NOT EXISTS (SELECT 1 FROM village x WHERE x.code = s.village_code)
   AND ST_DWithin(v.geom, s.geom, 0.001);

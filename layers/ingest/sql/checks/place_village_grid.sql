@@ -20,18 +20,17 @@ WHERE ST_Intersects(n.geom, g.geom);
 
 ANALYZE village_cell;
 
-UPDATE staging s SET (village_code, commune_code, placed) = (p.code, p.commune_code, true)
-FROM (
-    SELECT s.row_no, min(c.code) AS code, min(c.commune_code) AS commune_code
-    FROM staging s
-    JOIN village_cell c
-      ON c.i = floor(ST_X(s.geom) / (SELECT d FROM village_cell LIMIT 1))::integer
-     AND c.j = floor(ST_Y(s.geom) / (SELECT d FROM village_cell LIMIT 1))::integer
-    WHERE s.village_code IS NULL AND s.geom IS NOT NULL AND GeometryType(s.geom) = 'POINT'
-      AND (c.inside OR ST_Covers(c.geom, s.geom))
-    GROUP BY s.row_no
-    HAVING count(*) = 1
-) p
-WHERE s.row_no = p.row_no;
+-- The village of each point the grid places (written into staging by rewriting it: see
+-- checks._rewrite_staging).
+CREATE TEMP TABLE grid_place ON COMMIT DROP AS
+SELECT s.row_no, min(c.code) AS code, min(c.commune_code) AS commune_code
+FROM staging s
+JOIN village_cell c
+  ON c.i = floor(ST_X(s.geom) / (SELECT d FROM village_cell LIMIT 1))::integer
+ AND c.j = floor(ST_Y(s.geom) / (SELECT d FROM village_cell LIMIT 1))::integer
+WHERE s.village_code IS NULL AND s.geom IS NOT NULL AND GeometryType(s.geom) = 'POINT'
+  AND (c.inside OR ST_Covers(c.geom, s.geom))
+GROUP BY s.row_no
+HAVING count(*) = 1;
 
 DROP TABLE village_cell
