@@ -18,9 +18,10 @@ holds both cell tables in EXCLUSIVE mode (no other writer; readers go on) and sa
 ``agrimap.cells_exclusive``, it computes the positions once and groups both grids in one scan
 (``GROUPING SETS``); the z14 cells go in with a plain INSERT when no stored cell lies in their
 box (a province's first load: no conflict is possible while the table is held), else with the
-same upsert as before. A province's first bulk import takes that lock (layers/ingest/write.py) when it
-already holds household_key exclusively (its keys rebuilt after the move), so no writer waits
-for it that would not wait anyway. The setting alone does nothing: the trigger checks the locks.
+same upsert as before. A province's first bulk import takes that lock (layers/ingest/write.py)
+when it already holds household_key exclusively (its keys rebuilt after the move), so no writer
+waits for it that would not wait anyway. The setting alone does nothing: the trigger checks the
+locks.
 The UPDATE, DELETE and TRUNCATE triggers are 0007's and 0023's, unchanged.
 
 **Extents from one box per province.** partition_extent_grow() (0021) took four aggregates of
@@ -132,24 +133,6 @@ CREATE TRIGGER household_cells_inserted AFTER INSERT ON household
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION household_cells_added();
 ALTER TABLE household ENABLE ALWAYS TRIGGER household_cells_inserted;
 
-CREATE OR REPLACE FUNCTION partition_extent_grow() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    -- Only boxes that leave their partition's extent are written (ordered: two writers take the
-    -- rows' locks in the same order).
-    INSERT INTO partition_extent AS e (parent, province, west, south, east, north)
-    SELECT TG_TABLE_NAME, n.province, ST_XMin(n.box), ST_YMin(n.box), ST_XMax(n.box), ST_YMax(n.box)
-    FROM (SELECT coalesce(province_code, '') AS province, ST_Extent(geom) AS box
-          FROM new_rows WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) GROUP BY 1) n
-    WHERE NOT EXISTS (SELECT 1 FROM partition_extent o
-                      WHERE o.parent = TG_TABLE_NAME AND o.province = n.province
-                        AND o.west <= ST_XMin(n.box) AND o.south <= ST_YMin(n.box)
-                        AND o.east >= ST_XMax(n.box) AND o.north >= ST_YMax(n.box))
-    ORDER BY n.province
-    ON CONFLICT (parent, province) DO UPDATE SET
-        west = least(e.west, excluded.west), south = least(e.south, excluded.south),
-        east = greatest(e.east, excluded.east), north = greatest(e.north, excluded.north);
-    RETURN NULL;
-END $$;
 """  # noqa: S608 - our own names and numbers
 
 
@@ -158,6 +141,24 @@ def _grow_of_0021() -> str:
     start = EXTENTS.UP.index("CREATE FUNCTION partition_extent_grow()")
     end = EXTENTS.UP.index("CREATE FUNCTION partition_extent_truncated()")
     return EXTENTS.UP[start:end].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+
+
+# 0021's four aggregates of the rows' boxes, and the same extents from one box per row.
+BOXES_0021 = """    FROM (SELECT coalesce(province_code, '') AS province,
+                 min(ST_XMin(geom)) AS west, min(ST_YMin(geom)) AS south,
+                 max(ST_XMax(geom)) AS east, max(ST_YMax(geom)) AS north
+          FROM new_rows WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) GROUP BY 1) n"""
+BOXES_0024 = """    FROM (SELECT x.province, ST_XMin(x.box) AS west, ST_YMin(x.box) AS south,
+                 ST_XMax(x.box) AS east, ST_YMax(x.box) AS north
+          FROM (SELECT coalesce(province_code, '') AS province, ST_Extent(geom) AS box
+                FROM new_rows WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) GROUP BY 1) x) n"""
+
+
+def _grow_of_0024() -> str:
+    grow = _grow_of_0021()
+    if BOXES_0021 not in grow:
+        raise RuntimeError("migration 0021's partition_extent_grow() is not the one 0024 rewrites")
+    return grow.replace(BOXES_0021, BOXES_0024)
 
 
 DOWN = """
@@ -173,7 +174,7 @@ ALTER TABLE household ENABLE ALWAYS TRIGGER household_cells_z14_inserted;
 
 
 def upgrade() -> None:
-    op.execute(UP)
+    op.execute(UP + _grow_of_0024())
 
 
 def downgrade() -> None:
