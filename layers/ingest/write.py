@@ -301,13 +301,14 @@ def write_rows(
                 inserted,
                 spec.table,
             )
-            built_after = [
-                _drop_keys(conn, table)
+            rebuilt = [
+                table
                 for table in BULK_MOVE[spec.table]["built_after"]
                 if inserted >= REBUILD_INDEXES_FROM and _holds_at_most(conn, table, inserted)
             ]
-            if built_after:
+            if rebuilt:
                 _hold(conn, BULK_MOVE[spec.table]["held_with_keys"])
+            built_after = [_drop_keys(conn, table) for table in rebuilt]
             conn.execute("SET LOCAL session_replication_role = replica")
         for stmt in move_statements(spec):
             conn.execute(stmt, {"batch": batch} if "%(batch)s" in stmt else None)
@@ -632,7 +633,10 @@ def _holds_at_most(conn: psycopg.Connection, table: str, n: int) -> bool:
 def _hold(conn: psycopg.Connection, held: tuple[tuple[str, ...], str]) -> None:
     """Lock derived tables EXCLUSIVE (no other writer until the import commits; readers go on)
     and tell their triggers so (a setting local to the import's transaction). Taken only when
-    the import already holds the key table, which every household writer also waits for."""
+    the import is about to hold the key table, which every household writer then waits for
+    anyway, and before it: a writer's statement takes the cell tables (its first trigger) and
+    then the key table, so the other order could leave the writer waiting for the key table
+    while the import waits for the cell table it holds (a deadlock)."""
     tables, setting = held
     conn.execute(
         sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(

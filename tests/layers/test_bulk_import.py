@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -368,6 +370,49 @@ def test_a_first_import_holding_the_cell_tables_writes_the_cells_of_a_recount(
     assert conn.execute(HELD_CELLS).fetchall() == []
     _cells_match_a_recount(conn, migration)
     conn.rollback()
+
+
+def test_a_first_import_waits_for_a_writer_holding_a_cell_table_and_does_not_deadlock(
+    two_provinces: psycopg.Connection,  # noqa: F811
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A household write takes the cell tables (its first trigger), then the key table. The
+    import takes the cell tables before the key table: a writer caught between the two finishes
+    first (the other order was a deadlock: the writer waiting for the key table, the import for
+    the cell table)."""
+    monkeypatch.setattr(write, "REBUILD_INDEXES_FROM", 100)
+    monkeypatch.setattr(write, "_holds_at_most", lambda *_: True)
+    path = _file(tmp_path / "h.csv")
+    outcome: dict[str, object] = {}
+
+    def run_import() -> None:
+        try:
+            with psycopg.connect(db_url) as c:
+                c.execute("SELECT set_config('agrimap.user', 'thử', false)")
+                outcome["imported"] = import_file(
+                    c, path, layer="households", data_dir=tmp_path
+                ).imported
+        except psycopg.Error as exc:
+            outcome["error"] = exc
+
+    with psycopg.connect(db_url) as writer:
+        writer.execute("LOCK TABLE household_cell IN ROW EXCLUSIVE MODE")  # mid-statement
+        importer = threading.Thread(target=run_import)
+        importer.start()
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'household_cell'::regclass"
+        deadline = time.monotonic() + 30
+        while two_provinces.execute(waiting).fetchone()[0] == 0:
+            assert time.monotonic() < deadline and importer.is_alive(), outcome
+            time.sleep(0.05)
+        # the import waits for the cell table and does not hold the key table yet
+        writer.execute("SET lock_timeout = '3s'")
+        writer.execute("LOCK TABLE household_key IN ROW EXCLUSIVE MODE")
+        writer.commit()
+    importer.join(60)
+    assert outcome == {"imported": N}
+    assert two_provinces.execute("SELECT count(*) FROM household_key").fetchone()[0] == N
 
 
 def _migration(name: str):
