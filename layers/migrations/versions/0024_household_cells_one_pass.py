@@ -101,7 +101,7 @@ UPSERT = """
         sum_mx = c.sum_mx + EXCLUDED.sum_mx,
         sum_my = c.sum_my + EXCLUDED.sum_my;"""
 
-HELD = """(SELECT count(*) = 2 FROM pg_locks l
+HELD = """(SELECT count(DISTINCT l.relation) = 2 FROM pg_locks l
         WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation'
           AND l.relation IN ('household_cell'::regclass, 'household_cell_z14'::regclass)
           AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock'))"""
