@@ -278,7 +278,7 @@ def write_rows(
             )
         if not conn.execute("SELECT EXISTS (SELECT 1 FROM staging)").fetchone()[0]:
             raise ImportRefused(summary)  # every row refused: nothing to import
-        checks.record_communes(conn, spec, batch)
+        uncommuned = checks.record_communes(conn, spec, batch)
         if progress:
             progress("place", 1, 1)
         modes.apply(conn, spec, options.mode, summary, batch=batch, file_sha256=options.file_sha256)
@@ -293,7 +293,7 @@ def write_rows(
             # row (a million rows spilled 160 MB to disk and read it back four times).
             mb = min(max(256, inserted * 600 >> 20), 1024)
             conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(f"{mb}MB")))
-        bulk = bulk_move(conn, spec, options)
+        bulk = bulk_move(conn, spec, options, uncommuned=uncommuned)
         built_after = []
         if bulk is not None:
             log.info(
@@ -407,8 +407,16 @@ class BulkMove:
     keys: tuple[tuple[str, str, str, str], ...]
 
 
-def bulk_move(conn: psycopg.Connection, spec: Layer, options: WriteOptions) -> BulkMove | None:
-    """Whether this import may move its rows in replica mode, and the keys it then checks."""
+def bulk_move(
+    conn: psycopg.Connection,
+    spec: Layer,
+    options: WriteOptions,
+    *,
+    uncommuned: bool | None = None,
+) -> BulkMove | None:
+    """Whether this import may move its rows in replica mode, and the keys it then checks.
+    ``uncommuned``: whether a staged row had no commune when the communes were recorded (None:
+    not known); rows only leave staging after that, so False stays true."""
     rules = BULK_MOVE.get(spec.table)
     if rules is None or options.actor_id is not None:
         return None
@@ -420,7 +428,7 @@ def bulk_move(conn: psycopg.Connection, spec: Layer, options: WriteOptions) -> B
         return None
     # The scope trigger's WHEN skips only rows whose commune is placed.
     unplaced = "SELECT EXISTS (SELECT 1 FROM staging WHERE commune_code IS NULL)"
-    if conn.execute(unplaced).fetchone()[0]:
+    if uncommuned is not False and conn.execute(unplaced).fetchone()[0]:
         return None
     derived = rules["derived"]
     params = {"parent": spec.table, "derived": list(derived), "masks": list(derived.values())}
