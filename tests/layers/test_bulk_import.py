@@ -4,7 +4,6 @@ households would: keys, cells, served households, coverage sets and the village 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 import time
@@ -16,6 +15,7 @@ from psycopg import sql
 
 from geo import qrtoken
 from layers.ingest import import_file, write
+from layers.migrations import sibling
 from tests.layers.test_partitions import two_provinces  # noqa: F401 - the fixture
 
 N = 120
@@ -334,7 +334,7 @@ def test_a_first_import_holding_the_cell_tables_writes_the_cells_of_a_recount(
     already stored grow); either way both grids equal a fresh count. A setting without the
     locks takes the shared path, with the same cells."""
     conn = two_provinces
-    migration = _migration("0024_household_cells_one_pass.py")
+    migration = sibling("0024_household_cells_one_pass.py")
     conn.execute("SELECT set_config('agrimap.bulk', 'off', false)")
     for i in range(0, N, 10) if cells_before else ():  # cells the import's households share
         x, y = _points(i)
@@ -415,14 +415,6 @@ def test_a_first_import_waits_for_a_writer_holding_a_cell_table_and_does_not_dea
     assert two_provinces.execute("SELECT count(*) FROM household_key").fetchone()[0] == N
 
 
-def _migration(name: str):
-    path = Path(write.__file__).parents[1] / "migrations" / "versions"
-    spec = importlib.util.spec_from_file_location("agrimap_migration_" + name[:4], path / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 PHONES = [
     None, "", "+", "++", "0912345678", "+84912345678", "091234567", "09123456", "+091234567",
     "+09123456", "123456789012", "1234567890123", "+123456789012", "+1234567890123",
@@ -434,7 +426,7 @@ PHONES = [
 
 def test_the_cheaper_phone_check_accepts_the_same_phones(conn: psycopg.Connection) -> None:
     """Migration 0022's phone check (no counted repetition) against 0001's, on the same phones."""
-    m = _migration("0022_household_import_costs.py")
+    m = sibling("0022_household_import_costs.py")
     stmt = sql.SQL("SELECT phone, {}, {} FROM unnest(%s::text[]) AS t(phone)").format(
         sql.SQL(m.PHONE_0001), sql.SQL(m.PHONE_0022)
     )

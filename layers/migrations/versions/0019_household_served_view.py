@@ -29,10 +29,9 @@ version or tier edit moves no household. The triggers stay on the same tables an
 household table (writes must name the parent).
 """
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from layers.migrations import sibling
 
 revision = "0019"
 down_revision = "0017"
@@ -321,10 +320,7 @@ $$;
 
 def _functions_of_0017() -> str:
     """0017's trigger functions, as it defined them (from its own text, not a copy)."""
-    path = Path(__file__).with_name("0017_household_coverage_sets.py")
-    spec = importlib.util.spec_from_file_location("agrimap_migration_0017", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = sibling("0017_household_coverage_sets.py")
     start = module.UP.index("CREATE OR REPLACE FUNCTION household_served_from_coverage()")
     end = module.UP.rindex("SELECT village_coverage_refresh_all();")
     return module.UP[start:end]

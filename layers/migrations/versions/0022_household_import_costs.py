@@ -34,10 +34,9 @@ leading ``+`` at most, so ``ltrim`` leaves exactly the digits), at about half th
 constraint keeps its name (tests/layers/test_bulk_import.py tries both on the same phones).
 """
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from layers.migrations import sibling
 
 revision = "0022"
 down_revision = "0020"
@@ -80,34 +79,17 @@ INSERT_0022 = r"""    ELSIF NOT EXISTS (
                    (count(*) FILTER (WHERE has_fibre))::int AS f
             FROM new_rows WHERE village_code IS NOT NULL GROUP BY village_code
         ) g;
-    ELSE
-        WITH per_household AS (
-            SELECT n.id AS household_id,
-                   array_agg(DISTINCT p.coverage_id ORDER BY p.coverage_id) AS ids
-            FROM new_rows n JOIN coverage_piece p ON ST_Covers(p.geom, n.geom)
-            GROUP BY n.id
-        ), added AS (
-            INSERT INTO household_coverage (household_id, village_code, has_fibre, coverage_ids)
-            SELECT n.id, n.village_code, n.has_fibre, coalesce(p.ids, '{}')
-            FROM new_rows n LEFT JOIN per_household p ON p.household_id = n.id
-            ORDER BY n.id
-            RETURNING village_code, has_fibre, coverage_ids
-        )
-        SELECT array_agg((village_code, coverage_ids, n, f)::village_coverage_delta) INTO deltas
-        FROM (
-            SELECT village_code, coverage_ids, count(*)::int AS n,
-                   (count(*) FILTER (WHERE has_fibre))::int AS f
-            FROM added WHERE village_code IS NOT NULL GROUP BY village_code, coverage_ids
-        ) g;
-    END IF;"""
+"""
+# With coverage near: 0019's match, its rows written in id order.
+INSERT_0022 += INSERT_0019.replace(
+    "FROM new_rows n LEFT JOIN per_household p ON p.household_id = n.id\n",
+    "FROM new_rows n LEFT JOIN per_household p ON p.household_id = n.id\n            ORDER BY n.id\n",
+)
 
 
 def _function_of_0019() -> str:
     """household_served_from_household() as 0019 defined it (from its own text, not a copy)."""
-    path = Path(__file__).with_name("0019_household_served_view.py")
-    spec = importlib.util.spec_from_file_location("agrimap_migration_0019", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = sibling("0019_household_served_view.py")
     start = module.UP.index("CREATE OR REPLACE FUNCTION household_served_from_household()")
     end = module.UP.index("CREATE OR REPLACE FUNCTION household_served_truncate()")
     body = module.UP[start:end]
@@ -129,7 +111,9 @@ ALTER TABLE household_key ALTER COLUMN qr_token TYPE text COLLATE "default";
 
 # The two checks, as expressions (the test compares them) and as the constraint.
 PHONE_0001 = r"phone IS NULL OR phone ~ '^\+?[0-9]{9,12}$'"
-PHONE_0022 = r"phone IS NULL OR (phone ~ '^\+?[0-9]+$' AND length(ltrim(phone, '+')) BETWEEN 9 AND 12)"
+PHONE_0022 = (
+    r"phone IS NULL OR (phone ~ '^\+?[0-9]+$' AND length(ltrim(phone, '+')) BETWEEN 9 AND 12)"
+)
 _PHONE_CHECK = """
 ALTER TABLE household DROP CONSTRAINT household_phone_format,
     ADD CONSTRAINT household_phone_format CHECK ("""

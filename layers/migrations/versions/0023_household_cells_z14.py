@@ -14,92 +14,44 @@ rows of an index. The triggers are those of 0007 on the finer grid; the INSERT o
 ALWAYS like 0007's since 0020, so a bulk import (replica mode) keeps the cells too.
 """
 
+import re
+
 from alembic import op
+
+from layers.migrations import sibling
 
 revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
 
+Z12 = sibling("0007_household_cells.py")
 CELLS_ACROSS = 2**20  # 16,384 tiles at z14 × 64 cells per tile
 CELL_M = 2 * 3.141592653589793 * 6378137.0 / CELLS_ACROSS
 
-# A household's cell and Mercator position, from a row source named by the caller.
-ROWS = f"""
-SELECT {{sign}} AS sign, floor(p.mx / {CELL_M!r})::int AS cx, floor(p.my / {CELL_M!r})::int AS cy,
-       p.mx, p.my, p.has_fibre
-FROM (SELECT 6378137.0 * radians(ST_X(geom)) AS mx,
-             6378137.0 * ln(tan(pi() / 4 + radians(ST_Y(geom)) / 2)) AS my, has_fibre
-      FROM {{source}} WHERE geom IS NOT NULL) p
-"""  # noqa: S608 - our own names and numbers
 
-# The rows of an UPDATE whose place or fibre changed (a label edit moves no count).
-MOVED = """(SELECT a.* FROM {a} a WHERE NOT EXISTS (
-    SELECT 1 FROM {b} b WHERE b.id = a.id AND b.geom = a.geom AND b.has_fibre = a.has_fibre)) s"""
+def _on_z14(text: str) -> str:
+    """0007's text on the z14 grid: its cell size, and each household_cell(s) name with _z14
+    (household_cell_z14, household_cell_z14_empty, household_cells_z14_apply, …)."""
+    text = text.replace(repr(Z12.CELL_M), repr(CELL_M))
+    return re.sub(r"household_cells?", lambda m: m.group(0) + "_z14", text)
 
-APPLY = """
-INSERT INTO household_cell_z14 AS c (cx, cy, n, n_fibre, sum_mx, sum_my)
-SELECT cx, cy, sum(sign), coalesce(sum(sign) FILTER (WHERE has_fibre), 0),
-       sum(sign * mx), sum(sign * my)
-FROM ({rows}) d
-GROUP BY cx, cy
-HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE has_fibre), 0) <> 0
-    OR sum(sign * mx) <> 0 OR sum(sign * my) <> 0
-ORDER BY cx, cy
-ON CONFLICT (cx, cy) DO UPDATE SET
-    n = c.n + EXCLUDED.n,
-    n_fibre = c.n_fibre + EXCLUDED.n_fibre,
-    sum_mx = c.sum_mx + EXCLUDED.sum_mx,
-    sum_my = c.sum_my + EXCLUDED.sum_my;
-DELETE FROM household_cell_z14 WHERE n = 0;
-"""
 
-UP = f"""
-CREATE TABLE household_cell_z14 (
-    cx integer NOT NULL,
-    cy integer NOT NULL,
-    n integer NOT NULL,
-    n_fibre integer NOT NULL DEFAULT 0,
-    sum_mx double precision NOT NULL,
-    sum_my double precision NOT NULL,
-    PRIMARY KEY (cx, cy)
-);
-CREATE INDEX household_cell_z14_empty ON household_cell_z14 (cx) WHERE n = 0;
+# A household's cell and Mercator position, the rows of an UPDATE whose place or fibre changed,
+# and the write of a delta: 0007's.
+ROWS = _on_z14(Z12.ROWS)
+MOVED = Z12.MOVED
+APPLY = _on_z14(Z12.APPLY)
 
-CREATE FUNCTION household_cells_z14_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        TRUNCATE household_cell_z14;
-    ELSIF TG_OP = 'INSERT' THEN
-        {APPLY.format(rows=ROWS.format(sign=1, source="new_rows"))}
-    ELSIF TG_OP = 'DELETE' THEN
-        {APPLY.format(rows=ROWS.format(sign=-1, source="old_rows"))}
-    ELSE
-        {
-    APPLY.format(
-        rows=ROWS.format(sign=-1, source=MOVED.format(a="old_rows", b="new_rows"))
-        + " UNION ALL "
-        + ROWS.format(sign=1, source=MOVED.format(a="new_rows", b="old_rows"))
-    )
-}
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER household_cells_z14_inserted AFTER INSERT ON household
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION household_cells_z14_apply();
-CREATE TRIGGER household_cells_z14_updated AFTER UPDATE ON household
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION household_cells_z14_apply();
-CREATE TRIGGER household_cells_z14_deleted AFTER DELETE ON household
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION household_cells_z14_apply();
-CREATE TRIGGER household_cells_z14_truncated AFTER TRUNCATE ON household
-    FOR EACH STATEMENT EXECUTE FUNCTION household_cells_z14_apply();
+# 0007's table, trigger function and triggers, filled from the stored households; the INSERT
+# trigger ALWAYS, as 0020 made 0007's.
+UP = (
+    _on_z14(Z12.UP)
+    + """
 ALTER TABLE household ENABLE ALWAYS TRIGGER household_cells_z14_inserted;
-
-{APPLY.format(rows=ROWS.format(sign=1, source="household"))}
 ANALYZE household_cell_z14;
 """
+)
 
 
 def upgrade() -> None:

@@ -37,29 +37,19 @@ few centimetres larger than the exact one: the extent still holds every row, whi
 readers need (a larger box costs at most a wasted probe).
 """
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from layers.migrations import sibling
 
 revision = "0024"
 down_revision = "0023"
 branch_labels = None
 depends_on = None
 
-
-def _migration(name: str):
-    path = Path(__file__).with_name(name)
-    spec = importlib.util.spec_from_file_location("agrimap_migration_" + path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-Z12 = _migration("0007_household_cells.py")
-Z14 = _migration("0023_household_cells_z14.py")
-EXTENTS = _migration("0021_partition_extent.py")
-BULK_TRIGGERS = _migration("0020_bulk_insert_triggers.py")
+Z12 = sibling("0007_household_cells.py")
+Z14 = sibling("0023_household_cells_z14.py")
+EXTENTS = sibling("0021_partition_extent.py")
+BULK_TRIGGERS = sibling("0020_bulk_insert_triggers.py")
 
 # Both grids' sums from one scan of the new rows: z is the grid (12: household_cell, 14:
 # household_cell_z14), the sums those of 0007/0023's APPLY for rows of sign 1.
